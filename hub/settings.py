@@ -1,0 +1,223 @@
+"""The one typed, frozen configuration object.
+
+Loaded once by the composition root from ``config/default.toml``, an optional user
+file, and ``TELEHUB_<SECTION>_<KEY>`` environment variables (later wins). Unknown
+keys and wrongly typed values are errors, so a typo never silently falls back to a
+default. Every key is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ValidationError
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+ENV_PREFIX = "TELEHUB_"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    tls_cert: str
+    tls_key: str
+    max_body_bytes: int
+    allowed_origins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    echo: bool
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str
+    keys_file: str
+    session_idle_minutes: int
+    session_absolute_hours: int
+    lockout_threshold: int
+    lockout_base_seconds: int
+    lockout_max_seconds: int
+    totp_issuer: str
+    enrolment_code_hours: int
+
+
+@dataclass(frozen=True)
+class CryptoSettings:
+    notes_key_id: str
+    notes_keys: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings
+    database: DatabaseSettings
+    security: SecuritySettings
+    crypto: CryptoSettings
+    demo: DemoSettings
+
+    def replace(self, section: str, **values: Any) -> Settings:
+        """A copy with some keys of one section changed (tests, CLI flags)."""
+        current = getattr(self, section)
+        return dataclasses.replace(self, **{section: dataclasses.replace(current, **values)})
+
+
+def sections() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def keys() -> list[str]:
+    """Every ``section.key`` the settings accept (used by the docs test)."""
+    out = []
+    for name, cls in sections().items():
+        out.extend(f"{name}.{f.name}" for f in dataclasses.fields(cls))
+    return out
+
+
+def load(
+    user_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    merged = _read_toml(DEFAULT_FILE)
+    if user_file is not None:
+        _merge(merged, _read_toml(user_file), str(user_file))
+    if environ is not None:
+        _merge(merged, _from_environ(environ), "environment")
+    if overrides:
+        _merge(merged, {k: dict(v) for k, v in overrides.items()}, "overrides")
+    return _build(merged)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ValidationError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValidationError(f"config file {path} is not valid TOML: {e}") from None
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any], origin: str) -> None:
+    known = sections()
+    for section, values in extra.items():
+        if section not in known:
+            raise ValidationError(f"{origin}: unknown config section [{section}]")
+        if not isinstance(values, Mapping):
+            raise ValidationError(f"{origin}: [{section}] must be a table")
+        base.setdefault(section, {}).update(values)
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    fields_by_env = {
+        f"{ENV_PREFIX}{section}_{f.name}".upper(): (section, f.name)
+        for section, cls in sections().items()
+        for f in dataclasses.fields(cls)
+    }
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        if name not in fields_by_env:
+            continue  # TELEHUB_* variables meant for other tools are not ours to reject
+        section, key = fields_by_env[name]
+        out.setdefault(section, {})[key] = _EnvValue(raw)
+    return out
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    """A raw string from the environment, converted once its target type is known."""
+
+    raw: str
+
+
+def _build(merged: Mapping[str, Any]) -> Settings:
+    built: dict[str, Any] = {}
+    for section, cls in sections().items():
+        values = dict(merged.get(section, {}))
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in names:
+                raise ValidationError(f"unknown config key {section}.{key}")
+        kwargs = {}
+        for name in names:
+            if name not in values:
+                raise ValidationError(f"missing config key {section}.{name}")
+            kwargs[name] = _coerce(f"{section}.{name}", values[name], hints[name])
+        built[section] = cls(**kwargs)
+    return Settings(**built)
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    if isinstance(value, _EnvValue):
+        value = _parse_env(key, value.raw, hint)
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"config key {key} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"config key {key} must be an integer, got {value!r}")
+        if value < 0:
+            raise ValidationError(f"config key {key} must not be negative, got {value}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValidationError(f"config key {key} must be a string, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(f"config key {key} must be a list of strings, got {value!r}")
+        return tuple(value)
+    if origin in (Mapping, dict) or origin is getattr(types, "MappingProxyType", None):
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ValidationError(f"config key {key} must be a table of strings, got {value!r}")
+        return types.MappingProxyType(dict(value))
+    raise TypeError(f"unsupported config type {hint!r} for {key}")  # pragma: no cover
+
+
+def _parse_env(key: str, raw: str, hint: Any) -> Any:
+    if hint is str:
+        return raw
+    if hint is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValidationError(f"environment value for {key} must be true or false, got {raw!r}")
+    if hint is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationError(
+                f"environment value for {key} must be an integer, got {raw!r}"
+            ) from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValidationError(f"environment value for {key} must be JSON, got {raw!r}") from None

@@ -1,0 +1,586 @@
+"""SQL implementations of the repository ports in ``hub/ports.py`` (SQLAlchemy Core).
+
+Sealed columns are encrypted here, on the way in, and opened on the way out, with an
+associated-data context naming the table, row and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.access import Role, Skill
+from hub.audit import AuditEvent, AuditRecord, event_hash
+from hub.cipher import Keyring
+from hub.consultations import Consultation, Reason, State
+from hub.devices import Device, EnrolmentCode
+from hub.homes import CareHome, NewHome
+from hub.residents import Resident, ResidentDetails
+from hub.sessions import StaffSession, Stage
+from hub.staff import Credentials, NewStaff, StaffUser
+from hub.store import tables as t
+
+
+class _Repo:
+    def __init__(self, conn: AsyncConnection, keyring: Keyring) -> None:
+        self.conn = conn
+        self.keyring = keyring
+
+    async def _one(self, stmt: Any) -> RowMapping | None:
+        return (await self.conn.execute(stmt)).mappings().first()
+
+    async def _all(self, stmt: Any) -> list[RowMapping]:
+        return list((await self.conn.execute(stmt)).mappings().all())
+
+
+class SqlHomes(_Repo):
+    async def add(self, home: NewHome, at: datetime) -> CareHome:
+        result = await self.conn.execute(
+            insert(t.care_homes).values(
+                code=home.code,
+                name=home.name,
+                address=home.address,
+                beds=home.beds,
+                created_at=at,
+            )
+        )
+        (home_id,) = result.inserted_primary_key or (None,)
+        return CareHome(int(home_id), home.code, home.name, home.address, home.beds, at)
+
+    async def get(self, home_id: int) -> CareHome | None:
+        row = await self._one(select(t.care_homes).where(t.care_homes.c.id == home_id))
+        return _home(row) if row else None
+
+    async def by_code(self, code: str) -> CareHome | None:
+        row = await self._one(select(t.care_homes).where(t.care_homes.c.code == code))
+        return _home(row) if row else None
+
+    async def list(self) -> list[CareHome]:
+        return [_home(r) for r in await self._all(select(t.care_homes).order_by("name"))]
+
+
+def _home(r: RowMapping) -> CareHome:
+    return CareHome(r["id"], r["code"], r["name"], r["address"], r["beds"], r["created_at"])
+
+
+class SqlResidents(_Repo):
+    def _ctx(self, resident_id: int, column: str) -> str:
+        return f"residents:{resident_id}:{column}"
+
+    async def add(self, home_id: int, details: ResidentDetails, at: datetime) -> Resident:
+        result = await self.conn.execute(
+            insert(t.residents).values(home_id=home_id, **self._plain(details), created_at=at)
+        )
+        (resident_id,) = result.inserted_primary_key or (None,)
+        await self._seal(int(resident_id), details)
+        return Resident(int(resident_id), home_id, details, at)
+
+    async def update(self, resident_id: int, details: ResidentDetails) -> None:
+        await self.conn.execute(
+            update(t.residents)
+            .where(t.residents.c.id == resident_id)
+            .values(**self._plain(details))
+        )
+        await self._seal(resident_id, details)
+
+    @staticmethod
+    def _plain(d: ResidentDetails) -> dict[str, Any]:
+        return {
+            "given_name": d.given_name,
+            "family_name": d.family_name,
+            "date_of_birth": d.date_of_birth,
+            "nhs_number": d.nhs_number,
+            "dnacpr": d.dnacpr,
+            "end_of_life": d.end_of_life,
+        }
+
+    async def _seal(self, resident_id: int, d: ResidentDetails) -> None:
+        # Sealing needs the row id (it is bound into the ciphertext), hence a second write.
+        await self.conn.execute(
+            update(t.residents)
+            .where(t.residents.c.id == resident_id)
+            .values(
+                allergies_sealed=self.keyring.seal_optional(
+                    d.allergies, self._ctx(resident_id, "allergies")
+                ),
+                alerts_sealed=self.keyring.seal_optional(
+                    d.alerts, self._ctx(resident_id, "alerts")
+                ),
+            )
+        )
+
+    def _resident(self, r: RowMapping) -> Resident:
+        details = ResidentDetails(
+            given_name=r["given_name"],
+            family_name=r["family_name"],
+            date_of_birth=r["date_of_birth"],
+            nhs_number=r["nhs_number"],
+            dnacpr=r["dnacpr"],
+            end_of_life=r["end_of_life"],
+            allergies=self.keyring.open_optional(
+                r["allergies_sealed"], self._ctx(r["id"], "allergies")
+            ),
+            alerts=self.keyring.open_optional(r["alerts_sealed"], self._ctx(r["id"], "alerts")),
+        )
+        return Resident(r["id"], r["home_id"], details, r["created_at"])
+
+    async def get(self, resident_id: int) -> Resident | None:
+        row = await self._one(select(t.residents).where(t.residents.c.id == resident_id))
+        return self._resident(row) if row else None
+
+    async def for_home(self, home_id: int, search: str = "") -> list[Resident]:
+        stmt = select(t.residents).where(t.residents.c.home_id == home_id)
+        if search:
+            like = f"%{search.lower()}%"
+            stmt = stmt.where(
+                or_(
+                    func.lower(t.residents.c.given_name).like(like),
+                    func.lower(t.residents.c.family_name).like(like),
+                    t.residents.c.nhs_number.like(f"%{search.replace(' ', '')}%"),
+                )
+            )
+        stmt = stmt.order_by(t.residents.c.family_name, t.residents.c.given_name)
+        return [self._resident(r) for r in await self._all(stmt)]
+
+    async def existing_nhs_numbers(self, numbers: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        items = list(numbers)
+        for start in range(0, len(items), 500):  # stay under bind-parameter limits
+            chunk = items[start : start + 500]
+            rows = await self.conn.execute(
+                select(t.residents.c.nhs_number).where(t.residents.c.nhs_number.in_(chunk))
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    async def count_by_home(self) -> dict[int, int]:
+        rows = await self.conn.execute(
+            select(t.residents.c.home_id, func.count()).group_by(t.residents.c.home_id)
+        )
+        return {int(h): int(n) for h, n in rows}
+
+
+class SqlStaff(_Repo):
+    async def add(self, new: NewStaff, password_hash: str, at: datetime) -> StaffUser:
+        result = await self.conn.execute(
+            insert(t.staff_users).values(
+                username=new.username,
+                display_name=new.display_name,
+                role=new.role.value,
+                skills=sorted(s.value for s in new.skills),
+                home_id=new.home_id,
+                active=True,
+                password_hash=password_hash,
+                totp_confirmed=False,
+                totp_last_counter=0,
+                failed_attempts=0,
+                created_at=at,
+            )
+        )
+        (user_id,) = result.inserted_primary_key or (None,)
+        return StaffUser(
+            int(user_id),
+            new.username,
+            new.display_name,
+            new.role,
+            new.skills,
+            True,
+            False,
+            new.home_id,
+            at,
+        )
+
+    async def get(self, user_id: int) -> StaffUser | None:
+        row = await self._one(select(t.staff_users).where(t.staff_users.c.id == user_id))
+        return _staff(row) if row else None
+
+    async def by_username(self, username: str) -> tuple[StaffUser, Credentials] | None:
+        row = await self._one(select(t.staff_users).where(t.staff_users.c.username == username))
+        return (_staff(row), _creds(row)) if row else None
+
+    async def credentials(self, user_id: int) -> Credentials:
+        row = await self._one(select(t.staff_users).where(t.staff_users.c.id == user_id))
+        if row is None:
+            raise LookupError(f"no staff user {user_id}")
+        return _creds(row)
+
+    async def list(self) -> list[StaffUser]:
+        stmt = select(t.staff_users).order_by(t.staff_users.c.display_name)
+        return [_staff(r) for r in await self._all(stmt)]
+
+    async def _set(self, user_id: int, **values: Any) -> None:
+        await self.conn.execute(
+            update(t.staff_users).where(t.staff_users.c.id == user_id).values(**values)
+        )
+
+    async def update_profile(
+        self,
+        user_id: int,
+        display_name: str,
+        role: Role,
+        skills: frozenset[Skill],
+        active: bool,
+    ) -> None:
+        await self._set(
+            user_id,
+            display_name=display_name,
+            role=role.value,
+            skills=sorted(s.value for s in skills),
+            active=active,
+        )
+
+    async def set_password(self, user_id: int, password_hash: str) -> None:
+        await self._set(user_id, password_hash=password_hash)
+
+    async def record_failure(
+        self, user_id: int, failed_attempts: int, locked_until: datetime | None
+    ) -> None:
+        await self._set(user_id, failed_attempts=failed_attempts, locked_until=locked_until)
+
+    async def clear_failures(self, user_id: int) -> None:
+        await self._set(user_id, failed_attempts=0, locked_until=None)
+
+    async def set_totp(self, user_id: int, sealed_secret: str | None, confirmed: bool) -> None:
+        values: dict[str, Any] = {"totp_secret_sealed": sealed_secret, "totp_confirmed": confirmed}
+        if sealed_secret is None:
+            values["totp_last_counter"] = 0
+        await self._set(user_id, **values)
+
+    async def advance_totp_counter(self, user_id: int, counter: int) -> bool:
+        result = await self.conn.execute(
+            update(t.staff_users)
+            .where(t.staff_users.c.id == user_id, t.staff_users.c.totp_last_counter < counter)
+            .values(totp_last_counter=counter)
+        )
+        return result.rowcount == 1
+
+
+def _staff(r: RowMapping) -> StaffUser:
+    return StaffUser(
+        r["id"],
+        r["username"],
+        r["display_name"],
+        Role(r["role"]),
+        frozenset(Skill(s) for s in r["skills"]),
+        r["active"],
+        r["totp_confirmed"],
+        r["home_id"],
+        r["created_at"],
+    )
+
+
+def _creds(r: RowMapping) -> Credentials:
+    return Credentials(
+        r["password_hash"],
+        r["totp_secret_sealed"],
+        r["totp_last_counter"],
+        r["failed_attempts"],
+        r["locked_until"],
+    )
+
+
+class SqlSessions(_Repo):
+    async def add(self, session: StaffSession) -> None:
+        await self.conn.execute(
+            insert(t.staff_sessions).values(
+                token_hash=session.token_hash,
+                user_id=session.user_id,
+                stage=session.stage.value,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+            )
+        )
+
+    async def get(self, token_hash: str) -> StaffSession | None:
+        row = await self._one(
+            select(t.staff_sessions).where(t.staff_sessions.c.token_hash == token_hash)
+        )
+        if row is None:
+            return None
+        return StaffSession(
+            row["token_hash"],
+            row["user_id"],
+            Stage(row["stage"]),
+            row["created_at"],
+            row["last_seen_at"],
+        )
+
+    async def touch(self, token_hash: str, at: datetime) -> None:
+        await self.conn.execute(
+            update(t.staff_sessions)
+            .where(t.staff_sessions.c.token_hash == token_hash)
+            .values(last_seen_at=at)
+        )
+
+    async def promote(self, token_hash: str, stage: str) -> None:
+        await self.conn.execute(
+            update(t.staff_sessions)
+            .where(t.staff_sessions.c.token_hash == token_hash)
+            .values(stage=stage)
+        )
+
+    async def delete(self, token_hash: str) -> None:
+        await self.conn.execute(
+            t.staff_sessions.delete().where(t.staff_sessions.c.token_hash == token_hash)
+        )
+
+    async def delete_for_user(self, user_id: int) -> None:
+        await self.conn.execute(
+            t.staff_sessions.delete().where(t.staff_sessions.c.user_id == user_id)
+        )
+
+
+class SqlDevices(_Repo):
+    async def add_code(
+        self,
+        home_id: int,
+        label: str,
+        code_hash: str,
+        created_by: str,
+        at: datetime,
+        expires_at: datetime,
+    ) -> EnrolmentCode:
+        result = await self.conn.execute(
+            insert(t.enrolment_codes).values(
+                home_id=home_id,
+                label=label,
+                code_hash=code_hash,
+                created_by=created_by,
+                created_at=at,
+                expires_at=expires_at,
+            )
+        )
+        (code_id,) = result.inserted_primary_key or (None,)
+        return EnrolmentCode(int(code_id), home_id, label, at, expires_at, None, None, created_by)
+
+    async def code_by_hash(self, code_hash: str) -> EnrolmentCode | None:
+        row = await self._one(
+            select(t.enrolment_codes).where(t.enrolment_codes.c.code_hash == code_hash)
+        )
+        return _code(row) if row else None
+
+    async def use_code(self, code_id: int, device_id: int, at: datetime) -> bool:
+        c = t.enrolment_codes.c
+        result = await self.conn.execute(
+            update(t.enrolment_codes)
+            .where(c.id == code_id, c.used_at.is_(None), c.expires_at > at)
+            .values(used_at=at, device_id=device_id)
+        )
+        return result.rowcount == 1
+
+    async def codes(self, home_id: int | None = None) -> list[EnrolmentCode]:
+        stmt = select(t.enrolment_codes).order_by(t.enrolment_codes.c.created_at.desc())
+        if home_id is not None:
+            stmt = stmt.where(t.enrolment_codes.c.home_id == home_id)
+        return [_code(r) for r in await self._all(stmt)]
+
+    async def add_device(self, home_id: int, label: str, token_hash: str, at: datetime) -> Device:
+        result = await self.conn.execute(
+            insert(t.devices).values(
+                home_id=home_id,
+                label=label,
+                token_hash=token_hash,
+                enrolled_at=at,
+                last_seen_at=at,
+            )
+        )
+        (device_id,) = result.inserted_primary_key or (None,)
+        return Device(int(device_id), home_id, label, at, None, at)
+
+    async def get(self, device_id: int) -> Device | None:
+        row = await self._one(select(t.devices).where(t.devices.c.id == device_id))
+        return _device(row) if row else None
+
+    async def by_token(self, token_hash: str) -> Device | None:
+        row = await self._one(select(t.devices).where(t.devices.c.token_hash == token_hash))
+        return _device(row) if row else None
+
+    async def list(self, home_id: int | None = None) -> list[Device]:
+        stmt = select(t.devices).order_by(t.devices.c.enrolled_at.desc())
+        if home_id is not None:
+            stmt = stmt.where(t.devices.c.home_id == home_id)
+        return [_device(r) for r in await self._all(stmt)]
+
+    async def revoke(self, device_id: int, at: datetime) -> bool:
+        result = await self.conn.execute(
+            update(t.devices)
+            .where(t.devices.c.id == device_id, t.devices.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return result.rowcount == 1
+
+    async def touch(self, device_id: int, at: datetime) -> None:
+        await self.conn.execute(
+            update(t.devices).where(t.devices.c.id == device_id).values(last_seen_at=at)
+        )
+
+
+def _code(r: RowMapping) -> EnrolmentCode:
+    return EnrolmentCode(
+        r["id"],
+        r["home_id"],
+        r["label"],
+        r["created_at"],
+        r["expires_at"],
+        r["used_at"],
+        r["device_id"],
+        r["created_by"],
+    )
+
+
+def _device(r: RowMapping) -> Device:
+    return Device(
+        r["id"], r["home_id"], r["label"], r["enrolled_at"], r["revoked_at"], r["last_seen_at"]
+    )
+
+
+class SqlConsultations(_Repo):
+    def _ctx(self, consultation_id: int) -> str:
+        return f"consultations:{consultation_id}:notes"
+
+    async def add(self, c: Consultation) -> int:
+        result = await self.conn.execute(
+            insert(t.consultations).values(
+                home_id=c.home_id,
+                resident_id=c.resident_id,
+                device_id=c.device_id,
+                state=c.state.value,
+                reason=c.reason.value,
+                soft_signs=list(c.soft_signs),
+                observations=dict(c.observations),
+                news2_score=c.news2_score,
+                news2_band=c.news2_band,
+                intention=c.intention,
+                requested_at=c.requested_at,
+                answered_at=c.answered_at,
+                ended_at=c.ended_at,
+                answered_by=c.answered_by,
+                outcome=c.outcome,
+                follow_up=c.follow_up,
+                admission_judgement=c.admission_judgement,
+                security_level=c.security_level,
+            )
+        )
+        (cid,) = result.inserted_primary_key or (None,)
+        if c.notes:
+            await self.conn.execute(
+                update(t.consultations)
+                .where(t.consultations.c.id == cid)
+                .values(notes_sealed=self.keyring.seal(c.notes, self._ctx(cid)))
+            )
+        return int(cid)
+
+    def _consultation(self, r: RowMapping) -> Consultation:
+        return Consultation(
+            id=r["id"],
+            home_id=r["home_id"],
+            resident_id=r["resident_id"],
+            device_id=r["device_id"],
+            state=State(r["state"]),
+            reason=Reason(r["reason"]),
+            soft_signs=tuple(r["soft_signs"]),
+            observations=r["observations"],
+            news2_score=r["news2_score"],
+            news2_band=r["news2_band"],
+            intention=r["intention"],
+            requested_at=r["requested_at"],
+            answered_at=r["answered_at"],
+            ended_at=r["ended_at"],
+            answered_by=r["answered_by"],
+            outcome=r["outcome"],
+            follow_up=r["follow_up"],
+            admission_judgement=r["admission_judgement"],
+            security_level=r["security_level"],
+            notes=self.keyring.open_optional(r["notes_sealed"], self._ctx(r["id"])),
+        )
+
+    async def for_resident(self, resident_id: int, limit: int = 20) -> list[Consultation]:
+        stmt = (
+            select(t.consultations)
+            .where(t.consultations.c.resident_id == resident_id)
+            .order_by(t.consultations.c.requested_at.desc())
+            .limit(limit)
+        )
+        return [self._consultation(r) for r in await self._all(stmt)]
+
+    async def count(self) -> int:
+        return int(
+            (
+                await self.conn.execute(select(func.count()).select_from(t.consultations))
+            ).scalar_one()
+        )
+
+
+class SqlAudit(_Repo):
+    async def append(self, record: AuditRecord, at: datetime) -> AuditEvent:
+        head = await self._one(select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update())
+        if head is None:
+            raise RuntimeError("audit_head row missing: the schema was not migrated")
+        seq = int(head["seq"]) + 1
+        prev = str(head["hash"])
+        digest = event_hash(prev, seq, at, record)
+        await self.conn.execute(
+            insert(t.audit_events).values(
+                seq=seq,
+                at=at,
+                action=record.action,
+                actor=record.actor,
+                subject_type=record.subject_type,
+                subject_id=record.subject_id,
+                detail=dict(record.detail),
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        await self.conn.execute(
+            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
+        )
+        return AuditEvent(
+            seq,
+            at,
+            record.action,
+            record.actor,
+            record.subject_type,
+            record.subject_id,
+            record.detail,
+            prev,
+            digest,
+        )
+
+    async def events(self, batch: int = 1000) -> AsyncIterator[AuditEvent]:
+        last = 0
+        while True:
+            rows = await self._all(
+                select(t.audit_events)
+                .where(t.audit_events.c.seq > last)
+                .order_by(t.audit_events.c.seq)
+                .limit(batch)
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield _event(r)
+            last = rows[-1]["seq"]
+
+    async def recent(self, limit: int = 100) -> list[AuditEvent]:
+        stmt = select(t.audit_events).order_by(t.audit_events.c.seq.desc()).limit(limit)
+        return [_event(r) for r in await self._all(stmt)]
+
+
+def _event(r: RowMapping) -> AuditEvent:
+    return AuditEvent(
+        r["seq"],
+        r["at"],
+        r["action"],
+        r["actor"],
+        r["subject_type"],
+        r["subject_id"],
+        r["detail"],
+        r["prev_hash"],
+        r["hash"],
+    )

@@ -1,0 +1,63 @@
+"""The SQL unit of work: one connection, one transaction, all repositories on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.cipher import Keyring
+from hub.store.repositories import (
+    SqlAudit,
+    SqlConsultations,
+    SqlDevices,
+    SqlHomes,
+    SqlResidents,
+    SqlSessions,
+    SqlStaff,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+        self._engine = engine
+        self._keyring = keyring
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        await conn.begin()
+        self._conn = conn
+        k = self._keyring
+        self.homes = SqlHomes(conn, k)
+        self.residents = SqlResidents(conn, k)
+        self.staff = SqlStaff(conn, k)
+        self.sessions = SqlSessions(conn, k)
+        self.devices = SqlDevices(conn, k)
+        self.consultations = SqlConsultations(conn, k)
+        self.audit = SqlAudit(conn, k)
+        return self
+
+    async def commit(self) -> None:
+        assert self._conn is not None, "commit() outside `async with`"
+        await self._conn.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+            self._conn = None
+
+
+def uow_factory(engine: AsyncEngine, keyring: Keyring) -> SqlUnitOfWork:
+    """Kept as a function so the composition root can ``partial`` it."""
+    return SqlUnitOfWork(engine, keyring)

@@ -1,0 +1,131 @@
+"""Login with password + TOTP, lockout with back-off, replay protection, sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+
+from hub import auth
+from hub.clock import FixedClock
+from hub.context import HubContext
+from hub.errors import AuthenticationFailed, LockedOut, ValidationError
+from hub.sessions import Stage
+from hub.staff import StaffUser
+from tests.conftest import PASSWORD
+from tests.web.helpers import totp_secret
+
+
+async def full_login(ctx: HubContext, clock: FixedClock, user: StaffUser) -> str:
+    step = await auth.login_password(ctx, user.username, PASSWORD)
+    code = pyotp.TOTP(await totp_secret(ctx, user.id)).at(clock.now())
+    done = await auth.login_totp(ctx, step.token, code)
+    return done.token
+
+
+async def test_first_login_needs_totp_setup_then_totp(ctx, clock, clinician_user) -> None:
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    assert step.stage is Stage.NEEDS_TOTP_SETUP
+    assert await auth.session_actor(ctx, step.token) is not None
+    token = await full_login(ctx, clock, clinician_user)
+    actor, session = await auth.session_actor(ctx, token)  # type: ignore[misc]
+    assert session.stage is Stage.FULL and actor.id == clinician_user.id
+    clock.advance(timedelta(minutes=1))
+    again = await auth.login_password(ctx, "cleo", PASSWORD)
+    assert again.stage is Stage.NEEDS_TOTP
+
+
+async def test_setup_uri_names_issuer_and_user(ctx, clinician_user) -> None:
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    _, session = await auth.session_actor(ctx, step.token)  # type: ignore[misc]
+    uri, secret = await auth.totp_setup_uri(ctx, session)
+    assert uri.startswith("otpauth://totp/telehub:cleo?secret=") and secret in uri
+
+
+async def test_wrong_password(ctx, clinician_user) -> None:
+    with pytest.raises(AuthenticationFailed, match="wrong username or password"):
+        await auth.login_password(ctx, "cleo", "not the password")
+    with pytest.raises(AuthenticationFailed, match="wrong username or password"):
+        await auth.login_password(ctx, "nobody", "whatever")
+
+
+async def test_lockout_after_five_failures_with_backoff(ctx, clock, clinician_user) -> None:
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            await auth.login_password(ctx, "cleo", "wrong")
+    with pytest.raises(AuthenticationFailed):
+        await auth.login_password(ctx, "cleo", "wrong")  # 5th: now locked for 30 s
+    with pytest.raises(LockedOut, match="try again in 31 seconds") as err:
+        await auth.login_password(ctx, "cleo", PASSWORD)  # even the right password
+    assert err.value.retry_after_s == 31
+    clock.advance(timedelta(seconds=31))
+    with pytest.raises(AuthenticationFailed):
+        await auth.login_password(ctx, "cleo", "wrong")  # 6th: locked for 60 s
+    clock.advance(timedelta(seconds=31))
+    with pytest.raises(LockedOut):
+        await auth.login_password(ctx, "cleo", PASSWORD)
+    clock.advance(timedelta(seconds=30))
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    assert step.stage is Stage.NEEDS_TOTP_SETUP
+
+
+def test_backoff_is_capped(ctx) -> None:
+    assert auth.lockout_delay(ctx, 4) is None
+    assert auth.lockout_delay(ctx, 5) == timedelta(seconds=30)
+    assert auth.lockout_delay(ctx, 7) == timedelta(seconds=120)
+    assert auth.lockout_delay(ctx, 50) == timedelta(seconds=3600)
+
+
+async def test_wrong_totp_counts_towards_lockout(ctx, clock, clinician_user) -> None:
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed, match="that code is not right"):
+            await auth.login_totp(ctx, step.token, "000000")
+    code = pyotp.TOTP(await totp_secret(ctx, clinician_user.id)).at(clock.now())
+    with pytest.raises(LockedOut):
+        await auth.login_totp(ctx, step.token, code)
+
+
+async def test_replayed_totp_is_refused(ctx, clock, clinician_user) -> None:
+    await full_login(ctx, clock, clinician_user)
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    used = pyotp.TOTP(await totp_secret(ctx, clinician_user.id)).at(clock.now())
+    with pytest.raises(AuthenticationFailed, match="already used"):
+        await auth.login_totp(ctx, step.token, used)
+    clock.advance(timedelta(seconds=30))
+    fresh = pyotp.TOTP(await totp_secret(ctx, clinician_user.id)).at(clock.now())
+    assert (await auth.login_totp(ctx, step.token, fresh)).stage is Stage.FULL
+
+
+async def test_totp_code_shape_is_checked(ctx, clinician_user) -> None:
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    with pytest.raises(ValidationError, match="6 digits"):
+        await auth.login_totp(ctx, step.token, "12ab56")
+
+
+async def test_session_idle_and_absolute_expiry(ctx, clock, clinician_user) -> None:
+    token = await full_login(ctx, clock, clinician_user)
+    clock.advance(timedelta(minutes=29))
+    assert await auth.session_actor(ctx, token) is not None  # touches the idle timer
+    clock.advance(timedelta(minutes=29))
+    assert await auth.session_actor(ctx, token) is not None
+    clock.advance(timedelta(minutes=31))
+    assert await auth.session_actor(ctx, token) is None
+    token = await full_login(ctx, clock, clinician_user)
+    for _ in range(13):
+        clock.advance(timedelta(minutes=59))
+        await auth.session_actor(ctx, token)
+    assert await auth.session_actor(ctx, token) is None  # 12 h absolute limit
+
+
+async def test_half_login_cannot_skip_totp(ctx, clinician_user) -> None:
+    step = await auth.login_password(ctx, "cleo", PASSWORD)
+    _, session = await auth.session_actor(ctx, step.token)  # type: ignore[misc]
+    assert session.stage is not Stage.FULL
+
+
+async def test_logout_ends_session(ctx, clock, clinician_user) -> None:
+    token = await full_login(ctx, clock, clinician_user)
+    await auth.logout(ctx, token)
+    assert await auth.session_actor(ctx, token) is None

@@ -1,0 +1,72 @@
+"""The composition root: one function builds the whole application from settings.
+
+Long-lived resources (the database engine) live in ``cleanup_ctx`` so they open on
+start-up and close on shutdown; nothing is opened at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from hub.clock import Clock, SystemClock
+from hub.consultations import Reason
+from hub.context import HubContext
+from hub.settings import Settings
+from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
+from hub.store.db import create_engine
+from hub.store.migrate import check_current
+from web import admin_views, auth_views, hub_views, tablet_views
+from web.errors import error_middleware
+from web.keys import CTX, SETTINGS
+from web.security import csrf_middleware, headers_middleware, identity_middleware
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    settings = resolve_secrets(settings)
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[error_middleware, headers_middleware, identity_middleware, csrf_middleware],
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database(settings, clock or SystemClock()))
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    env.filters["dt"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else "—"
+    env.filters["d"] = lambda d: d.strftime("%d %b %Y") if d else "—"
+    env.globals["reason_label"] = lambda r: Reason(r).label if r else "—"
+    for module in (auth_views, tablet_views, admin_views, hub_views):
+        app.router.add_routes(module.routes)
+    app.router.add_get("/healthz", _health)
+    static = app.router.add_static("/static", HERE / "static", name="static", append_version=True)
+    env.globals["static"] = lambda path: str(static.url_for(filename=path))
+    return app
+
+
+def _database(settings: Settings, clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        try:
+            await check_current(engine)
+            keyring = keyring_from(settings)
+            app[CTX] = HubContext(make_uow_factory(engine, keyring), clock, keyring, settings)
+            yield
+        finally:
+            await engine.dispose()
+
+    return ctx
+
+
+async def _health(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "ok"})

@@ -1,0 +1,133 @@
+"""Staff login (password, then TOTP; TOTP set-up at first login) and logout."""
+
+from __future__ import annotations
+
+import segno
+from aiohttp import web
+
+from hub import auth
+from hub.access import Role
+from hub.errors import AuthenticationFailed, ValidationError
+from hub.sessions import Stage
+from web.forms import form, safe_next, text
+from web.keys import CTX
+from web.render import render
+from web.security import SESSION_COOKIE, actor_of, clear_cookie, session_of, set_cookie
+
+routes = web.RouteTableDef()
+
+LANDING = {Role.ADMIN: "/admin", Role.MANAGER: "/hub", Role.CLINICIAN: "/hub"}
+
+
+def landing_for(request: web.Request) -> str:
+    actor = actor_of(request)
+    if actor is None:
+        return "/login"
+    if actor.is_device:
+        return "/tablet"
+    return LANDING.get(actor.role or Role.CLINICIAN, "/hub")
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(landing_for(request))
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.StreamResponse:
+    actor = actor_of(request)
+    if actor is not None and not actor.is_device:
+        raise web.HTTPSeeOther(landing_for(request))
+    return render(
+        "login.html", request, {"next": safe_next(request.query.get("next", "/"))}
+    )
+
+
+@routes.post("/login")
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    next_url = safe_next(text(data, "next", "/"))
+    try:
+        step = await auth.login_password(
+            request.app[CTX], text(data, "username"), text(data, "password")
+        )
+    except AuthenticationFailed as err:
+        status = 429 if err.code == "locked_out" else 401
+        return render(
+            "login.html",
+            request,
+            {"error": err.message, "username": text(data, "username"), "next": next_url},
+            status=status,
+        )
+    target = "/login/setup" if step.stage is Stage.NEEDS_TOTP_SETUP else "/login/totp"
+    response = web.HTTPSeeOther(f"{target}?next={next_url}")
+    set_cookie(response, request, SESSION_COOKIE, step.token)
+    raise response
+
+
+def _pending(request: web.Request) -> bool:
+    session = session_of(request)
+    return session is not None and session.stage is not Stage.FULL
+
+
+@routes.get("/login/totp")
+async def totp_page(request: web.Request) -> web.StreamResponse:
+    if not _pending(request):
+        raise web.HTTPSeeOther("/login")
+    return render(
+        "totp.html", request, {"next": safe_next(request.query.get("next", "/"))}
+    )
+
+
+@routes.get("/login/setup")
+async def setup_page(request: web.Request) -> web.StreamResponse:
+    session = session_of(request)
+    if session is None or session.stage is not Stage.NEEDS_TOTP_SETUP:
+        raise web.HTTPSeeOther("/login")
+    uri, secret = await auth.totp_setup_uri(request.app[CTX], session)
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render(
+        "setup.html",
+        request,
+        {
+            "uri": uri,
+            "secret": grouped,
+            "qr_svg": qr_svg,
+            "failed": request.query.get("failed") == "1",
+            "next": safe_next(request.query.get("next", "/")),
+        },
+    )
+
+
+@routes.post("/login/totp")
+async def totp_submit(request: web.Request) -> web.StreamResponse:
+    data = await form(request)
+    next_url = safe_next(text(data, "next", "/"))
+    token = request.cookies.get(SESSION_COOKIE, "")
+    session = session_of(request)
+    setup = session is not None and session.stage is Stage.NEEDS_TOTP_SETUP
+    try:
+        step = await auth.login_totp(request.app[CTX], token, text(data, "code"))
+    except (AuthenticationFailed, ValidationError) as err:
+        if isinstance(err, AuthenticationFailed) and "start again" in err.message:
+            raise web.HTTPSeeOther("/login") from None
+        if setup and session is not None:
+            raise web.HTTPSeeOther(f"/login/setup?next={next_url}&failed=1") from None
+        status = 429 if err.code == "locked_out" else 401
+        return render(
+            "totp.html", request, {"error": err.message, "next": next_url}, status=status
+        )
+    response = web.HTTPSeeOther(next_url if next_url != "/" else LANDING[step.user.role])
+    set_cookie(response, request, SESSION_COOKIE, step.token)
+    raise response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await auth.logout(request.app[CTX], token)
+    response = web.HTTPSeeOther("/login")
+    clear_cookie(response, SESSION_COOKIE)
+    raise response

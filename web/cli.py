@@ -1,0 +1,312 @@
+"""The ``telehub`` command line: serve, migrate, demo, users, audit, certificates, rota."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import ssl
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from aiohttp import web
+from tqdm import tqdm
+
+from hub import audit
+from hub import settings as settings_mod
+from hub.access import SYSTEM
+from hub.admin import create_staff
+from hub.auth import current_code, totp_context
+from hub.clock import SystemClock
+from hub.context import HubContext
+from hub.errors import DomainError
+from hub.settings import Settings
+from hub.staff import NewStaff
+from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
+from hub.store.db import create_engine
+from hub.store.migrate import check_current, upgrade
+from web.app import create_app
+from web.devcert import make_dev_cert
+
+DEMO_DIR = Path("var")
+DEMO_CONFIG = DEMO_DIR / "demo.toml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args) or 0)
+    except DomainError as err:
+        print(f"telehub: {err.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="telehub", description=__doc__)
+    p.add_argument("--config", type=Path, help="a TOML file overriding config/default.toml")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the web server")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--cert", help="TLS certificate (PEM); serve HTTPS")
+    s.add_argument("--key", help="TLS private key (PEM)")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("migrate", help="apply database migrations")
+    s.set_defaults(func=cmd_migrate)
+
+    s = sub.add_parser("demo", help="fresh demo database with sample data, then serve it")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--months", type=int, default=6)
+    s.add_argument("--no-serve", action="store_true", help="seed and print, do not serve")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("totp", help="print a user's current TOTP code (demo databases only)")
+    s.add_argument("username")
+    s.set_defaults(func=cmd_totp)
+
+    s = sub.add_parser("adduser", help="add a staff member (e.g. the first admin)")
+    s.add_argument("username")
+    s.add_argument("--name", required=True, help="display name")
+    s.add_argument("--role", required=True, choices=["clinician", "manager", "admin"])
+    s.add_argument(
+        "--skill",
+        action="append",
+        default=[],
+        choices=["clinician", "senior_clinician", "prescriber"],
+    )
+    s.add_argument("--password-stdin", action="store_true")
+    s.set_defaults(func=cmd_adduser)
+
+    s = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = s.add_subparsers(dest="audit_command", required=True)
+    v = audit_sub.add_parser("verify", help="check the audit hash chain end to end")
+    v.set_defaults(func=cmd_audit_verify)
+
+    s = sub.add_parser("dev-cert", help="make a self-signed TLS certificate for local testing")
+    s.add_argument("--out", type=Path, default=Path("var/tls"))
+    s.add_argument("--host", action="append", default=[], help="extra hostname or IP")
+    s.set_defaults(func=cmd_dev_cert)
+
+    _add_rota(sub)
+    return p
+
+
+def _add_rota(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    try:
+        from rota.cli import add_commands
+    except ImportError:  # pragma: no cover - rota is part of the package
+        return
+    r = sub.add_parser("rota", help="rota: solve, check, forecast")
+    add_commands(r.add_subparsers(dest="rota_command", required=True))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config = args.config
+    if config is None and args.command == "totp" and DEMO_CONFIG.exists():
+        config = DEMO_CONFIG
+    return resolve_secrets(settings_mod.load(config, os.environ))
+
+
+@contextlib.asynccontextmanager
+async def _context(settings: Settings, *, migrate: bool = False) -> AsyncIterator[HubContext]:
+    engine = create_engine(settings.database.url)
+    try:
+        if migrate:
+            await upgrade(engine)
+        keyring = keyring_from(settings)
+        yield HubContext(make_uow_factory(engine, keyring), SystemClock(), keyring, settings)
+    finally:
+        await engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    server = settings.server
+    settings = settings.replace(
+        "server",
+        host=args.host or server.host,
+        port=args.port or server.port,
+        tls_cert=args.cert or server.tls_cert,
+        tls_key=args.key or server.tls_key,
+    )
+    asyncio.run(_check_schema(settings))
+    _serve(settings)
+    return 0
+
+
+async def _check_schema(settings: Settings) -> None:
+    engine = create_engine(settings.database.url)
+    try:
+        fix = "telehub migrate" + (f" --config {DEMO_CONFIG}" if settings.demo.enabled else "")
+        await check_current(engine, fix)
+    finally:
+        await engine.dispose()
+
+
+def _serve(settings: Settings) -> None:
+    server = settings.server
+    ssl_ctx = None
+    if server.tls_cert or server.tls_key:
+        if not (server.tls_cert and server.tls_key):
+            raise SystemExit("telehub: give both a TLS certificate and its key")
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(server.tls_cert, server.tls_key)
+    scheme = "https" if ssl_ctx else "http"
+    print(f"telehub listening on {scheme}://{server.host}:{server.port}/", flush=True)
+    web.run_app(
+        create_app(settings),
+        host=server.host,
+        port=server.port,
+        ssl_context=ssl_ctx,
+        print=None,
+        shutdown_timeout=5,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> None:
+        async with _context(settings, migrate=True):
+            pass
+
+    asyncio.run(run())
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hub.demo import DemoSummary, seed
+
+    DEMO_DIR.mkdir(exist_ok=True)
+    db = DEMO_DIR / "demo.db"
+    for path in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
+        path.unlink(missing_ok=True)
+    DEMO_CONFIG.write_text(
+        "# Written by `telehub demo`: serve it again with\n"
+        f"#   telehub --config {DEMO_CONFIG} serve\n"
+        f'[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
+        f'[security]\nkeys_file = "{DEMO_DIR / "demo-keys.toml"}"\n'
+        "[demo]\nenabled = true\n"
+    )
+    settings = resolve_secrets(settings_mod.load(DEMO_CONFIG, os.environ))
+    settings = settings.replace("server", port=args.port)
+
+    async def run() -> DemoSummary:
+        with tqdm(total=0, desc="seeding demo consultations", unit="call") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            async with _context(settings, migrate=True) as ctx:
+                return await seed(ctx, months=args.months, on_progress=progress)
+
+    summary = asyncio.run(run())
+    url = f"http://{settings.server.host}:{settings.server.port}/"
+    print()
+    print(
+        f"telehub demo: {summary.homes} care homes, {summary.residents} residents, "
+        f"{summary.consultations} past consultations"
+    )
+    print(f"\n  Open {url}\n")
+    print("  Staff logins (password, then the 6-digit code from an authenticator app or")
+    print(f"  `telehub --config {DEMO_CONFIG} totp USERNAME`):")
+    for login in summary.logins:
+        totp = login.totp_secret or "(sets up two-factor at first login)"
+        print(f"    {login.role:<10} {login.username:<12} {login.password}   TOTP secret: {totp}")
+    print("\n  Tablet enrolment codes (open /enrol in another browser profile):")
+    for home_name, code in summary.enrolment_codes:
+        print(f"    {home_name:<28} {code}")
+    print(flush=True)
+    if args.no_serve:
+        return 0
+    _serve(settings)
+    return 0
+
+
+def cmd_totp(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.demo.enabled:
+        print("telehub: `totp` works on demo databases only", file=sys.stderr)
+        return 2
+
+    async def run() -> str | None:
+        async with _context(settings) as ctx, ctx.uow() as uow:
+            found = await uow.staff.by_username(args.username)
+            if found is None or found[1].totp_secret_sealed is None:
+                return None
+            secret = ctx.keyring.open(found[1].totp_secret_sealed, totp_context(found[0].id))
+            return current_code(secret, ctx.clock.now())
+
+    code = asyncio.run(run())
+    if code is None:
+        print(f"telehub: {args.username} has no two-factor secret", file=sys.stderr)
+        return 1
+    print(code)
+    return 0
+
+
+def cmd_adduser(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (12+ characters): ")
+    new = NewStaff.parse(args.username, args.name, args.role, args.skill)
+
+    async def run() -> None:
+        async with _context(settings) as ctx:
+            await create_staff(ctx, SYSTEM, new, password)
+
+    asyncio.run(run())
+    print(f"added {new.username} ({new.role.value}); two-factor is set up at first login")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> audit.ChainReport:
+        async with _context(settings) as ctx, ctx.uow() as uow:
+            events = [e async for e in uow.audit.events()]
+        return audit.verify(
+            tqdm(events, desc="verifying audit chain", unit="event", disable=len(events) < 10_000)
+        )
+
+    report = asyncio.run(run())
+    if report.ok:
+        print(f"audit chain intact: {report.checked} events verified")
+        return 0
+    print(
+        f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
+        f"({report.checked} events verified before it)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_dev_cert(args: argparse.Namespace) -> int:
+    cert, key = make_dev_cert(args.out, args.host)
+    print(
+        f"wrote {cert} and {key}\nserve with: telehub serve --host 0.0.0.0 "
+        f"--cert {cert} --key {key}"
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,11 @@
+"""Typed application keys (aiohttp ``AppKey``): no module-level state anywhere."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.context import HubContext
+from hub.settings import Settings
+
+CTX = web.AppKey("ctx", HubContext)
+SETTINGS = web.AppKey("settings", Settings)

@@ -1,0 +1,19 @@
+"""Rendering pages: every template gets the actor, the CSRF token and the path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from web.security import actor_of, csrf_token
+
+
+def render(
+    template: str, request: web.Request, context: Mapping[str, Any], *, status: int = 200
+) -> web.Response:
+    full = {"actor": actor_of(request), "csrf_token": csrf_token(request),
+            "path": request.path, **context}
+    return aiohttp_jinja2.render_template(template, request, full, status=status)

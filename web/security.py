@@ -1,0 +1,201 @@
+"""Security middlewares: who is asking (session or device cookie), CSRF, headers.
+
+Cookies are HttpOnly and SameSite=Strict, and Secure when the site is served over
+HTTPS. CSRF uses a synchroniser token derived from the identity cookie:
+``HMAC(secret, cookie value)``; pages embed it in forms and in a ``<meta>`` tag for
+``fetch`` calls (header ``X-CSRF-Token``). Anonymous visitors get a random
+``th_anon`` cookie so that the login and enrolment forms are protected too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from hub.access import Actor, Role
+from hub.auth import session_actor
+from hub.enrolment import device_actor
+from hub.sessions import StaffSession
+from web.errors import error_response
+from web.keys import CTX
+
+SESSION_COOKIE = "th_session"
+DEVICE_COOKIE = "th_device"
+ANON_COOKIE = "th_anon"
+DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+ACTOR = web.RequestKey("actor", Actor | None)
+SESSION = web.RequestKey("staff_session", StaffSession)
+CSRF_BASIS = web.RequestKey("csrf_basis", str)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def is_https(request: web.Request) -> bool:
+    return request.secure
+
+
+def set_cookie(
+    response: web.StreamResponse,
+    request: web.Request,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(request),
+    )
+
+
+def clear_cookie(response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(name, path="/")
+
+
+def csrf_token(request: web.Request) -> str:
+    basis = request.get(CSRF_BASIS, "")
+    secret = request.app[CTX].settings.security.secret_key.encode()
+    return hmac.new(secret, f"csrf:{basis}".encode(), hashlib.sha256).hexdigest()
+
+
+def actor_of(request: web.Request) -> Actor | None:
+    actor: Actor | None = request.get(ACTOR)
+    return actor
+
+
+def session_of(request: web.Request) -> StaffSession | None:
+    session: StaffSession | None = request.get(SESSION)
+    return session
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "no-referrer")
+    h.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not request.path.startswith("/static/"):
+        h.setdefault("Cache-Control", "no-store")
+    if is_https(request):
+        h.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the session or device cookie into an Actor, and pick the CSRF basis."""
+    ctx = request.app[CTX]
+    request[ACTOR] = None
+    new_anon: str | None = None
+    session_token = request.cookies.get(SESSION_COOKIE)
+    device_token = request.cookies.get(DEVICE_COOKIE)
+    drop_session = False
+    if session_token:
+        found = await session_actor(ctx, session_token)
+        if found is None:
+            drop_session = True
+        else:
+            actor, session = found
+            request[SESSION] = session
+            if session.stage == "full":
+                request[ACTOR] = actor
+            request[CSRF_BASIS] = session_token
+    if request[ACTOR] is None and device_token:
+        device = await device_actor(ctx, device_token)
+        if device is not None:
+            request[ACTOR] = device
+            request.setdefault(CSRF_BASIS, device_token)
+    if CSRF_BASIS not in request:
+        anon = request.cookies.get(ANON_COOKIE)
+        if not anon:
+            anon = new_anon = secrets.token_urlsafe(24)
+        request[CSRF_BASIS] = anon
+    response = await handler(request)
+    if drop_session:
+        clear_cookie(response, SESSION_COOKIE)
+    if new_anon and not response.prepared:
+        set_cookie(response, request, ANON_COOKIE, new_anon)
+    return response
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in UNSAFE_METHODS and not request.path.startswith("/ws"):
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not sent and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            form = await request.post()
+            value = form.get("csrf_token", "")
+            sent = value if isinstance(value, str) else ""
+        if not sent or not hmac.compare_digest(sent, csrf_token(request)):
+            return error_response(
+                request,
+                403,
+                "csrf",
+                "this form has expired or did not come from telehub: reload the page and retry",
+            )
+    return await handler(request)
+
+
+def require(*roles: Role) -> Callable[[Handler], Handler]:
+    """Decorator for staff-only handlers: login required, and one of these roles."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            actor = actor_of(request)
+            if actor is None or actor.kind != "staff":
+                if request.path.startswith("/api/"):
+                    return error_response(request, 401, "unauthenticated", "log in first")
+                raise web.HTTPSeeOther(f"/login?next={request.rel_url.path}")
+            if roles and actor.role not in roles:
+                return error_response(request, 403, "forbidden", "your role cannot open this")
+            return await handler(request)
+
+        return guarded
+
+    return wrap
+
+
+def require_device(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        actor = actor_of(request)
+        if actor is None or not actor.is_device:
+            if request.path.startswith("/api/"):
+                return error_response(request, 401, "unauthenticated", "enrol this tablet first")
+            raise web.HTTPSeeOther("/enrol")
+        return await handler(request)
+
+    return guarded
+
+
+Wrapped = Callable[[web.Request], Awaitable[web.StreamResponse]]
