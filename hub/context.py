@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hub.cipher import Keyring
 from hub.clock import Clock
+from hub.events import EventPublisher, NullPublisher
 from hub.ports import UnitOfWorkFactory
 from hub.settings import Settings
 
@@ -16,3 +17,4 @@ class HubContext:
     clock: Clock
     keyring: Keyring
     settings: Settings
+    events: EventPublisher = field(default_factory=NullPublisher)

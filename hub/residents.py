@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import nhs_number
+from nhs_number.validate import is_valid as nhs_number_is_valid
 
 from hub.errors import RowErrors, ValidationError
 
@@ -87,7 +87,7 @@ def parse_nhs_number(raw: str) -> str:
     digits = "".join(ch for ch in raw if ch not in " -")
     if len(digits) != 10 or not digits.isdigit():
         raise ValidationError("NHS number must be 10 digits", field="nhs_number")
-    if not nhs_number.is_valid(digits):
+    if not nhs_number_is_valid(digits):
         raise ValidationError(
             f"NHS number {digits} fails its modulus-11 check digit", field="nhs_number"
         )

@@ -60,6 +60,26 @@ class CryptoSettings:
 
 
 @dataclass(frozen=True)
+class SignallingSettings:
+    bus_url: str
+    max_message_bytes: int
+    rate_per_s: int
+    burst: int
+    abuse_close_after: int
+    heartbeat_s: int
+    abandon_after_s: int
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    stun_urls: tuple[str, ...]
+    turn_urls: tuple[str, ...]
+    turn_secret: str
+    turn_ttl_s: int
+    ice_transport_policy: str
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool
 
@@ -70,6 +90,8 @@ class Settings:
     database: DatabaseSettings
     security: SecuritySettings
     crypto: CryptoSettings
+    signalling: SignallingSettings
+    media: MediaSettings
     demo: DemoSettings
 
     def replace(self, section: str, **values: Any) -> Settings:
@@ -85,7 +107,7 @@ def sections() -> dict[str, type[Any]]:
 
 def keys() -> list[str]:
     """Every ``section.key`` the settings accept (used by the docs test)."""
-    out = []
+    out: list[str] = []
     for name, cls in sections().items():
         out.extend(f"{name}.{f.name}" for f in dataclasses.fields(cls))
     return out

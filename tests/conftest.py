@@ -99,8 +99,12 @@ async def admin_user(ctx: HubContext):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def clinician_user(ctx: HubContext):  # type: ignore[no-untyped-def]
-    new = NewStaff.parse("cleo", "Cleo Clinician", Role.CLINICIAN.value,
-                         [Skill.CLINICIAN.value, Skill.SENIOR_CLINICIAN.value])
+    new = NewStaff.parse(
+        "cleo",
+        "Cleo Clinician",
+        Role.CLINICIAN.value,
+        [Skill.CLINICIAN.value, Skill.SENIOR_CLINICIAN.value],
+    )
     return await create_staff(ctx, SYSTEM, new, PASSWORD)
 
 

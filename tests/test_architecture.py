@@ -6,8 +6,20 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"aiohttp", "aiortc", "sqlalchemy", "alembic", "jinja2", "aiohttp_jinja2",
-             "redis", "asyncpg", "aiosqlite", "web", "signalling", "media"}
+FORBIDDEN = {
+    "aiohttp",
+    "aiortc",
+    "sqlalchemy",
+    "alembic",
+    "jinja2",
+    "aiohttp_jinja2",
+    "redis",
+    "asyncpg",
+    "aiosqlite",
+    "web",
+    "signalling",
+    "media",
+}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -164,9 +164,7 @@ async def resident_edit_page(request: web.Request) -> web.StreamResponse:
     record = await records.view_resident(
         request.app[CTX], _actor(request), int_param(request, "resident_id")
     )
-    return render(
-        "admin_resident.html", request, {"resident": record.resident, "form": None}
-    )
+    return render("admin_resident.html", request, {"resident": record.resident, "form": None})
 
 
 @routes.post("/admin/residents/{resident_id}")
@@ -327,6 +325,4 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     async with ctx.uow() as uow:
         recent = await uow.audit.recent(200)
         report = audit.verify([e async for e in uow.audit.events()])
-    return render(
-        "admin_audit.html", request, {"events": recent, "report": report}
-    )
+    return render("admin_audit.html", request, {"events": recent, "report": report})

@@ -21,9 +21,11 @@ from hub.settings import Settings
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import check_current
-from web import admin_views, auth_views, hub_views, tablet_views
+from signalling.bus import make_bus
+from signalling.switchboard import BusPublisher, Switchboard
+from web import admin_views, auth_views, call_views, hub_views, tablet_views, ws_views
 from web.errors import error_middleware
-from web.keys import CTX, SETTINGS
+from web.keys import CTX, SETTINGS, SWITCHBOARD
 from web.security import csrf_middleware, headers_middleware, identity_middleware
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +48,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     env.filters["dt"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else "—"
     env.filters["d"] = lambda d: d.strftime("%d %b %Y") if d else "—"
     env.globals["reason_label"] = lambda r: Reason(r).label if r else "—"
-    for module in (auth_views, tablet_views, admin_views, hub_views):
+    app.on_shutdown.append(_close_websockets)
+    for module in (auth_views, tablet_views, admin_views, hub_views, call_views, ws_views):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)
     static = app.router.add_static("/static", HERE / "static", name="static", append_version=True)
@@ -60,12 +63,33 @@ def _database(settings: Settings, clock: Clock) -> Callable[[web.Application], A
         try:
             await check_current(engine)
             keyring = keyring_from(settings)
-            app[CTX] = HubContext(make_uow_factory(engine, keyring), clock, keyring, settings)
-            yield
+            bus = make_bus(settings.signalling.bus_url)
+            ctx = HubContext(
+                make_uow_factory(engine, keyring),
+                clock,
+                keyring,
+                settings,
+                events=BusPublisher(bus),
+            )
+            board = Switchboard(ctx, bus, settings.signalling)
+            app[CTX] = ctx
+            app[SWITCHBOARD] = board
+            await board.start()
+            try:
+                yield
+            finally:
+                await board.stop()
+                await bus.close()
         finally:
             await engine.dispose()
 
     return ctx
+
+
+async def _close_websockets(app: web.Application) -> None:
+    """Tell every client we are going away (1001) so it reconnects, perhaps elsewhere."""
+    if SWITCHBOARD in app:
+        await app[SWITCHBOARD].close_all()
 
 
 async def _health(request: web.Request) -> web.StreamResponse:

@@ -16,7 +16,7 @@ from web.security import SESSION_COOKIE, actor_of, clear_cookie, session_of, set
 
 routes = web.RouteTableDef()
 
-LANDING = {Role.ADMIN: "/admin", Role.MANAGER: "/hub", Role.CLINICIAN: "/hub"}
+LANDING = {Role.ADMIN: "/admin", Role.MANAGER: "/console", Role.CLINICIAN: "/console"}
 
 
 def landing_for(request: web.Request) -> str:
@@ -25,7 +25,7 @@ def landing_for(request: web.Request) -> str:
         return "/login"
     if actor.is_device:
         return "/tablet"
-    return LANDING.get(actor.role or Role.CLINICIAN, "/hub")
+    return LANDING.get(actor.role or Role.CLINICIAN, "/console")
 
 
 @routes.get("/")
@@ -38,9 +38,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     if actor is not None and not actor.is_device:
         raise web.HTTPSeeOther(landing_for(request))
-    return render(
-        "login.html", request, {"next": safe_next(request.query.get("next", "/"))}
-    )
+    return render("login.html", request, {"next": safe_next(request.query.get("next", "/"))})
 
 
 @routes.post("/login")
@@ -74,9 +72,7 @@ def _pending(request: web.Request) -> bool:
 async def totp_page(request: web.Request) -> web.StreamResponse:
     if not _pending(request):
         raise web.HTTPSeeOther("/login")
-    return render(
-        "totp.html", request, {"next": safe_next(request.query.get("next", "/"))}
-    )
+    return render("totp.html", request, {"next": safe_next(request.query.get("next", "/"))})
 
 
 @routes.get("/login/setup")
@@ -115,9 +111,7 @@ async def totp_submit(request: web.Request) -> web.StreamResponse:
         if setup and session is not None:
             raise web.HTTPSeeOther(f"/login/setup?next={next_url}&failed=1") from None
         status = 429 if err.code == "locked_out" else 401
-        return render(
-            "totp.html", request, {"error": err.message, "next": next_url}, status=status
-        )
+        return render("totp.html", request, {"error": err.message, "next": next_url}, status=status)
     response = web.HTTPSeeOther(next_url if next_url != "/" else LANDING[step.user.role])
     set_cookie(response, request, SESSION_COOKIE, step.token)
     raise response

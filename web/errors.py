@@ -53,8 +53,7 @@ def error_response(
         return web.json_response({"error": {"code": code, "message": message}}, status=status)
     from web.render import render  # render needs security, which needs this module
 
-    response = render("error.html", request, {"status": status, "message": message},
-                      status=status)
+    response = render("error.html", request, {"status": status, "message": message}, status=status)
     return response
 
 

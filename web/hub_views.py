@@ -29,9 +29,7 @@ async def hub_index(request: web.Request) -> web.StreamResponse:
     homes = await admin.list_homes(ctx, _actor(request))
     async with ctx.uow() as uow:
         counts = await uow.residents.count_by_home()
-    return render(
-        "hub_index.html", request, {"homes": homes, "counts": counts}
-    )
+    return render("hub_index.html", request, {"homes": homes, "counts": counts})
 
 
 @routes.get("/hub/homes/{home_id}")

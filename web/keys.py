@@ -6,6 +6,8 @@ from aiohttp import web
 
 from hub.context import HubContext
 from hub.settings import Settings
+from signalling.switchboard import Switchboard
 
 CTX = web.AppKey("ctx", HubContext)
 SETTINGS = web.AppKey("settings", Settings)
+SWITCHBOARD = web.AppKey("switchboard", Switchboard)

@@ -14,6 +14,10 @@ from web.security import actor_of, csrf_token
 def render(
     template: str, request: web.Request, context: Mapping[str, Any], *, status: int = 200
 ) -> web.Response:
-    full = {"actor": actor_of(request), "csrf_token": csrf_token(request),
-            "path": request.path, **context}
+    full = {
+        "actor": actor_of(request),
+        "csrf_token": csrf_token(request),
+        "path": request.path,
+        **context,
+    }
     return aiohttp_jinja2.render_template(template, request, full, status=status)

@@ -95,6 +95,8 @@ def session_of(request: web.Request) -> StaffSession | None:
 @web.middleware
 async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
+    if response.prepared:  # a WebSocket, already upgraded: its headers are gone
+        return response
     h = response.headers
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import tomllib
 from pathlib import Path
@@ -10,13 +9,16 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.cipher import Keyring
-from hub.ports import UnitOfWorkFactory
+from hub.ports import UnitOfWork, UnitOfWorkFactory
 from hub.settings import Settings
-from hub.store.uow import uow_factory
+from hub.store.uow import SqlUnitOfWork
 
 
 def make_uow_factory(engine: AsyncEngine, keyring: Keyring) -> UnitOfWorkFactory:
-    return functools.partial(uow_factory, engine, keyring)
+    def factory() -> UnitOfWork:
+        return SqlUnitOfWork(engine, keyring)
+
+    return factory
 
 
 def resolve_secrets(settings: Settings) -> Settings:

@@ -6,18 +6,16 @@ associated-data context naming the table, row and column.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access import Role, Skill
-from hub.audit import AuditEvent, AuditRecord, event_hash
 from hub.cipher import Keyring
-from hub.consultations import Consultation, Reason, State
 from hub.devices import Device, EnrolmentCode
 from hub.homes import CareHome, NewHome
 from hub.residents import Resident, ResidentDetails
@@ -26,7 +24,15 @@ from hub.staff import Credentials, NewStaff, StaffUser
 from hub.store import tables as t
 
 
-class _Repo:
+def new_id(result: CursorResult[Any]) -> int:
+    """The primary key an INSERT just created."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError("the database did not report the new row's id")
+    return int(key[0])
+
+
+class Repo:
     def __init__(self, conn: AsyncConnection, keyring: Keyring) -> None:
         self.conn = conn
         self.keyring = keyring
@@ -38,7 +44,7 @@ class _Repo:
         return list((await self.conn.execute(stmt)).mappings().all())
 
 
-class SqlHomes(_Repo):
+class SqlHomes(Repo):
     async def add(self, home: NewHome, at: datetime) -> CareHome:
         result = await self.conn.execute(
             insert(t.care_homes).values(
@@ -49,8 +55,8 @@ class SqlHomes(_Repo):
                 created_at=at,
             )
         )
-        (home_id,) = result.inserted_primary_key or (None,)
-        return CareHome(int(home_id), home.code, home.name, home.address, home.beds, at)
+        home_id = new_id(result)
+        return CareHome(home_id, home.code, home.name, home.address, home.beds, at)
 
     async def get(self, home_id: int) -> CareHome | None:
         row = await self._one(select(t.care_homes).where(t.care_homes.c.id == home_id))
@@ -68,7 +74,7 @@ def _home(r: RowMapping) -> CareHome:
     return CareHome(r["id"], r["code"], r["name"], r["address"], r["beds"], r["created_at"])
 
 
-class SqlResidents(_Repo):
+class SqlResidents(Repo):
     def _ctx(self, resident_id: int, column: str) -> str:
         return f"residents:{resident_id}:{column}"
 
@@ -76,9 +82,9 @@ class SqlResidents(_Repo):
         result = await self.conn.execute(
             insert(t.residents).values(home_id=home_id, **self._plain(details), created_at=at)
         )
-        (resident_id,) = result.inserted_primary_key or (None,)
-        await self._seal(int(resident_id), details)
-        return Resident(int(resident_id), home_id, details, at)
+        resident_id = new_id(result)
+        await self._seal(resident_id, details)
+        return Resident(resident_id, home_id, details, at)
 
     async def update(self, resident_id: int, details: ResidentDetails) -> None:
         await self.conn.execute(
@@ -165,7 +171,7 @@ class SqlResidents(_Repo):
         return {int(h): int(n) for h, n in rows}
 
 
-class SqlStaff(_Repo):
+class SqlStaff(Repo):
     async def add(self, new: NewStaff, password_hash: str, at: datetime) -> StaffUser:
         result = await self.conn.execute(
             insert(t.staff_users).values(
@@ -182,9 +188,9 @@ class SqlStaff(_Repo):
                 created_at=at,
             )
         )
-        (user_id,) = result.inserted_primary_key or (None,)
+        user_id = new_id(result)
         return StaffUser(
-            int(user_id),
+            user_id,
             new.username,
             new.display_name,
             new.role,
@@ -284,7 +290,7 @@ def _creds(r: RowMapping) -> Credentials:
     )
 
 
-class SqlSessions(_Repo):
+class SqlSessions(Repo):
     async def add(self, session: StaffSession) -> None:
         await self.conn.execute(
             insert(t.staff_sessions).values(
@@ -335,7 +341,7 @@ class SqlSessions(_Repo):
         )
 
 
-class SqlDevices(_Repo):
+class SqlDevices(Repo):
     async def add_code(
         self,
         home_id: int,
@@ -355,8 +361,8 @@ class SqlDevices(_Repo):
                 expires_at=expires_at,
             )
         )
-        (code_id,) = result.inserted_primary_key or (None,)
-        return EnrolmentCode(int(code_id), home_id, label, at, expires_at, None, None, created_by)
+        code_id = new_id(result)
+        return EnrolmentCode(code_id, home_id, label, at, expires_at, None, None, created_by)
 
     async def code_by_hash(self, code_hash: str) -> EnrolmentCode | None:
         row = await self._one(
@@ -389,8 +395,8 @@ class SqlDevices(_Repo):
                 last_seen_at=at,
             )
         )
-        (device_id,) = result.inserted_primary_key or (None,)
-        return Device(int(device_id), home_id, label, at, None, at)
+        device_id = new_id(result)
+        return Device(device_id, home_id, label, at, None, at)
 
     async def get(self, device_id: int) -> Device | None:
         row = await self._one(select(t.devices).where(t.devices.c.id == device_id))
@@ -436,151 +442,4 @@ def _code(r: RowMapping) -> EnrolmentCode:
 def _device(r: RowMapping) -> Device:
     return Device(
         r["id"], r["home_id"], r["label"], r["enrolled_at"], r["revoked_at"], r["last_seen_at"]
-    )
-
-
-class SqlConsultations(_Repo):
-    def _ctx(self, consultation_id: int) -> str:
-        return f"consultations:{consultation_id}:notes"
-
-    async def add(self, c: Consultation) -> int:
-        result = await self.conn.execute(
-            insert(t.consultations).values(
-                home_id=c.home_id,
-                resident_id=c.resident_id,
-                device_id=c.device_id,
-                state=c.state.value,
-                reason=c.reason.value,
-                soft_signs=list(c.soft_signs),
-                observations=dict(c.observations),
-                news2_score=c.news2_score,
-                news2_band=c.news2_band,
-                intention=c.intention,
-                requested_at=c.requested_at,
-                answered_at=c.answered_at,
-                ended_at=c.ended_at,
-                answered_by=c.answered_by,
-                outcome=c.outcome,
-                follow_up=c.follow_up,
-                admission_judgement=c.admission_judgement,
-                security_level=c.security_level,
-            )
-        )
-        (cid,) = result.inserted_primary_key or (None,)
-        if c.notes:
-            await self.conn.execute(
-                update(t.consultations)
-                .where(t.consultations.c.id == cid)
-                .values(notes_sealed=self.keyring.seal(c.notes, self._ctx(cid)))
-            )
-        return int(cid)
-
-    def _consultation(self, r: RowMapping) -> Consultation:
-        return Consultation(
-            id=r["id"],
-            home_id=r["home_id"],
-            resident_id=r["resident_id"],
-            device_id=r["device_id"],
-            state=State(r["state"]),
-            reason=Reason(r["reason"]),
-            soft_signs=tuple(r["soft_signs"]),
-            observations=r["observations"],
-            news2_score=r["news2_score"],
-            news2_band=r["news2_band"],
-            intention=r["intention"],
-            requested_at=r["requested_at"],
-            answered_at=r["answered_at"],
-            ended_at=r["ended_at"],
-            answered_by=r["answered_by"],
-            outcome=r["outcome"],
-            follow_up=r["follow_up"],
-            admission_judgement=r["admission_judgement"],
-            security_level=r["security_level"],
-            notes=self.keyring.open_optional(r["notes_sealed"], self._ctx(r["id"])),
-        )
-
-    async def for_resident(self, resident_id: int, limit: int = 20) -> list[Consultation]:
-        stmt = (
-            select(t.consultations)
-            .where(t.consultations.c.resident_id == resident_id)
-            .order_by(t.consultations.c.requested_at.desc())
-            .limit(limit)
-        )
-        return [self._consultation(r) for r in await self._all(stmt)]
-
-    async def count(self) -> int:
-        return int(
-            (
-                await self.conn.execute(select(func.count()).select_from(t.consultations))
-            ).scalar_one()
-        )
-
-
-class SqlAudit(_Repo):
-    async def append(self, record: AuditRecord, at: datetime) -> AuditEvent:
-        head = await self._one(select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update())
-        if head is None:
-            raise RuntimeError("audit_head row missing: the schema was not migrated")
-        seq = int(head["seq"]) + 1
-        prev = str(head["hash"])
-        digest = event_hash(prev, seq, at, record)
-        await self.conn.execute(
-            insert(t.audit_events).values(
-                seq=seq,
-                at=at,
-                action=record.action,
-                actor=record.actor,
-                subject_type=record.subject_type,
-                subject_id=record.subject_id,
-                detail=dict(record.detail),
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
-        await self.conn.execute(
-            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
-        )
-        return AuditEvent(
-            seq,
-            at,
-            record.action,
-            record.actor,
-            record.subject_type,
-            record.subject_id,
-            record.detail,
-            prev,
-            digest,
-        )
-
-    async def events(self, batch: int = 1000) -> AsyncIterator[AuditEvent]:
-        last = 0
-        while True:
-            rows = await self._all(
-                select(t.audit_events)
-                .where(t.audit_events.c.seq > last)
-                .order_by(t.audit_events.c.seq)
-                .limit(batch)
-            )
-            if not rows:
-                return
-            for r in rows:
-                yield _event(r)
-            last = rows[-1]["seq"]
-
-    async def recent(self, limit: int = 100) -> list[AuditEvent]:
-        stmt = select(t.audit_events).order_by(t.audit_events.c.seq.desc()).limit(limit)
-        return [_event(r) for r in await self._all(stmt)]
-
-
-def _event(r: RowMapping) -> AuditEvent:
-    return AuditEvent(
-        r["seq"],
-        r["at"],
-        r["action"],
-        r["actor"],
-        r["subject_type"],
-        r["subject_id"],
-        r["detail"],
-        r["prev_hash"],
-        r["hash"],
     )

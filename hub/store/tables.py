@@ -46,6 +46,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        assert isinstance(value, datetime)
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -165,6 +166,7 @@ consultations = Table(
     Column("admission_judgement", String(10), nullable=True),
     Column("security_level", String(30), nullable=True),
     Column("notes_sealed", Text, nullable=True),
+    Column("device_seen_at", UTCDateTime, nullable=True),
     Index("ix_consultations_resident_requested", "resident_id", "requested_at"),
     Index("ix_consultations_home_requested", "home_id", "requested_at"),
     Index("ix_consultations_state", "state"),

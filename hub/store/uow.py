@@ -8,9 +8,9 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.cipher import Keyring
+from hub.store.audit_repository import SqlAudit
+from hub.store.consultation_repository import SqlConsultations
 from hub.store.repositories import (
-    SqlAudit,
-    SqlConsultations,
     SqlDevices,
     SqlHomes,
     SqlResidents,
@@ -56,8 +56,3 @@ class SqlUnitOfWork:
         finally:
             await self._conn.close()
             self._conn = None
-
-
-def uow_factory(engine: AsyncEngine, keyring: Keyring) -> SqlUnitOfWork:
-    """Kept as a function so the composition root can ``partial`` it."""
-    return SqlUnitOfWork(engine, keyring)

@@ -16,9 +16,14 @@ HEADER = "given_name,family_name,date_of_birth,nhs_number\n"
 
 
 def edna(clock, nhs: str = "9434765919") -> ResidentDetails:  # type: ignore[no-untyped-def]
-    return ResidentDetails.parse(given_name="Edna", family_name="Smith",
-                                 date_of_birth="1931-04-02", nhs_number=nhs,
-                                 allergies="Penicillin", today=clock.now().date())
+    return ResidentDetails.parse(
+        given_name="Edna",
+        family_name="Smith",
+        date_of_birth="1931-04-02",
+        nhs_number=nhs,
+        allergies="Penicillin",
+        today=clock.now().date(),
+    )
 
 
 async def test_duplicate_home_code(ctx, home) -> None:
@@ -51,9 +56,11 @@ async def test_resident_free_text_is_encrypted_at_rest(ctx, clock, home) -> None
     from sqlalchemy import text
 
     async with ctx.uow() as uow:
-        row = (await uow.residents.conn.execute(  # type: ignore[attr-defined]
-            text("SELECT allergies_sealed FROM residents WHERE id = :id"), {"id": r.id}
-        )).one()
+        row = (
+            await uow.residents.conn.execute(  # type: ignore[attr-defined]
+                text("SELECT allergies_sealed FROM residents WHERE id = :id"), {"id": r.id}
+            )
+        ).one()
         assert "Penicillin" not in row[0] and row[0].startswith("k1:")
         assert (await uow.residents.get(r.id)).details.allergies == "Penicillin"  # type: ignore[union-attr]
 
@@ -72,11 +79,13 @@ async def test_csv_import_all_or_nothing(ctx, clock, home) -> None:
 
 async def test_staff_creation_rules(ctx, admin_user) -> None:
     with pytest.raises(ValidationError, match="at least 12 characters"):
-        await admin.create_staff(ctx, SYSTEM, NewStaff.parse("bob", "Bob", "clinician", []),
-                                 "short")
+        await admin.create_staff(
+            ctx, SYSTEM, NewStaff.parse("bob", "Bob", "clinician", []), "short"
+        )
     with pytest.raises(Conflict, match="username ada is taken"):
-        await admin.create_staff(ctx, SYSTEM, NewStaff.parse("ada", "Ada 2", "admin", []),
-                                 "a long enough password")
+        await admin.create_staff(
+            ctx, SYSTEM, NewStaff.parse("ada", "Ada 2", "admin", []), "a long enough password"
+        )
     with pytest.raises(ValidationError, match="unknown skill 'surgeon'"):
         NewStaff.parse("bob", "Bob", "clinician", ["surgeon"])
 
@@ -84,8 +93,7 @@ async def test_staff_creation_rules(ctx, admin_user) -> None:
 async def test_admin_cannot_demote_self(ctx, admin_user) -> None:
     me = Actor("staff", admin_user.id, "Ada", Role.ADMIN)
     with pytest.raises(Conflict, match="your own admin role"):
-        await admin.update_staff(ctx, me, admin_user.id, "Ada", Role.CLINICIAN, frozenset(),
-                                 True)
+        await admin.update_staff(ctx, me, admin_user.id, "Ada", Role.CLINICIAN, frozenset(), True)
 
 
 async def test_clinicians_cannot_administer(ctx, home, clock) -> None:
@@ -98,8 +106,9 @@ async def test_clinicians_cannot_administer(ctx, home, clock) -> None:
 
 async def test_every_change_is_audited_in_an_intact_chain(ctx, clock, home, admin_user) -> None:
     r = await admin.add_resident(ctx, SYSTEM, home.id, edna(clock))
-    await admin.update_staff(ctx, SYSTEM, admin_user.id, "Ada A", Role.ADMIN,
-                             frozenset({Skill.CLINICIAN}), True)
+    await admin.update_staff(
+        ctx, SYSTEM, admin_user.id, "Ada A", Role.ADMIN, frozenset({Skill.CLINICIAN}), True
+    )
     async with ctx.uow() as uow:
         events = [e async for e in uow.audit.events()]
     actions = [e.action for e in events]

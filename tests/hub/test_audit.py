@@ -13,8 +13,11 @@ def chain(n: int) -> list[AuditEvent]:
         rec = AuditRecord("resident.viewed", "staff:1", "resident", str(i), {"home_id": 1})
         at = t0 + timedelta(minutes=i)
         h = event_hash(prev, i, at, rec)
-        events.append(AuditEvent(i, at, rec.action, rec.actor, rec.subject_type,
-                                 rec.subject_id, rec.detail, prev, h))
+        events.append(
+            AuditEvent(
+                i, at, rec.action, rec.actor, rec.subject_type, rec.subject_id, rec.detail, prev, h
+            )
+        )
         prev = h
     return events
 
@@ -43,8 +46,9 @@ def test_rehashed_event_breaks_the_next_link() -> None:
     events = chain(4)
     e = events[1]
     rec = AuditRecord(e.action, "staff:9", e.subject_type, e.subject_id, e.detail)
-    events[1] = dataclasses.replace(e, actor="staff:9",
-                                    hash=event_hash(e.prev_hash, e.seq, e.at, rec))
+    events[1] = dataclasses.replace(
+        e, actor="staff:9", hash=event_hash(e.prev_hash, e.seq, e.at, rec)
+    )
     report = verify(events)
     assert report.first_bad_seq == 3
     assert report.problem == "previous-hash link does not match"

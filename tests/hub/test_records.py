@@ -19,8 +19,13 @@ async def tablet_of(ctx, home) -> Actor:  # type: ignore[no-untyped-def]
 
 
 async def add(ctx, clock, home, nhs: str, name: str):  # type: ignore[no-untyped-def]
-    d = ResidentDetails.parse(given_name=name, family_name="Smith", date_of_birth="1931-04-02",
-                              nhs_number=nhs, today=clock.now().date())
+    d = ResidentDetails.parse(
+        given_name=name,
+        family_name="Smith",
+        date_of_birth="1931-04-02",
+        nhs_number=nhs,
+        today=clock.now().date(),
+    )
     return await admin.add_resident(ctx, SYSTEM, home.id, d)
 
 
@@ -38,7 +43,10 @@ async def test_tablet_sees_only_its_home(ctx, clock, home, other_home) -> None:
     async with ctx.uow() as uow:
         events = await uow.audit.recent(3)
     assert [e.action for e in events] == [
-        "home.residents.denied", "resident.denied", "resident.viewed"]
+        "home.residents.denied",
+        "resident.denied",
+        "resident.viewed",
+    ]
     assert events[1].actor == tablet.ref and events[1].detail == {"reason": "other home"}
 
 
@@ -46,7 +54,11 @@ async def test_search_by_name_or_nhs_number(ctx, clock, home) -> None:
     await add(ctx, clock, home, "9434765919", "Edna")
     await add(ctx, clock, home, "4010232137", "Albert")
     clinician = Actor("staff", 1, "C", Role.CLINICIAN)
-    assert [r.details.given_name for r in
-            await records.residents_of_home(ctx, clinician, home.id, "edn")] == ["Edna"]
-    assert [r.details.given_name for r in
-            await records.residents_of_home(ctx, clinician, home.id, "401 023")] == ["Albert"]
+    assert [
+        r.details.given_name
+        for r in await records.residents_of_home(ctx, clinician, home.id, "edn")
+    ] == ["Edna"]
+    assert [
+        r.details.given_name
+        for r in await records.residents_of_home(ctx, clinician, home.id, "401 023")
+    ] == ["Albert"]

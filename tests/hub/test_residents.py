@@ -39,8 +39,9 @@ def test_format() -> None:
 
 
 def details(**kw: object) -> ResidentDetails:
-    base: dict[str, object] = dict(given_name="Edna", family_name="Smith",
-                                   date_of_birth="1931-04-02", nhs_number="9434765919")
+    base: dict[str, object] = dict(
+        given_name="Edna", family_name="Smith", date_of_birth="1931-04-02", nhs_number="9434765919"
+    )
     base.update(kw)
     return ResidentDetails.parse(**base, today=TODAY)  # type: ignore[arg-type]
 
@@ -67,8 +68,10 @@ def test_bad_resident_fields(kw: dict[str, object], message: str) -> None:
 
 
 def test_csv_import_parses_all_rows() -> None:
-    text = HEADER + "Edna,Smith,1931-04-02,943 476 5919,yes,,Penicillin,\n" \
-                    "Albert,Jones,1940-12-01,4010232137,no,yes,,Deaf left ear\n"
+    text = (
+        HEADER + "Edna,Smith,1931-04-02,943 476 5919,yes,,Penicillin,\n"
+        "Albert,Jones,1940-12-01,4010232137,no,yes,,Deaf left ear\n"
+    )
     rows = parse_csv(text, today=TODAY)
     assert [line for line, _ in rows] == [2, 3]
     assert rows[0][1].dnacpr and rows[1][1].end_of_life

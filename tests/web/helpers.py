@@ -24,8 +24,9 @@ async def csrf(client: TestClient, path: str = "/login") -> str:
     return found.group(1)
 
 
-async def post_form(client: TestClient, path: str, data: dict[str, Any], *,
-                    token_from: str | None = None) -> Any:
+async def post_form(
+    client: TestClient, path: str, data: dict[str, Any], *, token_from: str | None = None
+) -> Any:
     token = await csrf(client, token_from or path)
     return await client.post(path, data={**data, "csrf_token": token}, allow_redirects=False)
 
@@ -37,14 +38,21 @@ async def totp_secret(ctx: HubContext, user_id: int) -> str:
     return ctx.keyring.open(creds.totp_secret_sealed, totp_context(user_id))
 
 
-async def login(client: TestClient, ctx: HubContext, clock: FixedClock, username: str,
-                password: str, user_id: int) -> None:
+async def login(
+    client: TestClient,
+    ctx: HubContext,
+    clock: FixedClock,
+    username: str,
+    password: str,
+    user_id: int,
+) -> None:
     """Full two-step login (setting up TOTP on first login)."""
     resp = await post_form(client, "/login", {"username": username, "password": password})
     assert resp.status == 303, await resp.text()
     secret = await totp_secret(ctx, user_id)
     code = pyotp.TOTP(secret).at(clock.now())
-    resp = await post_form(client, "/login/totp", {"code": code, "next": "/"},
-                           token_from="/login/totp")
+    resp = await post_form(
+        client, "/login/totp", {"code": code, "next": "/"}, token_from="/login/totp"
+    )
     assert resp.status == 303, await resp.text()
     clock.advance(__import__("datetime").timedelta(seconds=31))

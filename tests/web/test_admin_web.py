@@ -20,15 +20,27 @@ async def admin_client(client, ctx, clock, admin_user):  # type: ignore[no-untyp
 
 
 async def test_create_home_and_resident(admin_client, ctx) -> None:
-    resp = await post_form(admin_client, "/admin/homes",
-                           {"code": "vna3k", "name": "Willow Lodge", "address": "3 Way",
-                            "beds": "45"}, token_from="/admin")
+    resp = await post_form(
+        admin_client,
+        "/admin/homes",
+        {"code": "vna3k", "name": "Willow Lodge", "address": "3 Way", "beds": "45"},
+        token_from="/admin",
+    )
     assert resp.status == 303
     home_url = resp.headers["Location"]
-    resp = await post_form(admin_client, f"{home_url}/residents", {
-        "given_name": "Edna", "family_name": "Smith", "date_of_birth": "1931-04-02",
-        "nhs_number": "943 476 5919", "dnacpr": "on", "allergies": "Latex"},
-        token_from=home_url)
+    resp = await post_form(
+        admin_client,
+        f"{home_url}/residents",
+        {
+            "given_name": "Edna",
+            "family_name": "Smith",
+            "date_of_birth": "1931-04-02",
+            "nhs_number": "943 476 5919",
+            "dnacpr": "on",
+            "allergies": "Latex",
+        },
+        token_from=home_url,
+    )
     assert resp.status == 303
     page = await (await admin_client.get(home_url)).text()
     assert "Willow Lodge" in page and "Edna Smith" in page and "943 476 5919" in page
@@ -37,9 +49,17 @@ async def test_create_home_and_resident(admin_client, ctx) -> None:
 
 async def test_invalid_nhs_number_shows_error_and_keeps_input(admin_client, home) -> None:
     url = f"/admin/homes/{home.id}"
-    resp = await post_form(admin_client, f"{url}/residents", {
-        "given_name": "Edna", "family_name": "Smith", "date_of_birth": "1931-04-02",
-        "nhs_number": "9434765918"}, token_from=url)
+    resp = await post_form(
+        admin_client,
+        f"{url}/residents",
+        {
+            "given_name": "Edna",
+            "family_name": "Smith",
+            "date_of_birth": "1931-04-02",
+            "nhs_number": "9434765918",
+        },
+        token_from=url,
+    )
     assert resp.status == 422
     body = await resp.text()
     assert "NHS number 9434765918 fails its modulus-11 check digit" in body
@@ -48,8 +68,12 @@ async def test_invalid_nhs_number_shows_error_and_keeps_input(admin_client, home
 
 async def test_duplicate_resident_is_409(admin_client, home) -> None:
     url = f"/admin/homes/{home.id}"
-    form = {"given_name": "Edna", "family_name": "Smith", "date_of_birth": "1931-04-02",
-            "nhs_number": "9434765919"}
+    form = {
+        "given_name": "Edna",
+        "family_name": "Smith",
+        "date_of_birth": "1931-04-02",
+        "nhs_number": "9434765919",
+    }
     assert (await post_form(admin_client, f"{url}/residents", form, token_from=url)).status == 303
     resp = await post_form(admin_client, f"{url}/residents", form, token_from=url)
     assert resp.status == 409 and "already exists" in await resp.text()
@@ -64,9 +88,11 @@ async def upload(client, home_id: int, content: str):  # type: ignore[no-untyped
 
 
 async def test_csv_upload_bad_rows_line_numbered_nothing_imported(admin_client, ctx, home) -> None:
-    bad = HEADER + ("Edna,Smith,1931-04-02,9434765919,,,,\n"
-                    "Bad,Number,1931-04-02,9434765918,,,,\n"
-                    "Al,Jones,not-a-date,4010232137,,,,\n")
+    bad = HEADER + (
+        "Edna,Smith,1931-04-02,9434765919,,,,\n"
+        "Bad,Number,1931-04-02,9434765918,,,,\n"
+        "Al,Jones,not-a-date,4010232137,,,,\n"
+    )
     resp = await upload(admin_client, home.id, bad)
     assert resp.status == 422
     body = await resp.text()
@@ -97,17 +123,27 @@ async def test_issue_code_then_revoke_tablet(admin_client, ctx, home) -> None:
     from hub import enrolment
 
     enrolled = await enrolment.enrol(ctx, code.group(1))
-    resp = await post_form(admin_client, f"/admin/devices/{enrolled.device.id}/revoke", {},
-                           token_from=url)
+    resp = await post_form(
+        admin_client, f"/admin/devices/{enrolled.device.id}/revoke", {}, token_from=url
+    )
     assert resp.status == 303
     assert await enrolment.device_actor(ctx, enrolled.token) is None
     assert "revoked" in await (await admin_client.get(url)).text()
 
 
 async def test_add_staff_and_audit_page(admin_client) -> None:
-    resp = await post_form(admin_client, "/admin/staff", {
-        "username": "nurse7", "display_name": "Nia Nurse", "role": "clinician",
-        "skills": "prescriber", "password": "a long enough password"}, token_from="/admin/staff")
+    resp = await post_form(
+        admin_client,
+        "/admin/staff",
+        {
+            "username": "nurse7",
+            "display_name": "Nia Nurse",
+            "role": "clinician",
+            "skills": "prescriber",
+            "password": "a long enough password",
+        },
+        token_from="/admin/staff",
+    )
     assert resp.status == 200 and "nurse7 added" in await resp.text()
     page = await (await admin_client.get("/admin/audit")).text()
     assert "Hash chain intact" in page and "staff.created" in page

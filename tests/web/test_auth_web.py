@@ -75,6 +75,7 @@ async def test_session_expires_after_inactivity(client, ctx, clock, admin_user) 
 
 
 async def test_next_cannot_redirect_off_site(client, ctx, clock, admin_user) -> None:
-    resp = await post_form(client, "/login", {"username": "ada", "password": PASSWORD,
-                                              "next": "//evil.example/"})
+    resp = await post_form(
+        client, "/login", {"username": "ada", "password": PASSWORD, "next": "//evil.example/"}
+    )
     assert resp.headers["Location"] == "/login/setup?next=/"

@@ -14,8 +14,9 @@ from tests.web.helpers import csrf, login
 
 async def test_form_post_without_csrf_token_is_403(client, admin_user) -> None:
     await client.get("/login")
-    resp = await client.post("/login", data={"username": "ada", "password": PASSWORD},
-                             allow_redirects=False)
+    resp = await client.post(
+        "/login", data={"username": "ada", "password": PASSWORD}, allow_redirects=False
+    )
     assert resp.status == 403 and "did not come from telehub" in await resp.text()
 
 
@@ -23,12 +24,17 @@ async def test_csrf_token_of_another_browser_is_refused(client, aiohttp_client, 
     token = await csrf(client, "/login")
     client.session.cookie_jar.clear()
     await client.get("/login")  # a new anonymous identity
-    resp = await client.post("/login", data={"username": "ada", "password": PASSWORD,
-                                             "csrf_token": token}, allow_redirects=False)
+    resp = await client.post(
+        "/login",
+        data={"username": "ada", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
     assert resp.status == 403
 
 
-async def test_json_api_without_header_is_403_with_error_shape(client, ctx, clock, admin_user) -> None:
+async def test_json_api_without_header_is_403_with_error_shape(
+    client, ctx, clock, admin_user
+) -> None:
     await login(client, ctx, clock, "ada", PASSWORD, admin_user.id)
     resp = await client.post("/api/anything", json={})
     assert resp.status == 403
@@ -56,13 +62,22 @@ async def test_no_inline_script_in_any_page(client, ctx, clock, admin_user, home
 async def test_html_in_names_is_escaped(client, ctx, clock, admin_user) -> None:
     evil = '<script>alert("x")</script>'
     home = await admin.create_home(ctx, SYSTEM, NewHome.parse("EVL1", evil, evil, 5))
-    d = ResidentDetails.parse(given_name=evil, family_name="<b>bold</b>",
-                              date_of_birth="1931-04-02", nhs_number="9434765919",
-                              allergies=evil, today=clock.now().date())
+    d = ResidentDetails.parse(
+        given_name=evil,
+        family_name="<b>bold</b>",
+        date_of_birth="1931-04-02",
+        nhs_number="9434765919",
+        allergies=evil,
+        today=clock.now().date(),
+    )
     r = await admin.add_resident(ctx, SYSTEM, home.id, d)
     await login(client, ctx, clock, "ada", PASSWORD, admin_user.id)
-    for path in ("/admin", f"/admin/homes/{home.id}", f"/residents/{r.id}",
-                 f"/admin/residents/{r.id}"):
+    for path in (
+        "/admin",
+        f"/admin/homes/{home.id}",
+        f"/residents/{r.id}",
+        f"/admin/residents/{r.id}",
+    ):
         body = await (await client.get(path)).text()
         assert evil not in body and "<b>bold</b>" not in body, path
         assert "&lt;script&gt;" in body, path
@@ -71,8 +86,11 @@ async def test_html_in_names_is_escaped(client, ctx, clock, admin_user) -> None:
 async def test_oversized_body_is_413(client, settings) -> None:
     await client.get("/login")
     big = "x" * (settings.server.max_body_bytes + 1)
-    resp = await client.post("/login", data={"username": big, "password": "p"},
-                             headers={"X-CSRF-Token": await csrf(client, "/login")})
+    resp = await client.post(
+        "/login",
+        data={"username": big, "password": "p"},
+        headers={"X-CSRF-Token": await csrf(client, "/login")},
+    )
     assert resp.status == 413
     assert "too large" in await resp.text()
 

@@ -11,8 +11,13 @@ from tests.web.helpers import post_form
 
 
 async def resident(ctx, clock, home, nhs: str, given: str):  # type: ignore[no-untyped-def]
-    d = ResidentDetails.parse(given_name=given, family_name="Smith", date_of_birth="1931-04-02",
-                              nhs_number=nhs, today=clock.now().date())
+    d = ResidentDetails.parse(
+        given_name=given,
+        family_name="Smith",
+        date_of_birth="1931-04-02",
+        nhs_number=nhs,
+        today=clock.now().date(),
+    )
     return await admin.add_resident(ctx, SYSTEM, home.id, d)
 
 
@@ -61,7 +66,9 @@ async def test_revoked_tablet_is_sent_back_to_enrol(client, ctx, home) -> None:
     assert api.status == 401
 
 
-async def test_other_homes_resident_is_404_and_audited(client, ctx, clock, home, other_home) -> None:
+async def test_other_homes_resident_is_404_and_audited(
+    client, ctx, clock, home, other_home
+) -> None:
     mine = await resident(ctx, clock, home, "9434765919", "Edna")
     theirs = await resident(ctx, clock, other_home, "4010232137", "Albert")
     await enrol(client, ctx, home)
@@ -69,14 +76,17 @@ async def test_other_homes_resident_is_404_and_audited(client, ctx, clock, home,
     assert ok.status == 200 and (await ok.json())["name"] == "Edna Smith"
     resp = await client.get(f"/api/residents/{theirs.id}")
     assert resp.status == 404
-    assert await resp.json() == {"error": {"code": "not_found",
-                                           "message": f"no resident {theirs.id}"}}
+    assert await resp.json() == {
+        "error": {"code": "not_found", "message": f"no resident {theirs.id}"}
+    }
     resp = await client.get(f"/api/homes/{other_home.id}/residents")
     assert resp.status == 404
     async with ctx.uow() as uow:
         actions = [(e.action, e.subject_id) for e in await uow.audit.recent(2)]
-    assert actions == [("home.residents.denied", str(other_home.id)),
-                       ("resident.denied", str(theirs.id))]
+    assert actions == [
+        ("home.residents.denied", str(other_home.id)),
+        ("resident.denied", str(theirs.id)),
+    ]
 
 
 async def test_tablet_cannot_open_staff_pages(client, ctx, home) -> None:

@@ -1,0 +1,262 @@
+"""SQL implementation of the consultation repository port (see ``hub/ports.py``).
+
+Lifecycle changes go through ``transition``: one conditional UPDATE whose WHERE names
+the states the event allows, so concurrent claims cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import RowMapping
+
+from hub import news2
+from hub.consultations import Consultation, Reason, State
+from hub.queue import QueueEntry
+from hub.store import tables as t
+from hub.store.repositories import Repo
+
+
+class SqlConsultations(Repo):
+    def _ctx(self, consultation_id: int) -> str:
+        return f"consultations:{consultation_id}:notes"
+
+    async def add(self, c: Consultation) -> int:
+        (cid,) = await self.add_many([c])
+        return cid
+
+    async def add_many(self, calls: Sequence[Consultation]) -> list[int]:
+        """Insert many calls in one statement (imports, demo data).
+
+        Ids are reserved first because each note is sealed with its row id as
+        associated data; the INSERT then carries ids and ciphertexts together.
+        """
+        if not calls:
+            return []
+        ids = await self._reserve_ids(len(calls))
+        rows = [
+            {
+                "id": cid,
+                "home_id": c.home_id,
+                "resident_id": c.resident_id,
+                "device_id": c.device_id,
+                "state": c.state.value,
+                "reason": c.reason.value,
+                "soft_signs": list(c.soft_signs),
+                "observations": dict(c.observations),
+                "news2_score": c.news2_score,
+                "news2_band": c.news2_band,
+                "intention": c.intention,
+                "requested_at": c.requested_at,
+                "answered_at": c.answered_at,
+                "ended_at": c.ended_at,
+                "answered_by": c.answered_by,
+                "outcome": c.outcome,
+                "follow_up": c.follow_up,
+                "admission_judgement": c.admission_judgement,
+                "security_level": c.security_level,
+                "device_seen_at": None,
+                "notes_sealed": self.keyring.seal_optional(c.notes, self._ctx(cid)),
+            }
+            for cid, c in zip(ids, calls, strict=True)
+        ]
+        await self.conn.execute(insert(t.consultations), rows)
+        return ids
+
+    async def _reserve_ids(self, n: int) -> list[int]:
+        if self.conn.dialect.name == "postgresql":
+            result = await self.conn.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('consultations', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            )
+            return [int(r[0]) for r in result]
+        # SQLite: transactions are BEGIN IMMEDIATE, so nobody else inserts meanwhile.
+        top = (await self.conn.execute(select(func.max(t.consultations.c.id)))).scalar()
+        start = int(top or 0) + 1
+        return list(range(start, start + n))
+
+    def _consultation(self, r: RowMapping) -> Consultation:
+        return Consultation(
+            id=r["id"],
+            home_id=r["home_id"],
+            resident_id=r["resident_id"],
+            device_id=r["device_id"],
+            state=State(r["state"]),
+            reason=Reason(r["reason"]),
+            soft_signs=tuple(r["soft_signs"]),
+            observations=r["observations"],
+            news2_score=r["news2_score"],
+            news2_band=r["news2_band"],
+            intention=r["intention"],
+            requested_at=r["requested_at"],
+            answered_at=r["answered_at"],
+            ended_at=r["ended_at"],
+            answered_by=r["answered_by"],
+            outcome=r["outcome"],
+            follow_up=r["follow_up"],
+            admission_judgement=r["admission_judgement"],
+            security_level=r["security_level"],
+            notes=self.keyring.open_optional(r["notes_sealed"], self._ctx(r["id"])),
+        )
+
+    async def get(self, call_id: int) -> Consultation | None:
+        row = await self._one(select(t.consultations).where(t.consultations.c.id == call_id))
+        return self._consultation(row) if row else None
+
+    async def for_resident(self, resident_id: int, limit: int = 20) -> list[Consultation]:
+        stmt = (
+            select(t.consultations)
+            .where(t.consultations.c.resident_id == resident_id)
+            .order_by(t.consultations.c.requested_at.desc())
+            .limit(limit)
+        )
+        return [self._consultation(r) for r in await self._all(stmt)]
+
+    async def count(self) -> int:
+        return int(
+            (
+                await self.conn.execute(select(func.count()).select_from(t.consultations))
+            ).scalar_one()
+        )
+
+    async def transition(
+        self, call_id: int, sources: Collection[State], target: State, **values: object
+    ) -> bool:
+        c = t.consultations.c
+        result = await self.conn.execute(
+            update(t.consultations)
+            .where(c.id == call_id, c.state.in_([s.value for s in sources]))
+            .values(state=target.value, **values)
+        )
+        return result.rowcount == 1
+
+    async def _open(self, *where: Any) -> list[Consultation]:
+        c = t.consultations.c
+        stmt = (
+            select(t.consultations)
+            .where(c.state.in_(_OPEN_STATES), *where)
+            .order_by(c.requested_at)
+        )
+        return [self._consultation(r) for r in await self._all(stmt)]
+
+    async def open_for_resident(self, resident_id: int) -> Consultation | None:
+        found = await self._open(t.consultations.c.resident_id == resident_id)
+        return found[0] if found else None
+
+    async def open_for_device(self, device_id: int) -> Consultation | None:
+        found = await self._open(t.consultations.c.device_id == device_id)
+        return found[-1] if found else None
+
+    async def open_for_clinician(self, user_id: int) -> list[Consultation]:
+        return await self._open(t.consultations.c.answered_by == user_id)
+
+    async def queue(self) -> list[QueueEntry]:
+        c, h, r, s = (t.consultations.c, t.care_homes.c, t.residents.c, t.staff_users.c)
+        stmt = (
+            select(
+                c.id,
+                c.home_id,
+                h.name.label("home_name"),
+                c.resident_id,
+                r.given_name,
+                r.family_name,
+                c.reason,
+                c.news2_score,
+                c.news2_band,
+                c.observations,
+                c.state,
+                c.requested_at,
+                c.device_id,
+                c.answered_by,
+                s.display_name.label("claimed_by"),
+            )
+            .join(t.care_homes, h.id == c.home_id)
+            .join(t.residents, r.id == c.resident_id)
+            .outerjoin(t.staff_users, s.id == c.answered_by)
+            .where(c.state.in_(_OPEN_STATES))
+        )
+        return [
+            QueueEntry(
+                call_id=row["id"],
+                home_id=row["home_id"],
+                home_name=row["home_name"],
+                resident_id=row["resident_id"],
+                resident_name=f"{row['given_name']} {row['family_name']}",
+                reason=row["reason"],
+                news2_score=row["news2_score"],
+                news2_band=row["news2_band"],
+                news2_missing=_missing(row["observations"]),
+                state=row["state"],
+                requested_at=row["requested_at"],
+                claimed_by=row["claimed_by"],
+                device_id=row["device_id"],
+                answered_by=row["answered_by"],
+            )
+            for row in await self._all(stmt)
+        ]
+
+    async def save_notes(self, call_id: int, text: str) -> None:
+        await self.conn.execute(
+            update(t.consultations)
+            .where(t.consultations.c.id == call_id)
+            .values(notes_sealed=self.keyring.seal_optional(text, self._ctx(call_id)))
+        )
+
+    async def touch_device(self, call_id: int, at: datetime) -> None:
+        await self.conn.execute(
+            update(t.consultations).where(t.consultations.c.id == call_id).values(device_seen_at=at)
+        )
+
+    async def stale_waiting(self, seen_before: datetime) -> list[Consultation]:
+        c = t.consultations.c
+        seen = func.coalesce(c.device_seen_at, c.requested_at)
+        stmt = select(t.consultations).where(c.state == State.WAITING.value, seen < seen_before)
+        return [self._consultation(r) for r in await self._all(stmt)]
+
+    async def mean_handle_s(self, since: datetime) -> float | None:
+        c = t.consultations.c
+        rows = await self._all(
+            select(c.answered_at, c.ended_at)
+            .where(c.state == State.ENDED.value, c.ended_at >= since, c.answered_at.is_not(None))
+            .order_by(c.ended_at.desc())
+            .limit(200)
+        )
+        durations = [(r["ended_at"] - r["answered_at"]).total_seconds() for r in rows]
+        return sum(durations) / len(durations) if durations else None
+
+    async def last_call_by_resident(self, resident_ids: Collection[int]) -> dict[int, datetime]:
+        c = t.consultations.c
+        ids = list(resident_ids)
+        if not ids:
+            return {}
+        rows = await self.conn.execute(
+            select(c.resident_id, func.max(c.requested_at))
+            .where(c.resident_id.in_(ids))
+            .group_by(c.resident_id)
+        )
+        return {int(rid): _utc(at) for rid, at in rows}
+
+
+def _utc(value: datetime) -> datetime:
+    # Aggregates bypass the column type, so SQLite hands back naive text-parsed values.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+_OPEN_STATES = [s.value for s in (State.REQUESTED, State.WAITING, State.ANSWERED, State.IN_CALL)]
+
+
+def _missing(observations: dict[str, Any]) -> tuple[str, ...]:
+    if not observations:
+        return news2.PARAMETERS
+    try:
+        return news2.score(news2.Observations(**observations)).missing
+    except (TypeError, ValueError):
+        return news2.PARAMETERS

@@ -1,0 +1,290 @@
+"""One WebSocket client: one reader (this task) and one writer task, typed messages.
+
+Bad input never kills the connection: malformed or unknown messages get an ``error``
+reply naming the problem, and the socket stays open. Only three things close it:
+a message over the size limit (1009, enforced by aiohttp), a sustained flood (1008),
+and a session that expired or a tablet that was revoked (4401). Shutdown closes with
+1001 (going away) so clients reconnect to another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from hub import calls
+from hub.access import Actor, Role
+from hub.errors import DomainError, Forbidden
+from hub.lifecycle import LIVE
+from signalling import protocol as p
+from signalling.ratelimit import TokenBucket
+from signalling.switchboard import Switchboard, address_of, queue_snapshot
+
+log = logging.getLogger(__name__)
+
+CLOSE_SESSION_ENDED = 4401
+OUTBOX_LIMIT = 1000
+REVALIDATE_EVERY_S = 60.0
+DEVICE_SEEN_EVERY_S = 10.0
+
+Revalidate = Callable[[], Awaitable[bool]]
+
+
+class ClientSession:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        actor: Actor,
+        board: Switchboard,
+        revalidate: Revalidate,
+    ) -> None:
+        settings = board.settings
+        self.ws = ws
+        self.actor = actor
+        self.board = board
+        self.queue_subscribed = False
+        self._revalidate = revalidate
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self._bucket = TokenBucket(settings.rate_per_s, settings.burst)
+        self._abuse_limit = settings.abuse_close_after
+        self._checked_at = time.monotonic()
+        self._seen_at = 0.0
+        self._role = "device" if actor.is_device else "clinician"
+
+    # -- Outbox (used by the switchboard) -----------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        try:
+            self._outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            # A client that cannot keep up is disconnected rather than buffered forever;
+            # it reconnects and gets a fresh snapshot.
+            log.warning("closing %s: outbox full", address_of(self.actor))
+            self._outbox = asyncio.Queue(maxsize=1)
+            self._outbox.put_nowait(None)
+
+    async def close(self, code: int, message: bytes) -> None:
+        await self.ws.close(code=code, message=message)
+
+    def send(self, message: p.ServerMessage) -> None:
+        self.send_text(p.dump(message))
+
+    # -- the connection --------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write(), name=f"ws-writer-{address_of(self.actor)}")
+        self.board.register(self)
+        try:
+            await self._read()
+        finally:
+            self.board.unregister(self)
+            with contextlib.suppress(asyncio.QueueFull):
+                self._outbox.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, timeout=2)
+            writer.cancel()
+
+    async def _write(self) -> None:
+        while (text := await self._outbox.get()) is not None:
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                break
+        if not self.ws.closed:
+            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow")
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            if frame.type is WSMsgType.ERROR:
+                break
+            if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            if not self._bucket.allow(time.monotonic()):
+                if self._bucket.refused >= self._abuse_limit:
+                    await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"message flood")
+                    break
+                if self._bucket.refused == 1:
+                    self.send(
+                        p.Error(
+                            code="rate_limited", message="too many messages: slow down", ref=None
+                        )
+                    )
+                continue
+            await self._handle(frame.data)
+            if not await self._still_allowed():
+                await self.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
+                break
+
+    async def _still_allowed(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked_at < REVALIDATE_EVERY_S:
+            return True
+        self._checked_at = now
+        return await self._revalidate()
+
+    async def _handle(self, data: str | bytes) -> None:
+        ref: str | None = None
+        try:
+            message = p.parse(data)
+            ref = getattr(message, "ref", None)
+            await self._dispatch(message)
+        except p.ProtocolError as err:
+            self.send(p.Error(code=err.code, message=err.message, ref=ref))
+        except DomainError as err:
+            self.send(p.Error(code=err.code, message=err.message, ref=ref))
+
+    # -- messages --------------------------------------------------------------------
+
+    async def _dispatch(self, m: p.ClientMessage) -> None:
+        ctx = self.board.ctx
+        match m:
+            case p.Ping():
+                self.send(p.Pong())
+                await self._device_seen()
+            case p.Hello():
+                await self._hello(m)
+            case p.QueueSubscribe():
+                self._require_staff()
+                self.queue_subscribed = True
+                self.send(queue_snapshot(await calls.queue(ctx), ctx))
+            case p.CallClaim():
+                try:
+                    call = await calls.claim(ctx, self.actor, m.call_id)
+                except DomainError as err:
+                    if err.code != "conflict":
+                        raise
+                    self.send(p.CallClaimed(call_id=m.call_id, ok=False, by_name=None, ref=m.ref))
+                    raise
+                self.send(
+                    p.CallClaimed(call_id=call.id, ok=True, by_name=self.actor.name, ref=m.ref)
+                )
+            case p.CallRelease():
+                await calls.release(ctx, self.actor, m.call_id)
+            case p.CallTransfer():
+                await calls.transfer(ctx, self.actor, m.call_id, m.to_user_id)
+            case p.CallCancel():
+                if not self.actor.is_device:
+                    raise Forbidden("only the calling tablet cancels a call; clinicians end it")
+                await calls.cancel(ctx, self.actor, m.call_id)
+            case p.CallEnd():
+                await calls.end(ctx, self.actor, m.call_id)
+            case p.CallJoin():
+                to = await self._peer_of(m.call_id)
+                await self.board.deliver(to, p.CallPeer(call_id=m.call_id, event="joined"))
+            case p.CallMedia():
+                to = await self._peer_of(m.call_id)
+                await self.board.deliver(
+                    to, p.CallMediaRelay(call_id=m.call_id, mode=m.mode, from_role=self._role)
+                )
+            case p.RtcOffer():
+                to = await self._peer_of(m.call_id)
+                await self.board.deliver(
+                    to,
+                    p.RtcOfferRelay(
+                        call_id=m.call_id, sdp=m.sdp, restart=m.restart, from_role=self._role
+                    ),
+                )
+            case p.RtcAnswer():
+                to = await self._peer_of(m.call_id)
+                await self.board.deliver(
+                    to, p.RtcAnswerRelay(call_id=m.call_id, sdp=m.sdp, from_role=self._role)
+                )
+                await calls.connected(ctx, self.actor, m.call_id)
+            case p.RtcIce():
+                to = await self._peer_of(m.call_id)
+                await self.board.deliver(
+                    to,
+                    p.RtcIceRelay(
+                        call_id=m.call_id,
+                        candidate=m.candidate,
+                        sdp_mid=m.sdp_mid,
+                        sdp_mline_index=m.sdp_mline_index,
+                        from_role=self._role,
+                    ),
+                )
+            case p.NotesSave():
+                await calls.save_notes(ctx, self.actor, m.call_id, m.text)
+                self.send(p.NotesSaved(call_id=m.call_id, ref=m.ref))
+            case _:  # pragma: no cover - parse() only returns the types above
+                raise p.ProtocolError("unknown_type", f"unhandled message {type(m).__name__}")
+
+    async def _hello(self, m: p.Hello) -> None:
+        a = self.actor
+        self.send(
+            p.Welcome(
+                v=p.VERSION,
+                role="device" if a.is_device else (a.role.value if a.role else "clinician"),
+                user_id=None if a.is_device else a.id,
+                device_id=a.id if a.is_device else None,
+                name=a.name,
+            )
+        )
+        # Resuming: tell the client where each of its open calls stands right now.
+        for call in await calls.open_calls_of(self.board.ctx, a):
+            view = await calls.view(self.board.ctx, a, call.id)
+            self.send(
+                p.CallState(
+                    call_id=call.id,
+                    state=call.state.value,
+                    position=view.position,
+                    estimated_wait_s=None,
+                    clinician_name=view.clinician_name,
+                )
+            )
+            if call.state in LIVE and m.resume_call_id == call.id:
+                await self.board.deliver(
+                    self._peer_address(call.device_id, call.answered_by),
+                    p.CallPeer(call_id=call.id, event="joined"),
+                )
+        await self._device_seen(force=True)
+
+    async def _device_seen(self, force: bool = False) -> None:
+        if not self.actor.is_device:
+            return
+        now = time.monotonic()
+        if force or now - self._seen_at > DEVICE_SEEN_EVERY_S:
+            self._seen_at = now
+            await calls.device_seen(self.board.ctx, self.actor)
+
+    def _require_staff(self) -> None:
+        if self.actor.kind != "staff" or self.actor.role not in (
+            Role.CLINICIAN,
+            Role.MANAGER,
+            Role.ADMIN,
+        ):
+            raise Forbidden("the queue is for hub staff")
+
+    async def _peer_of(self, call_id: int) -> str:
+        """The other side of a live call, if this connection is one side of it."""
+        call = await calls.participants(self.board.ctx, call_id)
+        mine = (
+            call.device_id == self.actor.id
+            if self.actor.is_device
+            else call.answered_by == self.actor.id
+        )
+        if not mine:
+            raise Forbidden(f"call {call_id} is not yours")
+        if call.state not in LIVE:
+            raise Forbidden(f"call {call_id} is {call.state.value}, not live")
+        return self._peer_address(call.device_id, call.answered_by)
+
+    def _peer_address(self, device_id: int | None, answered_by: int | None) -> str:
+        return f"staff:{answered_by}" if self.actor.is_device else f"device:{device_id}"
+
+
+async def serve(
+    request: web.Request, actor: Actor, board: Switchboard, revalidate: Revalidate
+) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(
+        heartbeat=board.settings.heartbeat_s,
+        max_msg_size=board.settings.max_message_bytes,
+    )
+    await ws.prepare(request)
+    session = ClientSession(ws, actor, board, revalidate)
+    await session.run()
+    return ws

@@ -1,0 +1,225 @@
+"""Who is connected to this process, and getting messages to them.
+
+The switchboard keeps the local WebSocket connections by address (``staff:<id>``,
+``device:<id>``), consumes the bus, and turns hub events into what each participant
+should see: clinicians get a fresh queue snapshot, the tablet of a call gets its state
+and place in the queue, the clinicians on either side of a change get the call state.
+Addressed messages (SDP, ICE) go through the bus too, so a tablet on one process can
+talk to a clinician on another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Protocol
+
+from hub import calls
+from hub.access import Actor
+from hub.context import HubContext
+from hub.events import CallChanged
+from hub.queue import QueueEntry, estimated_wait_s, position
+from hub.settings import SignallingSettings
+from signalling import protocol as p
+from signalling.bus import Bus, Envelope
+
+log = logging.getLogger(__name__)
+CLINICIANS = "clinicians"
+DEFAULT_HANDLE_S = 600.0
+
+
+class Outbox(Protocol):
+    """One connected client, as the switchboard sees it."""
+
+    actor: Actor
+    queue_subscribed: bool
+
+    def send_text(self, text: str) -> None: ...
+
+    async def close(self, code: int, message: bytes) -> None: ...
+
+
+def address_of(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
+
+
+class BusPublisher:
+    """The hub's EventPublisher port, published onto the bus."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+
+    async def publish(self, event: CallChanged) -> None:
+        await self._bus.publish(Envelope("event", asdict(event)))
+
+
+class Switchboard:
+    def __init__(self, ctx: HubContext, bus: Bus, settings: SignallingSettings) -> None:
+        self.ctx = ctx
+        self.bus = bus
+        self.settings = settings
+        self._local: dict[str, set[Outbox]] = defaultdict(set)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._consume(ready), name="switchboard-bus"),
+            asyncio.create_task(self._sweep(), name="switchboard-sweeper"),
+        ]
+        await ready.wait()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- connections -----------------------------------------------------------------
+
+    def register(self, conn: Outbox) -> None:
+        self._local[address_of(conn.actor)].add(conn)
+
+    def unregister(self, conn: Outbox) -> None:
+        address = address_of(conn.actor)
+        self._local[address].discard(conn)
+        if not self._local[address]:
+            del self._local[address]
+
+    async def close_all(self) -> None:
+        conns = [c for group in self._local.values() for c in group]
+        await asyncio.gather(
+            *(c.close(1001, b"server going away") for c in conns), return_exceptions=True
+        )
+
+    def connected_clinicians(self) -> int:
+        return sum(1 for a in self._local if a.startswith("staff:"))
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def deliver(self, to: str, message: p.ServerMessage) -> None:
+        """Send to an address wherever it is connected (through the bus)."""
+        await self.bus.publish(Envelope("deliver", json.loads(p.dump(message)), to))
+
+    def _send_local(self, to: str, text: str) -> None:
+        for conn in list(self._local.get(to, ())):
+            conn.send_text(text)
+
+    async def _consume(self, ready: asyncio.Event) -> None:
+        stream: AsyncIterator[Envelope] = self.bus.subscribe()
+        # The subscription exists once the generator has started; start it now so that
+        # nothing published after start() is missed.
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0)
+        ready.set()
+        envelope = await first
+        while True:
+            try:
+                await self._handle(envelope)
+            except Exception:
+                log.exception("switchboard could not handle %s", envelope)
+            envelope = await anext(stream)
+
+    async def _handle(self, envelope: Envelope) -> None:
+        if envelope.kind == "deliver":
+            self._send_local(envelope.to, json.dumps(envelope.body, separators=(",", ":")))
+        elif envelope.kind == "event":
+            await self.on_call_changed(CallChanged(**envelope.body))
+
+    # -- turning events into views ---------------------------------------------------
+
+    async def on_call_changed(self, event: CallChanged) -> None:
+        entries = await calls.queue(self.ctx)
+        snapshot = p.dump(queue_snapshot(entries, self.ctx))
+        for conns in list(self._local.values()):
+            for conn in list(conns):
+                if conn.queue_subscribed:
+                    conn.send_text(snapshot)
+        handle_s = await self._handle_s()
+        busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
+        free = max(0, self.connected_clinicians() - busy)
+        # Every waiting tablet's place may have moved: tell each one where it stands.
+        for e in entries:
+            if e.state == "waiting" and f"device:{e.device_id}" in self._local:
+                self._send_local(
+                    f"device:{e.device_id}",
+                    p.dump(call_state(e.call_id, e.state, entries, free, handle_s, None)),
+                )
+        changed = await calls.participants(self.ctx, event.call_id)
+        name = await self._name(changed.answered_by)
+        text = p.dump(call_state(changed.id, changed.state.value, entries, free, handle_s, name))
+        if changed.device_id is not None and changed.state.value != "waiting":
+            self._send_local(f"device:{changed.device_id}", text)
+        for user_id in {changed.answered_by, event.previous_clinician} - {None}:
+            self._send_local(f"staff:{user_id}", text)
+
+    async def _handle_s(self) -> float:
+        async with self.ctx.uow() as uow:
+            mean = await uow.consultations.mean_handle_s(self.ctx.clock.now() - timedelta(days=7))
+        return mean or DEFAULT_HANDLE_S
+
+    async def _name(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        async with self.ctx.uow() as uow:
+            user = await uow.staff.get(user_id)
+        return user.display_name if user else None
+
+    async def _sweep(self) -> None:
+        grace = timedelta(seconds=self.settings.abandon_after_s)
+        interval = min(15.0, max(1.0, self.settings.abandon_after_s / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await calls.abandon_stale(self.ctx, grace)
+            except Exception:
+                log.exception("abandon sweep failed")
+
+
+def queue_snapshot(entries: list[QueueEntry], ctx: HubContext) -> p.QueueSnapshot:
+    now = ctx.clock.now()
+    return p.QueueSnapshot(
+        items=tuple(
+            p.QueueItem(
+                call_id=e.call_id,
+                home_name=e.home_name,
+                resident_name=e.resident_name,
+                reason=e.reason,
+                news2_score=e.news2_score,
+                news2_band=e.news2_band,
+                news2_missing=tuple(e.news2_missing),
+                state=e.state,
+                requested_at=e.requested_at.isoformat(),
+                waited_s=max(0, int((now - e.requested_at).total_seconds())),
+                claimed_by=e.claimed_by,
+            )
+            for e in entries
+        )
+    )
+
+
+def call_state(
+    call_id: int,
+    state: str,
+    entries: list[QueueEntry],
+    free: int,
+    handle_s: float,
+    clinician_name: str | None,
+) -> p.CallState:
+    place = position(entries, call_id)
+    return p.CallState(
+        call_id=call_id,
+        state=state,
+        position=place,
+        estimated_wait_s=estimated_wait_s(place, free, handle_s) if place else None,
+        clinician_name=clinician_name,
+    )

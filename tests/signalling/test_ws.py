@@ -1,0 +1,331 @@
+"""The signalling server over real WebSockets, through the aiohttp test client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from tests.signalling.conftest import Peer, place_call
+
+
+async def test_upgrade_needs_a_cookie(client) -> None:
+    async with aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await s.ws_connect(client.make_url("/ws"), origin=str(client.make_url("/")).rstrip("/"))
+    assert err.value.status == 401
+
+
+async def test_upgrade_from_a_foreign_origin_is_refused(client, ctx, home, tablet) -> None:
+    tab = await tablet(home)
+    async with aiohttp.ClientSession(cookies=tab.cookies) as s:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await s.ws_connect(client.make_url("/ws"), origin="https://evil.example")
+    assert err.value.status == 403
+
+
+async def test_welcome_names_the_tablet(home, tablet) -> None:
+    tab = await tablet(home)
+    await tab.send("hello", v=1)
+    welcome = await tab.expect("welcome")
+    assert welcome["role"] == "device" and welcome["name"] == "Trolley"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "message"),
+    [
+        ("{not json", "bad_json", "malformed JSON"),
+        ('["a list"]', "bad_json", "message must be a JSON object"),
+        ('{"type": "teleport"}', "unknown_type", "unknown message type 'teleport'"),
+        ('{"type": "call.claim"}', "missing_field", "missing field 'call_id' in 'call.claim'"),
+        (
+            '{"type": "call.claim", "call_id": "7"}',
+            "bad_field",
+            "field 'call_id' of 'call.claim' must be",
+        ),
+    ],
+)
+async def test_bad_messages_get_precise_errors_and_keep_the_connection(
+    home, tablet, raw: str, code: str, message: str
+) -> None:
+    tab = await tablet(home)
+    assert tab.ws is not None
+    await tab.ws.send_str(raw)
+    error = await tab.expect("error")
+    assert error["code"] == code and message in error["message"]
+    await tab.send("ping")
+    await tab.expect("pong")
+
+
+async def test_oversized_frame_closes_with_1009(home, tablet, settings) -> None:
+    tab = await tablet(home)
+    assert tab.ws is not None
+    await tab.ws.send_str(json.dumps({"type": "ping", "pad": "x" * 70_000}))
+    msg = await tab.ws.receive(timeout=5)
+    assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1009
+
+
+async def test_flood_is_rate_limited(home, tablet) -> None:
+    tab = await tablet(home)
+    assert tab.ws is not None
+    for _ in range(150):
+        await tab.ws.send_str('{"type": "ping"}')
+    pongs = 0
+    while (msg := await tab.recv())["type"] == "pong":
+        pongs += 1
+    assert msg == {
+        "type": "error",
+        "code": "rate_limited",
+        "message": "too many messages: slow down",
+    }
+    assert 55 <= pongs < 150  # the burst got through (hello took one token), the flood did not
+    await asyncio.sleep(0.2)
+    await tab.send("ping")  # the bucket refills: a well-behaved client carries on
+    await tab.expect("pong")
+
+
+async def test_sustained_flood_closes_with_1008(
+    aiohttp_client, settings, engine, clock, ctx, home
+) -> None:
+    from hub import enrolment
+    from hub.access import SYSTEM
+    from web.app import create_app
+
+    strict = settings.replace("signalling", rate_per_s=1, burst=5, abuse_close_after=20)
+    client = await aiohttp_client(create_app(strict, clock=clock))
+    enrolled = await enrolment.enrol(
+        ctx, (await enrolment.issue_code(ctx, SYSTEM, home.id, "")).code
+    )
+    peer = await Peer(client, {"th_device": enrolled.token}).connect(hello=False)
+    try:
+        assert peer.ws is not None
+        for _ in range(40):
+            await peer.ws.send_str('{"type": "ping"}')
+        while (msg := await peer.ws.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
+            pass
+        assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1008
+    finally:
+        await peer.close()
+
+
+async def test_call_rings_is_claimed_and_relays_sdp(home, resident, tablet, clinician) -> None:
+    nurse, _ = await clinician("cleo")
+    await nurse.send("queue.subscribe")
+    assert (await nurse.expect("queue.snapshot"))["items"] == []
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    snap = await nurse.expect("queue.snapshot")
+    (item,) = snap["items"]
+    assert item["call_id"] == call_id and item["resident_name"] == "Edna Smith"
+    assert item["home_name"] == "Rose Court" and item["state"] == "waiting"
+    assert item["news2_band"] == "medium" and item["news2_score"] == 5
+    state = await tab.expect("call.state", call_id=call_id)
+    assert state["state"] == "waiting" and state["position"] == 1
+    assert state["estimated_wait_s"] > 0
+
+    await nurse.send("call.claim", call_id=call_id, ref="c1")
+    claimed = await nurse.expect("call.claimed")
+    assert claimed == {
+        "type": "call.claimed",
+        "call_id": call_id,
+        "ok": True,
+        "by_name": "Cleo",
+        "ref": "c1",
+    }
+    answered = await tab.expect("call.state", state="answered")
+    assert answered["clinician_name"] == "Cleo"
+
+    await nurse.send("rtc.offer", call_id=call_id, sdp="v=0 offer", restart=False)
+    offer = await tab.expect("rtc.offer")
+    assert offer["sdp"] == "v=0 offer" and offer["from_role"] == "clinician"
+    await tab.send("rtc.answer", call_id=call_id, sdp="v=0 answer")
+    answer = await nurse.expect("rtc.answer")
+    assert answer["sdp"] == "v=0 answer" and answer["from_role"] == "device"
+    await nurse.expect("call.state", state="in_call")
+    await tab.send(
+        "rtc.ice",
+        call_id=call_id,
+        candidate="candidate:1 1 udp 1 1.2.3.4 5 typ host",
+        sdp_mid="0",
+        sdp_mline_index=0,
+    )
+    ice = await nurse.expect("rtc.ice")
+    assert ice["candidate"].startswith("candidate:1") and ice["sdp_mline_index"] == 0
+
+
+async def test_second_clinician_is_told_someone_else_answered(
+    home, resident, tablet, clinician
+) -> None:
+    cleo, _ = await clinician("cleo")
+    bob, _ = await clinician("bob")
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await cleo.send("call.claim", call_id=call_id)
+    assert (await cleo.expect("call.claimed"))["ok"] is True
+    await bob.send("call.claim", call_id=call_id, ref="late")
+    late = await bob.expect("call.claimed")
+    assert late["ok"] is False
+    error = await bob.expect("error")
+    assert error == {
+        "type": "error",
+        "code": "conflict",
+        "message": f"call {call_id} is already answered by Cleo",
+        "ref": "late",
+    }
+
+
+async def test_tablet_cannot_send_sdp_for_another_call(
+    ctx, clock, home, other_home, resident, tablet, clinician
+) -> None:
+    from hub.access import SYSTEM
+    from hub.admin import add_resident
+    from hub.residents import ResidentDetails
+
+    theirs = await add_resident(
+        ctx,
+        SYSTEM,
+        other_home.id,
+        ResidentDetails.parse(
+            given_name="Al",
+            family_name="Jones",
+            date_of_birth="1940-01-01",
+            nhs_number="4010232137",
+            today=clock.now().date(),
+        ),
+    )
+    nurse, _ = await clinician()
+    mine, other = await tablet(home), await tablet(other_home)
+    their_call = await place_call(other, theirs.id)
+    await nurse.send("call.claim", call_id=their_call)
+    await nurse.expect("call.claimed")
+    await mine.send("rtc.offer", call_id=their_call, sdp="v=0 evil", restart=False, ref="x")
+    error = await mine.expect("error")
+    assert error["code"] == "forbidden" and error["message"] == f"call {their_call} is not yours"
+    await mine.send("call.cancel", call_id=their_call)
+    assert (await mine.expect("error"))["message"] == f"no call {their_call}"
+
+
+async def test_claim_on_a_cancelled_call(home, resident, tablet, clinician) -> None:
+    nurse, _ = await clinician()
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await tab.send("call.cancel", call_id=call_id)
+    assert (await tab.expect("call.state", state="cancelled"))["call_id"] == call_id
+    await nurse.send("call.claim", call_id=call_id)
+    error = await nurse.expect("error")
+    assert error["message"] == f"call {call_id} was cancelled by the care home"
+
+
+async def test_release_puts_the_call_back_and_transfer_moves_it(
+    home, resident, tablet, clinician
+) -> None:
+    cleo, _ = await clinician("cleo")
+    bob, bob_user = await clinician("bob")
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await cleo.send("call.claim", call_id=call_id)
+    await cleo.expect("call.claimed")
+    await cleo.send("call.release", call_id=call_id)
+    assert (await tab.expect("call.state", state="waiting"))["position"] == 1
+    await cleo.send("call.claim", call_id=call_id)
+    await cleo.expect("call.claimed")
+    await cleo.send("call.transfer", call_id=call_id, to_user_id=bob_user.id)
+    to_bob = await bob.expect("call.state", call_id=call_id, state="answered")
+    assert to_bob["clinician_name"] == "Bob"
+    await cleo.expect("call.state", call_id=call_id, clinician_name="Bob")
+    await bob.send("rtc.offer", call_id=call_id, sdp="v=0 from bob", restart=True)
+    assert (await tab.expect("rtc.offer"))["restart"] is True
+
+
+async def test_waiting_tablet_reconnects_and_resumes(home, resident, tablet, client) -> None:
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await tab.expect("call.state", call_id=call_id)
+    assert tab.ws is not None
+    await tab.ws.close()
+    again = Peer(client, tab.cookies)
+    try:
+        await again.connect(hello=False)
+        await again.send("hello", v=1, resume_call_id=call_id)
+        await again.expect("welcome")
+        state = await again.expect("call.state", call_id=call_id)
+        assert state["state"] == "waiting" and state["position"] == 1
+    finally:
+        await again.close()
+
+
+async def test_live_call_resume_tells_the_other_side(
+    home, resident, tablet, clinician, client
+) -> None:
+    nurse, _ = await clinician()
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await nurse.send("call.claim", call_id=call_id)
+    await nurse.expect("call.claimed")
+    assert tab.ws is not None
+    await tab.ws.close()  # Wi-Fi drop
+    again = Peer(client, tab.cookies)
+    try:
+        await again.connect(hello=False)
+        await again.send("hello", v=1, resume_call_id=call_id)
+        assert (await again.expect("call.state", call_id=call_id))["state"] == "answered"
+        assert (await nurse.expect("call.peer"))["event"] == "joined"
+    finally:
+        await again.close()
+
+
+async def test_notes_are_saved_encrypted(ctx, home, resident, tablet, clinician) -> None:
+    nurse, _ = await clinician()
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await nurse.send("call.claim", call_id=call_id)
+    await nurse.expect("call.claimed")
+    await nurse.send("notes.save", call_id=call_id, text="Bruise on left hip", ref="n1")
+    assert (await nurse.expect("notes.saved"))["ref"] == "n1"
+    async with ctx.uow() as uow:
+        assert (await uow.consultations.get(call_id)).notes == "Bruise on left hip"
+    await tab.send("notes.save", call_id=call_id, text="tablet writes notes?")
+    assert (await tab.expect("error"))["code"] == "forbidden"
+
+
+async def test_turn_credentials_need_a_session(client) -> None:
+    resp = await client.get("/api/ice-servers")
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "unauthenticated"
+
+
+async def test_queue_survives_a_restart(
+    aiohttp_client, settings, engine, clock, home, resident, tablet, clinician
+) -> None:
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    from web.app import create_app
+
+    restarted = await aiohttp_client(create_app(settings, clock=clock))
+    nurse_peer, _ = await clinician("cleo")
+    again = Peer(restarted, nurse_peer.cookies)
+    try:
+        await again.connect()
+        await again.send("queue.subscribe")
+        (item,) = (await again.expect("queue.snapshot"))["items"]
+        assert item["call_id"] == call_id and item["state"] == "waiting"
+    finally:
+        await again.close()
+
+
+async def test_abandoned_when_the_tablet_goes_away(ctx, clock, home, resident, tablet) -> None:
+    from datetime import timedelta
+
+    from hub import calls
+
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    assert tab.ws is not None
+    await tab.ws.close()
+    clock.advance(timedelta(seconds=119))
+    assert await calls.abandon_stale(ctx, timedelta(seconds=120)) == []
+    clock.advance(timedelta(seconds=2))
+    assert await calls.abandon_stale(ctx, timedelta(seconds=120)) == [call_id]
+    await asyncio.sleep(0)

@@ -1,0 +1,178 @@
+"""Calls over HTTP: the tablet's call pages, the clinician console, and their JSON API.
+
+Live updates travel over the WebSocket (``/ws``, see docs/signalling.md); these
+endpoints start a call, score observations as they are typed, and hand out ICE
+servers with short-lived TURN credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub import admin, calls, news2, records
+from hub.access import Actor, Role
+from hub.consultations import SOFT_SIGNS, Reason
+from hub.errors import AuthenticationFailed, ValidationError
+from hub.outcomes import Intention
+from media.turn import ice_servers, turn_credentials
+from web.forms import int_param
+from web.keys import CTX
+from web.render import render
+from web.security import actor_of, require, require_device
+
+routes = web.RouteTableDef()
+MAX_JSON = 64 * 1024
+
+
+def _actor(request: web.Request) -> Actor:
+    actor = actor_of(request)
+    if actor is None:
+        raise AuthenticationFailed("log in or enrol this tablet first")
+    return actor
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_JSON:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON, actual_size=request.content_length)
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ValidationError("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return data
+
+
+@routes.get("/tablet/call")
+@require_device
+async def pick_resident(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    actor = _actor(request)
+    assert actor.home_id is not None
+    open_calls = await calls.open_calls_of(ctx, actor)
+    if open_calls:
+        raise web.HTTPSeeOther(f"/tablet/calls/{open_calls[0].id}")
+    residents = await records.residents_of_home(ctx, actor, actor.home_id)
+    recent = await _recent_first(request, residents)
+    return render("tablet_pick.html", request, {"residents": recent})
+
+
+async def _recent_first(request: web.Request, residents: list[Any]) -> list[Any]:
+    """Residents called about lately come first: that is who carers look for."""
+    ctx = request.app[CTX]
+    async with ctx.uow() as uow:
+        last = await uow.consultations.last_call_by_resident([r.id for r in residents])
+    return sorted(
+        residents,
+        key=lambda r: (-(last[r.id].timestamp()) if r.id in last else 0, r.details.family_name),
+    )
+
+
+@routes.get("/tablet/call/{resident_id}")
+@require_device
+async def call_form(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    record = await records.view_resident(ctx, _actor(request), int_param(request, "resident_id"))
+    return render(
+        "tablet_call_form.html",
+        request,
+        {
+            "resident": record.resident,
+            "reasons": list(Reason),
+            "soft_signs": SOFT_SIGNS,
+            "intentions": list(Intention),
+        },
+    )
+
+
+@routes.get("/tablet/calls/{call_id}")
+@require_device
+async def call_page(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    view = await calls.view(ctx, _actor(request), int_param(request, "call_id"))
+    async with ctx.uow() as uow:
+        resident = await uow.residents.get(view.call.resident_id)
+    return render("tablet_call.html", request, {"call": view.call, "resident": resident})
+
+
+@routes.post("/api/calls")
+async def api_request_call(request: web.Request) -> web.StreamResponse:
+    actor = _actor(request)
+    call = await calls.request_call(
+        request.app[CTX], actor, calls.CallRequest.parse(await _json(request))
+    )
+    return web.json_response(
+        {"call_id": call.id, "state": call.state.value, "url": f"/tablet/calls/{call.id}"},
+        status=201,
+    )
+
+
+@routes.post("/api/news2")
+async def api_news2(request: web.Request) -> web.StreamResponse:
+    """Score observations as the carer types them (the one NEWS2 implementation)."""
+    _actor(request)
+    data = await _json(request)
+    unknown = sorted(set(data) - set(calls.OBSERVATION_FIELDS))
+    if unknown:
+        raise ValidationError(f"unknown observation(s): {', '.join(unknown)}")
+    obs = news2.Observations(**{k: v for k, v in data.items() if v is not None and v != ""})
+    result = news2.score(obs)
+    return web.json_response(
+        {
+            "aggregate": result.aggregate,
+            "band": result.band.value,
+            "complete": result.complete,
+            "missing": list(result.missing),
+            "single_parameter_3": result.single_parameter_3,
+            "parameters": dict(result.parameters),
+        }
+    )
+
+
+@routes.get("/api/ice-servers")
+async def api_ice_servers(request: web.Request) -> web.StreamResponse:
+    """STUN/TURN for this browser; TURN credentials only for the authenticated."""
+    actor = _actor(request)
+    ctx = request.app[CTX]
+    media = ctx.settings.media
+    creds = None
+    if media.turn_secret and media.turn_urls:
+        from datetime import timedelta
+
+        creds = turn_credentials(
+            media.turn_secret,
+            actor.ref.replace(":", "-"),
+            ctx.clock.now(),
+            timedelta(seconds=media.turn_ttl_s),
+        )
+    return web.json_response(
+        {
+            "ice_servers": ice_servers(media.turn_urls, media.stun_urls, creds),
+            "ice_transport_policy": media.ice_transport_policy,
+            "ttl_s": media.turn_ttl_s,
+        }
+    )
+
+
+@routes.get("/console")
+@require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+async def console(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    actor = _actor(request)
+    async with ctx.uow() as uow:
+        colleagues = [
+            u
+            for u in await uow.staff.list()
+            if u.role is Role.CLINICIAN and u.active and u.id != actor.id
+        ]
+    return render(
+        "console.html",
+        request,
+        {
+            "can_answer": actor.role is Role.CLINICIAN,
+            "colleagues": colleagues,
+            "homes": await admin.list_homes(ctx, actor),
+        },
+    )

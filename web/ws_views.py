@@ -1,0 +1,44 @@
+"""The WebSocket endpoint: authenticate and check Origin before upgrading, then hand
+the socket to the signalling layer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.auth import session_actor
+from hub.enrolment import device_actor
+from signalling.session import serve
+from web.errors import error_response
+from web.keys import CTX, SWITCHBOARD
+from web.security import DEVICE_COOKIE, SESSION_COOKIE, actor_of
+
+routes = web.RouteTableDef()
+
+
+def origin_allowed(request: web.Request) -> bool:
+    origin = request.headers.get("Origin", "")
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin in request.app[CTX].settings.server.allowed_origins
+
+
+@routes.get("/ws")
+async def websocket(request: web.Request) -> web.StreamResponse:
+    if not origin_allowed(request):
+        return error_response(
+            request, 403, "bad_origin", "WebSocket connections must come from telehub's own pages"
+        )
+    actor = actor_of(request)
+    if actor is None:
+        return error_response(request, 401, "unauthenticated", "log in or enrol first")
+    ctx = request.app[CTX]
+    session_token = request.cookies.get(SESSION_COOKIE, "")
+    device_token = request.cookies.get(DEVICE_COOKIE, "")
+
+    async def still_allowed() -> bool:
+        # A session that expired or a tablet revoked mid-call loses its socket too.
+        if actor.is_device:
+            return await device_actor(ctx, device_token) is not None
+        found = await session_actor(ctx, session_token)
+        return found is not None and found[1].stage == "full"
+
+    return await serve(request, actor, request.app[SWITCHBOARD], still_allowed)
