@@ -386,7 +386,11 @@ async def _move(
     detail: Mapping[str, Any] | None = None,
     **values: Any,
 ) -> State:
-    target = next_state(call_id, current, event)
+    try:
+        target = next_state(call_id, current, event)
+    except Conflict:
+        call = await _get(uow, call_id)
+        raise Conflict(refusal(call_id, current, await _name(uow, call.answered_by))) from None
     if not await uow.consultations.transition(call_id, {current}, target, **values):
         fresh = await _get(uow, call_id)
         raise Conflict(refusal(call_id, fresh.state, await _name(uow, fresh.answered_by)))
