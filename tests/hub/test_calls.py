@@ -44,25 +44,44 @@ async def tablet(ctx, home) -> Actor:  # type: ignore[no-untyped-def]
 
 
 async def edna(ctx, clock, home):  # type: ignore[no-untyped-def]
-    return await add_resident(ctx, SYSTEM, home.id, ResidentDetails.parse(
-        given_name="Edna", family_name="Smith", date_of_birth="1931-04-02",
-        nhs_number="9434765919", today=clock.now().date()))
+    return await add_resident(
+        ctx,
+        SYSTEM,
+        home.id,
+        ResidentDetails.parse(
+            given_name="Edna",
+            family_name="Smith",
+            date_of_birth="1931-04-02",
+            nhs_number="9434765919",
+            today=clock.now().date(),
+        ),
+    )
 
 
 async def clinicians(ctx, n: int) -> list[Actor]:  # type: ignore[no-untyped-def]
     out = []
     for i in range(n):
-        user = await create_staff(ctx, SYSTEM, NewStaff.parse(
-            f"nurse{i:02d}", f"Nurse {i}", "clinician", ["clinician"]), PASSWORD)
+        user = await create_staff(
+            ctx,
+            SYSTEM,
+            NewStaff.parse(f"nurse{i:02d}", f"Nurse {i}", "clinician", ["clinician"]),
+            PASSWORD,
+        )
         out.append(Actor("staff", user.id, user.display_name, Role.CLINICIAN))
     return out
 
 
 def request(resident_id: int, **extra: object) -> calls.CallRequest:
-    return calls.CallRequest.parse({"resident_id": resident_id, "reason": "breathing",
-                                    "soft_signs": ["breathing_changed"],
-                                    "observations": {"respiration_rate": 26, "spo2": 91},
-                                    "intention": "call_999", **extra})
+    return calls.CallRequest.parse(
+        {
+            "resident_id": resident_id,
+            "reason": "breathing",
+            "soft_signs": ["breathing_changed"],
+            "observations": {"respiration_rate": 26, "spo2": 91},
+            "intention": "call_999",
+            **extra,
+        }
+    )
 
 
 async def test_request_scores_news2_and_queues(ctx, clock, home, recorder) -> None:
@@ -74,8 +93,13 @@ async def test_request_scores_news2_and_queues(ctx, clock, home, recorder) -> No
     assert call.news2_band == "medium" and call.intention == "call_999"
     assert rec.events == [CallChanged(call.id, "waiting", home.id, tab.id, None, None)]
     (entry,) = await calls.queue(ctx)
-    assert entry.news2_missing == ("air_or_oxygen", "systolic_bp", "pulse", "consciousness",
-                                   "temperature")
+    assert entry.news2_missing == (
+        "air_or_oxygen",
+        "systolic_bp",
+        "pulse",
+        "consciousness",
+        "temperature",
+    )
 
 
 async def test_one_open_call_per_resident(ctx, clock, home) -> None:
@@ -86,8 +110,7 @@ async def test_one_open_call_per_resident(ctx, clock, home) -> None:
         await calls.request_call(ctx, tab, request(r.id))
 
 
-async def test_another_homes_resident_cannot_be_called_about(ctx, clock, home,
-                                                             other_home) -> None:
+async def test_another_homes_resident_cannot_be_called_about(ctx, clock, home, other_home) -> None:
     tab = await tablet(ctx, other_home)
     r = await edna(ctx, clock, home)
     with pytest.raises(NotFound, match=f"no resident {r.id}"):
@@ -103,10 +126,14 @@ async def test_another_homes_resident_cannot_be_called_about(ctx, clock, home,
         ({"resident_id": "1", "reason": "fall"}, "resident_id must be a positive whole number"),
         ({"resident_id": 1, "reason": "sneeze"}, "reason must be one of fall, breathing"),
         ({"resident_id": 1, "reason": "fall", "soft_signs": ["grumpy"]}, "soft_signs must be"),
-        ({"resident_id": 1, "reason": "fall", "observations": {"pulse": 400}},
-         "pulse must be between 20 and 300"),
-        ({"resident_id": 1, "reason": "fall", "observations": {"bmi": 20}},
-         "unknown observation(s): bmi"),
+        (
+            {"resident_id": 1, "reason": "fall", "observations": {"pulse": 400}},
+            "pulse must be between 20 and 300",
+        ),
+        (
+            {"resident_id": 1, "reason": "fall", "observations": {"bmi": 20}},
+            "unknown observation(s): bmi",
+        ),
         ({"resident_id": 1, "reason": "fall", "intention": "pray"}, "intention must be one of"),
     ],
 )
@@ -121,15 +148,17 @@ async def test_twenty_clinicians_claim_at_once_exactly_one_wins(ctx, clock, home
     r = await edna(ctx, clock, home)
     call = await calls.request_call(ctx, tab, request(r.id))
     nurses = await clinicians(ctx, 20)
-    results = await asyncio.gather(*(calls.claim(ctx, n, call.id) for n in nurses),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(calls.claim(ctx, n, call.id) for n in nurses), return_exceptions=True
+    )
     winners = [res for res in results if not isinstance(res, BaseException)]
     losers = [res for res in results if isinstance(res, BaseException)]
     assert len(winners) == 1 and len(losers) == 19
     winner = next(n for n in nurses if n.id == winners[0].answered_by)
     assert all(isinstance(e, Conflict) for e in losers)
     assert {e.message for e in losers} == {  # type: ignore[union-attr]
-        f"call {call.id} is already answered by {winner.name}"}
+        f"call {call.id} is already answered by {winner.name}"
+    }
     async with ctx.uow() as uow:
         stored = await uow.consultations.get(call.id)
         claims = [e for e in await uow.audit.recent(50) if e.action == "call.claim"]
@@ -150,9 +179,13 @@ async def test_lifecycle_end_to_end_is_audited(ctx, clock, home) -> None:
     async with ctx.uow() as uow:
         events = [e async for e in uow.audit.events()]
     trail = [(e.action, e.detail.get("to")) for e in events if e.subject_type == "consultation"]
-    assert trail == [("call.requested", None), ("call.queue", "waiting"),
-                     ("call.claim", "answered"), ("call.connect", "in_call"),
-                     ("call.end", "ended")]
+    assert trail == [
+        ("call.requested", None),
+        ("call.queue", "waiting"),
+        ("call.claim", "answered"),
+        ("call.connect", "in_call"),
+        ("call.end", "ended"),
+    ]
     assert verify(events).ok
 
 
@@ -207,6 +240,9 @@ async def test_notes_limit_and_encryption(ctx, clock, home) -> None:
     from sqlalchemy import text
 
     async with ctx.uow() as uow:
-        raw = (await uow.consultations.conn.execute(  # type: ignore[attr-defined]
-            text("SELECT notes_sealed FROM consultations WHERE id = :i"), {"i": call.id})).one()[0]
+        raw = (
+            await uow.consultations.conn.execute(  # type: ignore[attr-defined]
+                text("SELECT notes_sealed FROM consultations WHERE id = :i"), {"i": call.id}
+            )
+        ).one()[0]
     assert "Chest" not in raw and raw.startswith("k1:")

@@ -1,0 +1,170 @@
+"""The ``telehub`` command line, run as a real subprocess where it matters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from web.cli import main
+from web.devcert import make_dev_cert
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def telehub(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "web.cli", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        input=stdin,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "t.db"}"\n'
+        f'[security]\nkeys_file = "{tmp_path / "keys.toml"}"\n'
+    )
+    return cfg
+
+
+def test_serve_refuses_an_unmigrated_database_and_names_the_fix(tmp_path: Path) -> None:
+    result = telehub("--config", str(config(tmp_path)), "serve", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "has no schema yet" in result.stderr and "run `telehub migrate`" in result.stderr
+
+
+def test_migrate_adduser_and_audit_verify_then_tamper(tmp_path: Path) -> None:
+    cfg = str(config(tmp_path))
+    assert telehub("--config", cfg, "migrate", cwd=tmp_path).returncode == 0
+    added = telehub(
+        "--config",
+        cfg,
+        "adduser",
+        "alice",
+        "--name",
+        "Alice",
+        "--role",
+        "admin",
+        "--password-stdin",
+        cwd=tmp_path,
+        stdin="a long enough password\n",
+    )
+    assert added.returncode == 0, added.stderr
+    ok = telehub("--config", cfg, "audit", "verify", cwd=tmp_path)
+    assert ok.returncode == 0 and "audit chain intact: 1 events verified" in ok.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        db.execute("UPDATE audit_events SET actor = 'system:9' WHERE seq = 1")
+    bad = telehub("--config", cfg, "audit", "verify", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "BROKEN at event 1: event content does not match its hash" in bad.stderr
+
+
+def test_adduser_rejects_a_weak_password(tmp_path: Path) -> None:
+    cfg = str(config(tmp_path))
+    telehub("--config", cfg, "migrate", cwd=tmp_path)
+    weak = telehub(
+        "--config",
+        cfg,
+        "adduser",
+        "bob",
+        "--name",
+        "Bob",
+        "--role",
+        "admin",
+        "--password-stdin",
+        cwd=tmp_path,
+        stdin="short\n",
+    )
+    assert weak.returncode == 2 and "at least 12 characters" in weak.stderr
+
+
+def test_totp_is_for_demo_databases_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(config(tmp_path)), "totp", "admin"]) == 2
+    assert "demo databases only" in capsys.readouterr().err
+
+
+def test_dev_cert_covers_localhost_and_given_hosts(tmp_path: Path) -> None:
+    cert_path, key_path = make_dev_cert(tmp_path / "tls", ["192.0.2.10", "hub.local"])
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert "hub.local" in names.get_values_for_type(x509.DNSName)
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} == {
+        "127.0.0.1",
+        "192.0.2.10",
+    }
+    assert key_path.stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_speaks_tls_and_marks_cookies_secure(tmp_path: Path) -> None:
+    import socket
+    import ssl
+    import time
+    import urllib.request
+
+    cfg = str(config(tmp_path))
+    telehub("--config", cfg, "migrate", cwd=tmp_path)
+    cert, key = make_dev_cert(tmp_path / "tls", [])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "--config",
+            cfg,
+            "serve",
+            "--port",
+            str(port),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(
+                    f"https://127.0.0.1:{port}/login", context=insecure, timeout=2
+                ) as resp:
+                    cookie = resp.headers["Set-Cookie"]
+                    hsts = resp.headers["Strict-Transport-Security"]
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not come up")
+        assert "th_anon=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie and hsts.startswith("max-age=")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
