@@ -1,0 +1,184 @@
+"""A real telehub server (subprocess) on a temp database, and real headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub import settings as settings_mod
+from hub.access import SYSTEM
+from hub.admin import add_resident, create_home, create_staff
+from hub.clock import SystemClock
+from hub.context import HubContext
+from hub.enrolment import issue_code
+from hub.homes import NewHome
+from hub.residents import ResidentDetails
+from hub.staff import NewStaff
+from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
+from hub.store.db import create_engine
+from hub.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to completion on its own thread: Playwright's sync API already
+    owns an event loop in this one."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    config: Path
+    proc: subprocess.Popen[str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def enrolment_code(self, home: str = "Rose Court") -> str:
+        return str(run_async(_issue(self.config, self.data["homes"][home])))
+
+
+async def _context(config: Path) -> tuple[HubContext, Any]:
+    settings = resolve_secrets(settings_mod.load(config))
+    engine = create_engine(settings.database.url)
+    keyring = keyring_from(settings)
+    return HubContext(make_uow_factory(engine, keyring), SystemClock(), keyring, settings), engine
+
+
+async def _issue(config: Path, home_id: int) -> str:
+    ctx, engine = await _context(config)
+    try:
+        return (await issue_code(ctx, SYSTEM, home_id, "Browser tablet")).code
+    finally:
+        await engine.dispose()
+
+
+async def _seed(config: Path) -> dict[str, Any]:
+    ctx, engine = await _context(config)
+    try:
+        await upgrade(engine)
+        homes = {}
+        for code, name in (("RC001", "Rose Court"), ("OH002", "Oak House")):
+            homes[name] = (await create_home(ctx, SYSTEM, NewHome.parse(code, name, "", 30))).id
+        today = ctx.clock.now().date()
+        for home, given, nhs in (
+            ("Rose Court", "Edna", "9434765919"),
+            ("Rose Court", "Arthur", "4010232137"),
+            ("Rose Court", "Mabel", "9990000018"),
+            ("Oak House", "Walter", "9990000026"),
+        ):
+            await add_resident(
+                ctx,
+                SYSTEM,
+                homes[home],
+                ResidentDetails.parse(
+                    given_name=given,
+                    family_name="Smith",
+                    date_of_birth="1931-04-02",
+                    nhs_number=nhs,
+                    today=today,
+                ),
+            )
+        users = {}
+        for username, role, skills in (
+            ("ada", "admin", []),
+            ("cleo", "clinician", ["clinician", "senior_clinician"]),
+            ("bob", "clinician", ["clinician"]),
+        ):
+            user = await create_staff(
+                ctx, SYSTEM, NewStaff.parse(username, username.capitalize(), role, skills), PASSWORD
+            )
+            users[username] = user.id
+        return {"homes": homes, "users": users}
+    finally:
+        await engine.dispose()
+
+
+def start_server(tmp: Path, extra_toml: str = "") -> LiveServer:
+    config = tmp / "telehub.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "browser.db"}"\n'
+        f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}'
+    )
+    data = run_async(_seed(config))
+    port = free_port()
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "--config", str(config), "serve", "--port", str(port)],
+        cwd=tmp,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise RuntimeError(f"telehub died: {(tmp / 'server.log').read_text()}")
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        raise RuntimeError("telehub did not come up")
+    return LiveServer(url, config, proc, data)
+
+
+def stop_server(server: LiveServer) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(tmp_path_factory.mktemp("live"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make system-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
