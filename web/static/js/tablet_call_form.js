@@ -40,9 +40,14 @@ async function score() {
   }
   try {
     const r = await api("POST", "/api/news2", obs);
-    out.classList.add("band", r.band);
-    const missing = r.missing.length ? ` — missing: ${r.missing.join(", ").replaceAll("_", " ")}` : "";
-    out.textContent = `NEWS2 ${r.aggregate}${r.complete ? "" : " so far"} (${r.band})${missing}`;
+    if (r.complete) {
+      out.classList.add("band", r.band);
+      out.textContent = `NEWS2 ${r.aggregate} (${r.band} risk)`;
+    } else {
+      // Missing observations never count as normal: no band colour until complete.
+      out.classList.add("incomplete");
+      out.textContent = `NEWS2 ${r.aggregate} so far — incomplete, missing: ${r.missing.join(", ").replaceAll("_", " ")}`;
+    }
   } catch (err) {
     out.classList.add("invalid");
     out.textContent = err.message;
