@@ -48,7 +48,7 @@ class CallRequest:
                 "resident_id must be a positive whole number", field="resident_id"
             )
         try:
-            reason = Reason(data.get("reason"))
+            reason = Reason(str(data.get("reason")))
         except ValueError:
             raise ValidationError(
                 f"reason must be one of {', '.join(Reason)}", field="reason"

@@ -89,7 +89,7 @@ class RedisBus:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe(CHANNEL)
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         self._closing.set()

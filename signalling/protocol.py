@@ -320,14 +320,17 @@ def dump(message: ClientMessage | ServerMessage) -> str:
 
 
 def _parse(text: str | bytes, registry: dict[str, type[Any]]) -> Any:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("bad_json", "message is not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ProtocolError(
             "bad_json", f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
         ) from None
-    except UnicodeDecodeError:
-        raise ProtocolError("bad_json", "message is not UTF-8 text") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "message must be a JSON object")
     kind = data.get("type")
