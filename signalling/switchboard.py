@@ -162,8 +162,7 @@ class Switchboard:
         for user_id in {changed.answered_by, event.previous_clinician} - {None}:
             self._send_local(f"staff:{user_id}", text)
 
-    async def describe(self, call_id: int, state: str, clinician_name: str | None
-                       ) -> p.CallState:
+    async def describe(self, call_id: int, state: str, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""
         entries = await calls.queue(self.ctx)
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))

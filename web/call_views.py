@@ -113,14 +113,23 @@ async def api_request_call(request: web.Request) -> web.StreamResponse:
 async def api_call(request: web.Request) -> web.StreamResponse:
     view = await calls.view(request.app[CTX], _actor(request), int_param(request, "call_id"))
     c = view.call
-    return web.json_response({
-        "call_id": c.id, "state": c.state.value, "resident_id": c.resident_id,
-        "home_id": c.home_id, "reason": c.reason.value, "soft_signs": list(c.soft_signs),
-        "observations": dict(c.observations), "news2_score": c.news2_score,
-        "news2_band": c.news2_band, "intention": c.intention,
-        "requested_at": c.requested_at.isoformat(), "position": view.position,
-        "clinician_name": view.clinician_name,
-    })
+    return web.json_response(
+        {
+            "call_id": c.id,
+            "state": c.state.value,
+            "resident_id": c.resident_id,
+            "home_id": c.home_id,
+            "reason": c.reason.value,
+            "soft_signs": list(c.soft_signs),
+            "observations": dict(c.observations),
+            "news2_score": c.news2_score,
+            "news2_band": c.news2_band,
+            "intention": c.intention,
+            "requested_at": c.requested_at.isoformat(),
+            "position": view.position,
+            "clinician_name": view.clinician_name,
+        }
+    )
 
 
 @routes.post("/api/news2")

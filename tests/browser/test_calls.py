@@ -104,8 +104,9 @@ def hub(browser: Any, live_server: LiveServer) -> Iterator[tuple[Any, Any]]:
     tablet_ctx.close()
 
 
-def test_tablet_calls_console_answers_both_decode_video(hub: tuple[Any, Any],
-                                                        live_server: LiveServer) -> None:
+def test_tablet_calls_console_answers_both_decode_video(
+    hub: tuple[Any, Any], live_server: LiveServer
+) -> None:
     console, tablet = hub
     call_id = place_call(tablet, live_server, "Edna Smith")
     row = console.locator(f"tr[data-call-id='{call_id}']")
@@ -121,8 +122,9 @@ def test_tablet_calls_console_answers_both_decode_video(hub: tuple[Any, Any],
     tablet.wait_for_selector("text=The call has ended")
 
 
-def test_reload_mid_wait_keeps_the_call_and_its_place(hub: tuple[Any, Any],
-                                                      live_server: LiveServer) -> None:
+def test_reload_mid_wait_keeps_the_call_and_its_place(
+    hub: tuple[Any, Any], live_server: LiveServer
+) -> None:
     console, tablet = hub
     call_id = place_call(tablet, live_server, "Arthur Smith")
     tablet.reload()
@@ -135,8 +137,9 @@ def test_reload_mid_wait_keeps_the_call_and_its_place(hub: tuple[Any, Any],
     console.locator(f"tr[data-call-id='{call_id}']").wait_for(state="detached")
 
 
-def test_call_survives_the_tablet_socket_dropping(hub: tuple[Any, Any],
-                                                  live_server: LiveServer) -> None:
+def test_call_survives_the_tablet_socket_dropping(
+    hub: tuple[Any, Any], live_server: LiveServer
+) -> None:
     console, tablet = hub
     call_id = place_call(tablet, live_server, "Mabel Smith")
     answer(console, call_id)
@@ -156,11 +159,27 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     port = free_port()
     log = tmp_path_factory.mktemp("coturn") / "turn.log"
     proc = subprocess.Popen(
-        ["turnserver", "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}",
-         "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--allow-loopback-peers",
-         "--no-tls", "--no-dtls", "--realm=telehub.test", "-p", str(port), "--no-cli",
-         "--min-port=49152", "--max-port=65535", f"--log-file={log}", "--simple-log"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "turnserver",
+            "--use-auth-secret",
+            f"--static-auth-secret={TURN_SECRET}",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            "--allow-loopback-peers",
+            "--no-tls",
+            "--no-dtls",
+            "--realm=telehub.test",
+            "-p",
+            str(port),
+            "--no-cli",
+            "--min-port=49152",
+            "--max-port=65535",
+            f"--log-file={log}",
+            "--simple-log",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     assert proc.poll() is None, Path(log).read_text() if Path(log).exists() else "no log"
     yield port
@@ -168,11 +187,16 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     proc.wait(timeout=10)
 
 
-def test_call_through_turn_relay(browser: Any, coturn: int,
-                                 tmp_path_factory: pytest.TempPathFactory) -> None:
-    server = start_server(tmp_path_factory.mktemp("relay"), (
-        f'[media]\nturn_urls = ["turn:127.0.0.1:{coturn}?transport=udp"]\n'
-        f'turn_secret = "{TURN_SECRET}"\nice_transport_policy = "relay"\n'))
+def test_call_through_turn_relay(
+    browser: Any, coturn: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = start_server(
+        tmp_path_factory.mktemp("relay"),
+        (
+            f'[media]\nturn_urls = ["turn:127.0.0.1:{coturn}?transport=udp"]\n'
+            f'turn_secret = "{TURN_SECRET}"\nice_transport_policy = "relay"\n'
+        ),
+    )
     try:
         console_ctx, tablet_ctx = browser.new_context(), browser.new_context()
         console, tablet = console_ctx.new_page(), tablet_ctx.new_page()

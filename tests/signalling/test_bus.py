@@ -60,9 +60,9 @@ async def test_redis_bus_between_two_processes() -> None:
         await b.close()
 
 
-async def test_tablet_and_clinician_on_different_nodes(aiohttp_client, settings, engine, clock,
-                                                       home, resident, tablet,
-                                                       clinician) -> None:
+async def test_tablet_and_clinician_on_different_nodes(
+    aiohttp_client, settings, engine, clock, home, resident, tablet, clinician
+) -> None:
     """Two telehub processes sharing the database and a Redis bus: a tablet on one and a
     clinician on the other still ring, answer and exchange SDP."""
     if not await redis_up():
