@@ -116,7 +116,7 @@ def test_example_config_denies_relaying_to_private_and_loopback(
             "169.254.169.254",
             "100.64.0.1",
             "0.0.0.0",
-        ):  # noqa: S104
+        ):
             assert client.create_permission(peer).error == 403, peer
         assert client.create_permission("8.8.8.8").success  # a public peer is fine
     finally:

@@ -148,5 +148,5 @@ def test_messages_are_frozen() -> None:
 
 
 def test_server_only_types_are_not_accepted_from_clients() -> None:
-    with pytest.raises(p.ProtocolError, match="unknown message type 'queue.snapshot'"):
+    with pytest.raises(p.ProtocolError, match=r"unknown message type 'queue\.snapshot'"):
         p.parse('{"type": "queue.snapshot", "items": []}')
