@@ -23,9 +23,10 @@ from hub.errors import DomainError, Forbidden
 from hub.lifecycle import LIVE
 from signalling import protocol as p
 from signalling.ratelimit import TokenBucket
-from signalling.switchboard import Switchboard, address_of, queue_snapshot
+from signalling.switchboard import Parties, Switchboard, address_of, queue_snapshot
 
 log = logging.getLogger(__name__)
+LIVE_STATES = frozenset(s.value for s in LIVE)
 
 CLOSE_SESSION_ENDED = 4401
 OUTBOX_LIMIT = 1000
@@ -253,17 +254,22 @@ class ClientSession:
 
     async def _peer_of(self, call_id: int) -> str:
         """The other side of a live call, if this connection is one side of it."""
-        call = await calls.participants(self.board.ctx, call_id)
-        mine = (
-            call.device_id == self.actor.id
-            if self.actor.is_device
-            else call.answered_by == self.actor.id
-        )
-        if not mine:
-            raise Forbidden(f"call {call_id} is not yours")
-        if call.state not in LIVE:
-            raise Forbidden(f"call {call_id} is {call.state.value}, not live")
-        return self._peer_address(call.device_id, call.answered_by)
+        parties = await self.board.parties(call_id)
+        if not self._takes_part(parties):
+            parties = await self.board.parties(call_id, fresh=True)
+        if not self._takes_part(parties):
+            if parties.state in LIVE_STATES or not self._is_party(parties):
+                raise Forbidden(f"call {call_id} is not yours")
+            raise Forbidden(f"call {call_id} is {parties.state}, not live")
+        return self._peer_address(parties.device_id, parties.answered_by)
+
+    def _is_party(self, parties: Parties) -> bool:
+        if self.actor.is_device:
+            return parties.device_id == self.actor.id
+        return parties.answered_by == self.actor.id
+
+    def _takes_part(self, parties: Parties) -> bool:
+        return self._is_party(parties) and parties.state in LIVE_STATES
 
     def _peer_address(self, device_id: int | None, answered_by: int | None) -> str:
         return f"staff:{answered_by}" if self.actor.is_device else f"device:{device_id}"

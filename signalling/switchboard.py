@@ -16,7 +16,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -49,6 +49,13 @@ def address_of(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
 
 
+@dataclass(frozen=True)
+class Parties:
+    device_id: int | None
+    answered_by: int | None
+    state: str
+
+
 class BusPublisher:
     """The hub's EventPublisher port, published onto the bus."""
 
@@ -66,6 +73,9 @@ class Switchboard:
         self.settings = settings
         self._local: dict[str, set[Outbox]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
+        # Who takes part in each call, kept fresh by the call events every process sees,
+        # so relaying SDP and ICE does not cost a database read per message.
+        self._parties: dict[int, Parties] = {}
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -155,12 +165,30 @@ class Switchboard:
                     p.dump(call_state(e.call_id, e.state, entries, free, handle_s, None)),
                 )
         changed = await calls.participants(self.ctx, event.call_id)
+        self._parties[changed.id] = Parties(
+            changed.device_id, changed.answered_by, changed.state.value
+        )
         name = await self._name(changed.answered_by)
         text = p.dump(call_state(changed.id, changed.state.value, entries, free, handle_s, name))
         if changed.device_id is not None and changed.state.value != "waiting":
             self._send_local(f"device:{changed.device_id}", text)
         for user_id in {changed.answered_by, event.previous_clinician} - {None}:
             self._send_local(f"staff:{user_id}", text)
+
+    async def parties(self, call_id: int, *, fresh: bool = False) -> Parties:
+        """The tablet, the answering clinician and the state of a call (cached).
+
+        The cache may lag a change made on another process by a bus round trip, so a
+        caller about to refuse something asks again with ``fresh=True``.
+        """
+        cached = None if fresh else self._parties.get(call_id)
+        if cached is None:
+            call = await calls.participants(self.ctx, call_id)
+            cached = Parties(call.device_id, call.answered_by, call.state.value)
+            if len(self._parties) > 10_000:
+                self._parties.clear()
+            self._parties[call_id] = cached
+        return cached
 
     async def describe(self, call_id: int, state: str, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""
