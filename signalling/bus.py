@@ -14,7 +14,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 CHANNEL = "telehub:bus"
 
@@ -37,6 +37,8 @@ class Envelope:
 
 
 class Bus(Protocol):
+    local_only: ClassVar[bool]
+
     async def publish(self, envelope: Envelope) -> None: ...
     def subscribe(self) -> AsyncIterator[Envelope]: ...
     async def close(self) -> None: ...
@@ -46,6 +48,9 @@ class Bus(Protocol):
 class MemoryBus:
     """One process: every subscriber gets every envelope, in order."""
 
+    # Everyone who could be addressed is in this process: the switchboard may deliver
+    # addressed messages directly instead of queueing them behind hub events.
+    local_only: ClassVar[bool] = True
     _queues: set[asyncio.Queue[Envelope | None]] = field(default_factory=set)
 
     async def publish(self, envelope: Envelope) -> None:
@@ -68,6 +73,8 @@ class MemoryBus:
 
 class RedisBus:
     """Several processes: one Redis pub/sub channel shared by all of them."""
+
+    local_only: ClassVar[bool] = False
 
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -313,7 +314,12 @@ def parse_server(text: str | bytes) -> ServerMessage:
 
 
 def dump(message: ClientMessage | ServerMessage) -> str:
-    body = {"type": message.TYPE, **dataclasses.asdict(message)}
+    body: dict[str, Any] = {"type": message.TYPE}
+    for name, _required, _check in _spec(type(message)):
+        value = getattr(message, name)
+        if isinstance(value, tuple):  # nested items (queue snapshots)
+            value = [_plain(v) for v in value]
+        body[name] = value
     if body.get("ref") is None:
         body.pop("ref", None)
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
@@ -343,14 +349,13 @@ def _parse(text: str | bytes, registry: dict[str, type[Any]]) -> Any:
 
 
 def _build(cls: type[Any], kind: str, data: dict[str, Any]) -> Any:
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            if f.default is dataclasses.MISSING:
-                raise ProtocolError("missing_field", f"missing field {f.name!r} in {kind!r}")
+    for name, required, check in _spec(cls):
+        if name not in data:
+            if required:
+                raise ProtocolError("missing_field", f"missing field {name!r} in {kind!r}")
             continue
-        values[f.name] = _check(kind, f.name, data[f.name], hints[f.name])
+        values[name] = check(kind, data[name])
     if kind == "hello" and values["v"] != VERSION:
         raise ProtocolError(
             "unsupported_version", f"protocol version {values['v']} is not supported; use {VERSION}"
@@ -358,48 +363,103 @@ def _build(cls: type[Any], kind: str, data: dict[str, Any]) -> Any:
     return cls(**values)
 
 
-def _check(kind: str, name: str, value: Any, hint: Any) -> Any:
-    where = f"field {name!r} of {kind!r}"
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
+Check = Callable[[str, Any], Any]
+
+
+def _spec(cls: type[Any]) -> tuple[tuple[str, bool, Check], ...]:
+    return _SPECS[cls]
+
+
+def _compile(cls: type[Any]) -> tuple[tuple[str, bool, Check], ...]:
+    """(field, required, checker) per message class, compiled once from the type hints:
+    this is the hot path of every relayed SDP and ICE message."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f.name, f.default is dataclasses.MISSING, _checker(f.name, hints[f.name]))
+        for f in dataclasses.fields(cls)
+    )
+
+
+def _checker(name: str, hint: Any) -> Check:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+
+    def where(kind: str) -> str:
+        return f"field {name!r} of {kind!r}"
+
     if origin in (types.UnionType, typing.Union):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _check(kind, name, value, inner)
+        (inner_hint,) = [a for a in args if a is not type(None)]
+        inner = _checker(name, inner_hint)
+        return lambda kind, v: None if v is None else inner(kind, v)
     if origin is Literal:
-        if value not in args:
-            allowed = " or ".join(repr(a) for a in args)
-            raise ProtocolError("bad_field", f"{where} must be {allowed}, got {value!r}")
-        return value
+        allowed = " or ".join(repr(a) for a in args)
+
+        def literal(kind: str, v: Any) -> Any:
+            if v not in args:
+                raise ProtocolError("bad_field", f"{where(kind)} must be {allowed}, got {v!r}")
+            return v
+
+        return literal
     if origin is tuple:
-        if not isinstance(value, list):
-            raise ProtocolError("bad_field", f"{where} must be a list, got {_kind(value)}")
-        return tuple(_check(kind, name, v, args[0]) for v in value)
+        item = _checker(name, args[0])
+
+        def items(kind: str, v: Any) -> Any:
+            if not isinstance(v, list):
+                raise ProtocolError("bad_field", f"{where(kind)} must be a list, got {_kind(v)}")
+            return tuple(item(kind, x) for x in v)
+
+        return items
     if hint is bool:
-        if not isinstance(value, bool):
-            raise ProtocolError("bad_field", f"{where} must be true or false, got {_kind(value)}")
-        return value
+
+        def boolean(kind: str, v: Any) -> Any:
+            if not isinstance(v, bool):
+                raise ProtocolError(
+                    "bad_field", f"{where(kind)} must be true or false, got {_kind(v)}"
+                )
+            return v
+
+        return boolean
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ProtocolError("bad_field", f"{where} must be an integer, got {_kind(value)}")
-        if name in _POSITIVE and value < 1:
-            raise ProtocolError("bad_field", f"{where} must be positive, got {value}")
-        if name == "sdp_mline_index" and not 0 <= value < 1024:
-            raise ProtocolError("bad_field", f"{where} must be between 0 and 1023")
-        return value
+        positive = name in _POSITIVE
+
+        def integer(kind: str, v: Any) -> Any:
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ProtocolError(
+                    "bad_field", f"{where(kind)} must be an integer, got {_kind(v)}"
+                )
+            if positive and v < 1:
+                raise ProtocolError("bad_field", f"{where(kind)} must be positive, got {v}")
+            if name == "sdp_mline_index" and not 0 <= v < 1024:
+                raise ProtocolError("bad_field", f"{where(kind)} must be between 0 and 1023")
+            return v
+
+        return integer
     if hint is str:
-        if not isinstance(value, str):
-            raise ProtocolError("bad_field", f"{where} must be a string, got {_kind(value)}")
         limit = _MAX_LEN.get(name)
-        if limit is not None and len(value) > limit:
-            raise ProtocolError("bad_field", f"{where} is longer than {limit} characters")
-        return value
+
+        def string(kind: str, v: Any) -> Any:
+            if not isinstance(v, str):
+                raise ProtocolError("bad_field", f"{where(kind)} must be a string, got {_kind(v)}")
+            if limit is not None and len(v) > limit:
+                raise ProtocolError("bad_field", f"{where(kind)} is longer than {limit} characters")
+            return v
+
+        return string
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        if not isinstance(value, dict):
-            raise ProtocolError("bad_field", f"{where} must be an object, got {_kind(value)}")
-        return _build(hint, kind, value)
+        nested = hint
+
+        def obj(kind: str, v: Any) -> Any:
+            if not isinstance(v, dict):
+                raise ProtocolError("bad_field", f"{where(kind)} must be an object, got {_kind(v)}")
+            return _build(nested, kind, v)
+
+        return obj
     raise TypeError(f"unsupported field type {hint!r}")  # pragma: no cover
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
 
 
 def _kind(value: Any) -> str:
@@ -412,3 +472,8 @@ def _kind(value: Any) -> str:
         dict: "object",
         type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+_SPECS: dict[type[Any], tuple[tuple[str, bool, Check], ...]] = {
+    cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem)
+}

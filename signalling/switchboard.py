@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -117,8 +116,13 @@ class Switchboard:
     # -- sending ---------------------------------------------------------------------
 
     async def deliver(self, to: str, message: p.ServerMessage) -> None:
-        """Send to an address wherever it is connected (through the bus)."""
-        await self.bus.publish(Envelope("deliver", json.loads(p.dump(message)), to))
+        """Send to an address wherever it is connected: directly when the bus is this
+        process alone (the hot path of SDP and ICE relaying), else through the bus."""
+        text = p.dump(message)
+        if self.bus.local_only:
+            self._send_local(to, text)
+        else:
+            await self.bus.publish(Envelope("deliver", {"text": text}, to))
 
     def _send_local(self, to: str, text: str) -> None:
         for conn in list(self._local.get(to, ())):
@@ -141,7 +145,7 @@ class Switchboard:
 
     async def _handle(self, envelope: Envelope) -> None:
         if envelope.kind == "deliver":
-            self._send_local(envelope.to, json.dumps(envelope.body, separators=(",", ":")))
+            self._send_local(envelope.to, envelope.body["text"])
         elif envelope.kind == "event":
             await self.on_call_changed(CallChanged(**envelope.body))
 

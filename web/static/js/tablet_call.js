@@ -9,6 +9,11 @@ const sig = new SignallingClient({ resumeCallId: callId });
 window.telehubSignalling = sig;
 let call = null;
 let previewStream = null;
+// An offer (and its ICE) can overtake the "answered" state: keep them for the call.
+let early = [];
+let callReady = false;
+sig.on("rtc.offer", (m) => !callReady && m.call_id === callId && early.push(m));
+sig.on("rtc.ice", (m) => !callReady && m.call_id === callId && early.push(m));
 
 sig.addEventListener("state", (e) => {
   $("link").textContent = e.detail === "open" ? "" : e.detail === "ended"
@@ -52,12 +57,15 @@ async function showLive(m) {
   call.addEventListener("quality", (e) => ($("quality").textContent = describeQuality(e.detail)));
   call.addEventListener("controls", syncButtons);
   await call.start();
+  callReady = true;
+  for (const m of early.splice(0)) await (m.type === "rtc.offer" ? call._onOffer(m) : call._onIce(m));
   sig.send("call.join", { call_id: callId });
 }
 
 function showOver(state) {
   call?.close();
   call = null;
+  callReady = false;
   stopPreview();
   $("waiting").hidden = true;
   $("live").hidden = true;

@@ -1,0 +1,129 @@
+"""Shared set-up for benchmarks: a real telehub subprocess with enrolled tablets and
+logged-in clinicians, on a fresh SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pyotp
+
+from hub import auth, enrolment
+from hub import settings as settings_mod
+from hub.access import SYSTEM
+from hub.admin import add_resident, create_home, create_staff
+from hub.auth import totp_context
+from hub.clock import SystemClock
+from hub.context import HubContext
+from hub.homes import NewHome
+from hub.residents import ResidentDetails
+from hub.staff import NewStaff
+from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
+from hub.store.db import create_engine
+from hub.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "benchmark password 1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def nhs_numbers(n: int) -> list[str]:
+    from nhs_number.validate import calculate_checksum
+
+    out = []
+    stem = 999_000_000
+    while len(out) < n:
+        stem += 1
+        check = calculate_checksum(str(stem))
+        if check is not None and check != 10:
+            out.append(f"{stem}{check}")
+    return out
+
+
+@dataclass
+class LiveHub:
+    url: str
+    proc: subprocess.Popen[bytes]
+    tablets: list[dict[str, str]] = field(default_factory=list)
+    clinicians: list[dict[str, str]] = field(default_factory=list)
+    residents: list[int] = field(default_factory=list)
+
+    def ws_url(self) -> str:
+        return self.url.replace("http", "ws") + "/ws"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
+    tmp = Path(tempfile.mkdtemp(prefix="telehub-bench-"))
+    config = tmp / "bench.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "bench.db"}"\n'
+                      f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}')
+    settings = resolve_secrets(settings_mod.load(config))
+    engine = create_engine(settings.database.url)
+    await upgrade(engine)
+    keyring = keyring_from(settings)
+    ctx = HubContext(make_uow_factory(engine, keyring), SystemClock(), keyring, settings)
+    home = await create_home(ctx, SYSTEM, NewHome.parse("BENCH1", "Bench House", "", 999))
+    today = ctx.clock.now().date()
+    hub = LiveHub("", None)  # type: ignore[arg-type]
+    for i, nhs in enumerate(nhs_numbers(tablets)):
+        r = await add_resident(ctx, SYSTEM, home.id, ResidentDetails.parse(
+            given_name=f"Resident{i}", family_name="Bench", date_of_birth="1930-01-01",
+            nhs_number=nhs, today=today))
+        hub.residents.append(r.id)
+        code = await enrolment.issue_code(ctx, SYSTEM, home.id, f"Tablet {i}")
+        hub.tablets.append({"th_device": (await enrolment.enrol(ctx, code.code)).token})
+    for i in range(clinicians):
+        user = await create_staff(ctx, SYSTEM, NewStaff.parse(
+            f"bench{i:03d}", f"Bench {i}", "clinician", ["clinician"]), PASSWORD)
+        step = await auth.login_password(ctx, user.username, PASSWORD)
+        async with ctx.uow() as uow:
+            sealed = (await uow.staff.credentials(user.id)).totp_secret_sealed
+        assert sealed is not None
+        secret = keyring.open(sealed, totp_context(user.id))
+        done = await auth.login_totp(ctx, step.token, pyotp.TOTP(secret).now())
+        hub.clinicians.append({"th_session": done.token})
+    await engine.dispose()
+    port = free_port()
+    hub.url = f"http://127.0.0.1:{port}"
+    hub.proc = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "--config", str(config), "serve", "--port", str(port)],
+        cwd=tmp, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=(tmp / "server.log").open("w"))
+    async with aiohttp.ClientSession() as s:
+        for _ in range(200):
+            try:
+                async with s.get(f"{hub.url}/healthz") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError("telehub did not start")
+    return hub
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def now() -> float:
+    return time.perf_counter()
