@@ -19,8 +19,7 @@ def main() -> None:
     parser.add_argument("only", nargs="*", help="run only these benchmarks (e.g. signalling)")
     args = parser.parse_args()
     here = Path(__file__).parent
-    names = sorted(m.name for m in pkgutil.iter_modules([str(here)])
-                   if m.name.startswith("bench_"))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     for name in names:
         if args.only and name.removeprefix("bench_") not in args.only:
             continue

@@ -72,8 +72,10 @@ class LiveHub:
 async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
     tmp = Path(tempfile.mkdtemp(prefix="telehub-bench-"))
     config = tmp / "bench.toml"
-    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "bench.db"}"\n'
-                      f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}')
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "bench.db"}"\n'
+        f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}'
+    )
     settings = resolve_secrets(settings_mod.load(config))
     engine = create_engine(settings.database.url)
     await upgrade(engine)
@@ -83,15 +85,28 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
     today = ctx.clock.now().date()
     hub = LiveHub("", None)  # type: ignore[arg-type]
     for i, nhs in enumerate(nhs_numbers(tablets)):
-        r = await add_resident(ctx, SYSTEM, home.id, ResidentDetails.parse(
-            given_name=f"Resident{i}", family_name="Bench", date_of_birth="1930-01-01",
-            nhs_number=nhs, today=today))
+        r = await add_resident(
+            ctx,
+            SYSTEM,
+            home.id,
+            ResidentDetails.parse(
+                given_name=f"Resident{i}",
+                family_name="Bench",
+                date_of_birth="1930-01-01",
+                nhs_number=nhs,
+                today=today,
+            ),
+        )
         hub.residents.append(r.id)
         code = await enrolment.issue_code(ctx, SYSTEM, home.id, f"Tablet {i}")
         hub.tablets.append({"th_device": (await enrolment.enrol(ctx, code.code)).token})
     for i in range(clinicians):
-        user = await create_staff(ctx, SYSTEM, NewStaff.parse(
-            f"bench{i:03d}", f"Bench {i}", "clinician", ["clinician"]), PASSWORD)
+        user = await create_staff(
+            ctx,
+            SYSTEM,
+            NewStaff.parse(f"bench{i:03d}", f"Bench {i}", "clinician", ["clinician"]),
+            PASSWORD,
+        )
         step = await auth.login_password(ctx, user.username, PASSWORD)
         async with ctx.uow() as uow:
             sealed = (await uow.staff.credentials(user.id)).totp_secret_sealed
@@ -104,8 +119,11 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
     hub.url = f"http://127.0.0.1:{port}"
     hub.proc = subprocess.Popen(
         [sys.executable, "-m", "web.cli", "--config", str(config), "serve", "--port", str(port)],
-        cwd=tmp, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=(tmp / "server.log").open("w"))
+        cwd=tmp,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "server.log").open("w"),
+    )
     async with aiohttp.ClientSession() as s:
         for _ in range(200):
             try:

@@ -72,6 +72,12 @@ export class Call extends EventTarget {
 
   async offer({ restart = false } = {}) {
     if (!this.pc) return;
+    if (this.pc.signalingState === "have-local-offer") {
+      // An offer is already out (the peer may have missed it while reconnecting):
+      // send the same one again rather than start a second, conflicting negotiation.
+      this.sig.send("rtc.offer", { call_id: this.callId, sdp: this.pc.localDescription.sdp, restart });
+      return;
+    }
     const offer = await this.pc.createOffer({ iceRestart: restart });
     await this.pc.setLocalDescription(offer);
     this.sig.send("rtc.offer", { call_id: this.callId, sdp: offer.sdp, restart });

@@ -58,8 +58,9 @@ async function showLive(m) {
   call.addEventListener("controls", syncButtons);
   await call.start();
   callReady = true;
+  // The clinician offers once it has answered; after a reload or reconnect our hello
+  // (with resume_call_id) tells it we are back and it restarts ICE. Nothing to send here.
   for (const m of early.splice(0)) await (m.type === "rtc.offer" ? call._onOffer(m) : call._onIce(m));
-  sig.send("call.join", { call_id: callId });
 }
 
 function showOver(state) {
