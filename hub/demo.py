@@ -29,11 +29,12 @@ from hub.context import HubContext
 from hub.enrolment import issue_code
 from hub.homes import NewHome
 from hub.news2 import Consciousness, Observations, score
+from hub.outcomes import Intention
 from hub.residents import Resident, ResidentDetails
 from hub.staff import NewStaff
 
-# TODO: use Intention, OutcomeCode, FollowUp and AdmissionJudgement from hub.outcomes
-# once it lands; the string literals below are their values.
+# Outcome, follow-up and judgement values below are those of hub.outcomes' enums
+# (tests/hub/test_demo.py checks they match).
 
 DEMO_PASSWORD = "telehub-demo-password"  # noqa: S105 (printed for the demo)
 NEWSTARTER = "newstarter"  # the one login left to set up two-factor at first login
@@ -203,7 +204,7 @@ _OUTCOMES = {
     "other": (3, 0, "", "Plan discussed with the home manager."),
 }
 _LEAVES_HOME = {"called_999_conveyed", "sent_to_ae", "admitted_direct"}
-_INTENTIONS = ("call_999", "ae", "urgent_gp", "call_111", "manage")
+_INTENTIONS = tuple(i.value for i in Intention)
 
 
 def uk_zone() -> tzinfo:

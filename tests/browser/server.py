@@ -172,8 +172,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     stop_server(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped on purpose: Playwright's sync API keeps an event loop running on
+    this thread while it is open, which would break every async test after it."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make system-deps installs it)")
     from playwright.sync_api import sync_playwright

@@ -207,3 +207,10 @@ def test_demo_residents_are_plausible() -> None:
     people = [d for home in plan for d in home]
     assert len({(d.given_name, d.family_name) for d in people}) == len(people)
     assert len({d.family_name for d in people}) > len(people) / 2
+
+
+def test_demo_outcome_codes_are_the_coded_list() -> None:
+    from hub import demo
+    from hub.outcomes import OutcomeCode
+
+    assert set(demo._OUTCOMES) == {c.value for c in OutcomeCode}
