@@ -72,6 +72,7 @@ def test_admin_issues_a_code_in_the_browser_and_the_tablet_stays_enrolled(
 
     admin.click("a:has-text('Rose Court')")
     admin.wait_for_url(re.compile(r"/admin/homes/\d+$"))
+    home_page = admin.url
     admin.fill("input[name=label]", "Ground floor trolley")
     admin.click("button:has-text('Issue enrolment code')")
     code = admin.inner_text("[data-testid=enrolment-code]")
@@ -99,7 +100,7 @@ def test_admin_issues_a_code_in_the_browser_and_the_tablet_stays_enrolled(
     assert device["sameSite"] == "Strict"
     assert device["expires"] > time.time() + 300 * 24 * 3600  # survives browser restarts
 
-    admin.goto(admin.url)  # the admin page now lists the enrolled tablet
+    admin.goto(home_page)  # the admin page now lists the enrolled tablet
     assert "Ground floor trolley" in admin.inner_text("#tablets table")
 
 
