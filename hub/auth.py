@@ -32,6 +32,14 @@ TOTP_INTERVAL = 30
 _DUMMY_HASH = PasswordHasher().hash("not a real password, only for timing")
 
 
+class LoginExpired(AuthenticationFailed):
+    """The half-finished login is gone: start again from the password."""
+
+
+class WrongCode(AuthenticationFailed):
+    """The one-time code did not match (counts towards the lockout)."""
+
+
 @dataclass(frozen=True)
 class LoginStep:
     """The result of a login step: the session token to set as a cookie, and its stage."""
@@ -117,18 +125,18 @@ async def login_totp(ctx: HubContext, token: str, code: str) -> LoginStep:
     async with ctx.uow() as uow:
         session = await uow.sessions.get(digest(token))
         if session is None or session.stage is Stage.FULL or _expired(ctx, session, now):
-            raise AuthenticationFailed("this login has expired: start again")
+            raise LoginExpired("this login has expired: start again")
         user = await uow.staff.get(session.user_id)
         creds = await uow.staff.credentials(session.user_id)
         if user is None or not user.active or creds.totp_secret_sealed is None:
-            raise AuthenticationFailed("this login has expired: start again")
+            raise LoginExpired("this login has expired: start again")
         _raise_if_locked(creds.locked_until, now)
         secret = ctx.keyring.open(creds.totp_secret_sealed, totp_context(user.id))
         counter = _matching_counter(secret, code, now)
         if counter is None:
             await _fail(ctx, uow, user.id, creds.failed_attempts, now, "wrong TOTP code")
             await uow.commit()
-            raise AuthenticationFailed("that code is not right: check the time on your phone")
+            raise WrongCode("that code is not right: check the time on your phone")
         if not await uow.staff.advance_totp_counter(user.id, counter):
             await _fail(ctx, uow, user.id, creds.failed_attempts, now, "replayed TOTP code")
             await uow.commit()

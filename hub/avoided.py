@@ -1,29 +1,32 @@
-"""Which events the hub avoided for one consultation: the one function reports aggregate.
+"""Which events the hub avoided for one consultation; reports only add the results up.
 
-The rules (docs/outcomes.md, tested row by row in tests/hub/test_avoided.py):
+The rules (docs/outcomes.md states them in a table; tests/hub/test_avoided.py tests
+every row and its negations). "In the window" means a re-presentation dated in
+[call requested, call ended + window], both ends inclusive; ones outside are ignored.
 
-- **A&E attendance** avoided: the home intended 999 or A&E; the outcome is not
-  999-conveyed, A&E or admitted; and no A&E attendance, conveyance or admission was
-  recorded in the follow-up window (each of those means the resident reached hospital).
-- **999 call** avoided: the home intended 999; no 999 call was made (outcome or window).
-- **Ambulance conveyance** avoided: the home intended 999; the resident was not conveyed
-  (outcome or window).
-- **Admission** avoided: the home intended 999 or A&E, the clinician judged that
-  admission would likely have followed without the consultation (only "yes" counts),
-  the outcome is not a direct admission, and no admission was recorded in the window.
-- **Urgent GP visit** avoided: the home intended an urgent GP visit and the outcome was
-  managed in the home.
-- No recorded intention: not attributable, never avoided. No outcome yet: nothing is
-  avoided (yet) but the call is attributable if an intention was recorded.
+- **A&E attendance** avoided: the home intended ``call_999`` or ``ae``; the outcome
+  is not ``called_999_conveyed``, ``sent_to_ae`` or ``admitted_direct``; and no A&E
+  attendance, admission or conveyance is in the window (an admission or an ambulance
+  conveyance means the resident reached hospital, so it cancels this too).
+- **999 call** avoided: the home intended ``call_999``; the outcome is not
+  ``called_999_conveyed``/``called_999_not_conveyed``; no 999 call in the window.
+- **Ambulance conveyance** avoided: the home intended ``call_999``; the outcome is not
+  ``called_999_conveyed``; no conveyance in the window.
+- **Admission** avoided: the home intended ``call_999`` or ``ae``; the clinician judged
+  that admission would likely have followed (only ``yes`` counts); the outcome is not
+  ``admitted_direct``; no admission in the window.
+- **Urgent GP visit** avoided: the home intended ``urgent_gp`` and the outcome is one
+  of the ``managed_*`` codes.
 
-Re-presentations count only inside [end of call, end of call + window]; those outside
-are ignored here (and refused when recorded, see ``validate_representation``).
+No intention recorded: the call is *not attributable* and avoids nothing. No outcome
+yet (call still open): it avoids nothing yet, and is attributable iff an intention
+was recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from hub.outcomes import (
@@ -32,20 +35,31 @@ from hub.outcomes import (
     Intention,
     Outcome,
     OutcomeCode,
+    OutcomeError,
     Representation,
     RepresentationKind,
+    follow_up_window,
 )
 
+#: The avoided events, in report order; each is a field of ``Avoided``,
+#: ``AvoidedCounts`` and ``hub.tariffs.Tariffs``.
+EVENTS = ("ae_attendance", "call_999", "conveyance", "admission", "urgent_gp")
+
+#: Outcomes in which the resident went to hospital (so no A&E attendance was avoided).
 HOSPITAL_OUTCOMES = frozenset(
     {OutcomeCode.CALLED_999_CONVEYED, OutcomeCode.SENT_TO_AE, OutcomeCode.ADMITTED_DIRECT}
 )
+#: Re-presentations that mean the resident reached hospital (cancel avoided A&E).
 REACHED_HOSPITAL = frozenset(
-    {RepresentationKind.AE_ATTENDANCE, RepresentationKind.CONVEYANCE, RepresentationKind.ADMISSION}
+    {RepresentationKind.AE_ATTENDANCE, RepresentationKind.ADMISSION, RepresentationKind.CONVEYANCE}
 )
+_TO_HOSPITAL = frozenset({Intention.CALL_999, Intention.AE})
 
 
 @dataclass(frozen=True)
 class Avoided:
+    """What one consultation avoided. All False when not attributable or not closed."""
+
     attributable: bool
     ae_attendance: bool = False
     call_999: bool = False
@@ -58,37 +72,47 @@ def avoided(
     intention: Intention | None,
     outcome: Outcome | None,
     representations: Sequence[Representation],
+    call_requested_at: datetime,
     call_ended_at: datetime | None,
     window: timedelta,
 ) -> Avoided:
+    """Derive the avoided events of one consultation (rules in the module docstring).
+
+    ``call_ended_at`` may be None only while there is no outcome. Raises
+    ``OutcomeError`` for an outcome without an end time, naive times, an end before
+    the start, or a negative window.
+    """
+    if outcome is not None and call_ended_at is None:
+        raise OutcomeError("an outcome needs the time the call ended")
+    if call_ended_at is None or outcome is None:
+        follow_up_window(call_requested_at, call_ended_at or call_requested_at, window)
+        return Avoided(attributable=intention is not None)
+    start, end = follow_up_window(call_requested_at, call_ended_at, window)
     if intention is None:
         return Avoided(attributable=False)
-    if outcome is None or call_ended_at is None:
-        return Avoided(attributable=True)
-    seen = {r.kind for r in representations if call_ended_at <= r.at <= call_ended_at + window}
-    to_hospital = intention in (Intention.CALL_999, Intention.AE)
+    seen = {r.kind for r in representations if start <= r.at <= end}
+    code = outcome.code
+    to_hospital = intention in _TO_HOSPITAL
     by_999 = intention is Intention.CALL_999
     return Avoided(
         attributable=True,
-        ae_attendance=to_hospital
-        and outcome.code not in HOSPITAL_OUTCOMES
-        and not (seen & REACHED_HOSPITAL),
-        call_999=by_999
-        and outcome.code not in CALLED_999
-        and RepresentationKind.CALL_999 not in seen,
+        ae_attendance=to_hospital and code not in HOSPITAL_OUTCOMES and not seen & REACHED_HOSPITAL,
+        call_999=by_999 and code not in CALLED_999 and RepresentationKind.CALL_999 not in seen,
         conveyance=by_999
-        and outcome.code is not OutcomeCode.CALLED_999_CONVEYED
+        and code is not OutcomeCode.CALLED_999_CONVEYED
         and RepresentationKind.CONVEYANCE not in seen,
         admission=to_hospital
         and outcome.admission_judgement is AdmissionJudgement.YES
-        and outcome.code is not OutcomeCode.ADMITTED_DIRECT
+        and code is not OutcomeCode.ADMITTED_DIRECT
         and RepresentationKind.ADMISSION not in seen,
-        urgent_gp=intention is Intention.URGENT_GP and outcome.code.managed_in_home,
+        urgent_gp=intention is Intention.URGENT_GP and code.managed_in_home,
     )
 
 
 @dataclass(frozen=True)
 class AvoidedCounts:
+    """Totals over many consultations, for reports (per home, per month...)."""
+
     calls: int = 0
     attributable: int = 0
     ae_attendance: int = 0
@@ -101,23 +125,24 @@ class AvoidedCounts:
     def not_attributable(self) -> int:
         return self.calls - self.attributable
 
+    def add(self, one: Avoided) -> AvoidedCounts:
+        """These counts with one more consultation."""
+        return replace(
+            self,
+            calls=self.calls + 1,
+            attributable=self.attributable + one.attributable,
+            **{name: getattr(self, name) + getattr(one, name) for name in EVENTS},
+        )
+
+    def __add__(self, other: AvoidedCounts) -> AvoidedCounts:
+        return AvoidedCounts(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
 
 def tally(results: Iterable[Avoided]) -> AvoidedCounts:
-    counts = dict.fromkeys(
-        (
-            "calls",
-            "attributable",
-            "ae_attendance",
-            "call_999",
-            "conveyance",
-            "admission",
-            "urgent_gp",
-        ),
-        0,
-    )
-    for r in results:
-        counts["calls"] += 1
-        counts["attributable"] += r.attributable
-        for name in ("ae_attendance", "call_999", "conveyance", "admission", "urgent_gp"):
-            counts[name] += getattr(r, name)
-    return AvoidedCounts(**counts)
+    """Add up many consultations' results."""
+    counts = AvoidedCounts()
+    for one in results:
+        counts = counts.add(one)
+    return counts

@@ -89,3 +89,5 @@ class Consultation:
     admission_judgement: str | None = None
     security_level: str | None = None
     notes: str = field(default="", repr=False)
+    call_back_at: datetime | None = None
+    outcome_at: datetime | None = None

@@ -80,6 +80,11 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class OutcomeSettings:
+    follow_up_hours: int
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool
 
@@ -92,6 +97,7 @@ class Settings:
     crypto: CryptoSettings
     signalling: SignallingSettings
     media: MediaSettings
+    outcomes: OutcomeSettings
     demo: DemoSettings
 
     def replace(self, section: str, **values: Any) -> Settings:

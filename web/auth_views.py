@@ -106,10 +106,11 @@ async def totp_submit(request: web.Request) -> web.StreamResponse:
     try:
         step = await auth.login_totp(request.app[CTX], token, text(data, "code"))
     except (AuthenticationFailed, ValidationError) as err:
-        if isinstance(err, AuthenticationFailed) and "start again" in err.message:
+        if isinstance(err, auth.LoginExpired):
             raise web.HTTPSeeOther("/login") from None
-        if setup and session is not None:
+        if setup and isinstance(err, auth.WrongCode):
             raise web.HTTPSeeOther(f"/login/setup?next={next_url}&failed=1") from None
+        # Lockouts and replayed codes are said as they are, also during set-up.
         status = 429 if err.code == "locked_out" else 401
         return render("totp.html", request, {"error": err.message, "next": next_url}, status=status)
     response = web.HTTPSeeOther(next_url if next_url != "/" else LANDING[step.user.role])

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from hub import admin, calls, news2, records
+from hub import admin, calls, closure, news2, records
 from hub.access import Actor, Role
 from hub.consultations import SOFT_SIGNS, Reason
 from hub.errors import AuthenticationFailed, ValidationError
-from hub.outcomes import Intention
+from hub.outcomes import FollowUp, Intention, OutcomeCode
 from media.turn import ice_servers, turn_credentials
 from web.forms import int_param
 from web.keys import CTX
@@ -132,6 +132,46 @@ async def api_call(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/api/outcomes/pending")
+async def api_pending_outcomes(request: web.Request) -> web.StreamResponse:
+    """Calls this clinician took that still need their outcome."""
+    pending = await closure.awaiting_outcome(request.app[CTX], _actor(request))
+    return web.json_response(
+        {
+            "calls": [
+                {
+                    "call_id": c.id,
+                    "resident_id": c.resident_id,
+                    "reason": c.reason.value,
+                    "ended_at": c.ended_at.isoformat() if c.ended_at else None,
+                }
+                for c in pending
+            ]
+        }
+    )
+
+
+@routes.post("/api/calls/{call_id}/outcome")
+async def api_record_outcome(request: web.Request) -> web.StreamResponse:
+    data = await _json(request)
+    call = await closure.record_outcome(
+        request.app[CTX],
+        _actor(request),
+        int_param(request, "call_id"),
+        data,
+        str(data.get("why") or ""),
+    )
+    return web.json_response({"call_id": call.id, "outcome": call.outcome})
+
+
+@routes.post("/api/calls/{call_id}/representations")
+async def api_record_representation(request: web.Request) -> web.StreamResponse:
+    call = await closure.record_representation(
+        request.app[CTX], _actor(request), int_param(request, "call_id"), await _json(request)
+    )
+    return web.json_response({"call_id": call.id}, status=201)
+
+
 @routes.post("/api/news2")
 async def api_news2(request: web.Request) -> web.StreamResponse:
     """Score observations as the carer types them (the one NEWS2 implementation)."""
@@ -197,5 +237,7 @@ async def console(request: web.Request) -> web.StreamResponse:
             "can_answer": actor.role is Role.CLINICIAN,
             "colleagues": colleagues,
             "homes": await admin.list_homes(ctx, actor),
+            "outcomes": list(OutcomeCode),
+            "follow_ups": list(FollowUp),
         },
     )

@@ -14,7 +14,9 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from hub import news2
+from hub.avoided import Avoided
 from hub.consultations import Consultation, Reason, State
+from hub.outcomes import Outcome, Representation, RepresentationKind
 from hub.queue import QueueEntry
 from hub.store import tables as t
 from hub.store.repositories import Repo
@@ -103,6 +105,8 @@ class SqlConsultations(Repo):
             admission_judgement=r["admission_judgement"],
             security_level=r["security_level"],
             notes=self.keyring.open_optional(r["notes_sealed"], self._ctx(r["id"])),
+            call_back_at=r["call_back_at"],
+            outcome_at=r["outcome_at"],
         )
 
     async def get(self, call_id: int) -> Consultation | None:
@@ -229,6 +233,62 @@ class SqlConsultations(Repo):
         )
         durations = [(r["ended_at"] - r["answered_at"]).total_seconds() for r in rows]
         return sum(durations) / len(durations) if durations else None
+
+    async def record_outcome(self, call_id: int, outcome: Outcome, at: datetime) -> None:
+        await self.conn.execute(
+            update(t.consultations)
+            .where(t.consultations.c.id == call_id)
+            .values(
+                outcome=outcome.code.value,
+                follow_up=outcome.follow_up.value,
+                admission_judgement=outcome.admission_judgement.value,
+                call_back_at=outcome.call_back_at,
+                outcome_at=at,
+            )
+        )
+
+    async def set_avoided(self, call_id: int, result: Avoided) -> None:
+        await self.conn.execute(
+            update(t.consultations)
+            .where(t.consultations.c.id == call_id)
+            .values(
+                attributable=result.attributable,
+                avoided_ae=result.ae_attendance,
+                avoided_999=result.call_999,
+                avoided_conveyance=result.conveyance,
+                avoided_admission=result.admission,
+                avoided_gp=result.urgent_gp,
+            )
+        )
+
+    async def representations(self, call_id: int) -> list[Representation]:
+        r = t.representations.c
+        rows = await self._all(
+            select(t.representations).where(r.consultation_id == call_id).order_by(r.at)
+        )
+        return [Representation(RepresentationKind(row["kind"]), row["at"]) for row in rows]
+
+    async def add_representation(
+        self, call_id: int, rep: Representation, recorded_by: str, at: datetime
+    ) -> None:
+        await self.conn.execute(
+            insert(t.representations).values(
+                consultation_id=call_id,
+                kind=rep.kind.value,
+                at=rep.at,
+                recorded_by=recorded_by,
+                recorded_at=at,
+            )
+        )
+
+    async def awaiting_outcome(self, user_id: int) -> list[Consultation]:
+        c = t.consultations.c
+        stmt = (
+            select(t.consultations)
+            .where(c.answered_by == user_id, c.state == State.ENDED.value, c.outcome.is_(None))
+            .order_by(c.ended_at)
+        )
+        return [self._consultation(r) for r in await self._all(stmt)]
 
     async def last_call_by_resident(self, resident_ids: Collection[int]) -> dict[int, datetime]:
         c = t.consultations.c

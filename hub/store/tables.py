@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -167,9 +168,36 @@ consultations = Table(
     Column("security_level", String(30), nullable=True),
     Column("notes_sealed", Text, nullable=True),
     Column("device_seen_at", UTCDateTime, nullable=True),
+    Column("call_back_at", UTCDateTime, nullable=True),
+    Column("outcome_at", UTCDateTime, nullable=True),
+    # Derived by hub.avoided.avoided() whenever an outcome or re-presentation is stored,
+    # so that reports aggregate in SQL.
+    *(
+        Column(flag, Boolean, nullable=False, server_default=false())
+        for flag in (
+            "attributable",
+            "avoided_ae",
+            "avoided_999",
+            "avoided_conveyance",
+            "avoided_admission",
+            "avoided_gp",
+        )
+    ),
     Index("ix_consultations_resident_requested", "resident_id", "requested_at"),
     Index("ix_consultations_home_requested", "home_id", "requested_at"),
     Index("ix_consultations_state", "state"),
+)
+
+representations = Table(
+    "representations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("consultation_id", Integer, ForeignKey("consultations.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(40), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_representations_consultation", "consultation_id"),
 )
 
 audit_events = Table(

@@ -120,6 +120,14 @@ def test_tablet_calls_console_answers_both_decode_video(
     console.wait_for_selector("#notes-state:has-text('saved')")
     console.click("#end")
     tablet.wait_for_selector("text=The call has ended")
+    form = console.locator(f".outcome-form[data-call-id='{call_id}']")
+    form.wait_for()
+    form.locator("select[name=outcome]").select_option("managed_monitoring")
+    form.locator("select[name=follow_up]").select_option("home_to_call_if_worse")
+    form.locator("input[name=admission_judgement][value=yes]").check()
+    form.locator("button:has-text('Record outcome')").click()
+    console.wait_for_selector(f"text=Outcome recorded for call {call_id}")
+    form.wait_for(state="detached")
 
 
 def test_reload_mid_wait_keeps_the_call_and_its_place(

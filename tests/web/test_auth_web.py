@@ -79,3 +79,13 @@ async def test_next_cannot_redirect_off_site(client, ctx, clock, admin_user) -> 
         client, "/login", {"username": "ada", "password": PASSWORD, "next": "//evil.example/"}
     )
     assert resp.headers["Location"] == "/login/setup?next=/"
+
+
+async def test_lockout_during_totp_setup_is_said_plainly(client, admin_user) -> None:
+    await post_form(client, "/login", {"username": "ada", "password": PASSWORD})
+    for _ in range(5):
+        resp = await post_form(client, "/login/totp", {"code": "000000"}, token_from="/login/setup")
+        assert resp.status == 303 and "failed=1" in resp.headers["Location"]
+    resp = await post_form(client, "/login/totp", {"code": "000000"}, token_from="/login/setup")
+    assert resp.status == 429
+    assert "too many failed attempts" in await resp.text()

@@ -190,6 +190,43 @@ function stopCall(message) {
   active = null;
   $("in-call").hidden = true;
   showNotice(message);
+  loadPending();
+}
+
+// Calls this clinician ended but has not closed: each needs its coded outcome.
+async function loadPending() {
+  if (!canAnswer) return;
+  const { calls } = await api("GET", "/api/outcomes/pending");
+  const box = $("pending");
+  box.replaceChildren();
+  $("outcomes").hidden = calls.length === 0;
+  for (const c of calls) {
+    const form = $("outcome-form").content.firstElementChild.cloneNode(true);
+    form.dataset.callId = String(c.call_id);
+    form.querySelector(".which").textContent = `Call ${c.call_id}: ${c.reason.replaceAll("_", " ")}, ended ${new Date(c.ended_at).toLocaleTimeString()}`;
+    form.addEventListener("submit", (event) => submitOutcome(event, form, c.call_id));
+    box.append(form);
+  }
+}
+
+async function submitOutcome(event, form, callId) {
+  event.preventDefault();
+  const f = new FormData(form);
+  const local = f.get("call_back_at");
+  const errorBox = form.querySelector(".error");
+  try {
+    await api("POST", `/api/calls/${callId}/outcome`, {
+      outcome: f.get("outcome"),
+      follow_up: f.get("follow_up"),
+      admission_judgement: f.get("admission_judgement"),
+      call_back_at: local ? new Date(local).toISOString() : null,
+    });
+    showNotice(`Outcome recorded for call ${callId}.`);
+    loadPending();
+  } catch (err) {
+    errorBox.textContent = err.message;
+    errorBox.hidden = false;
+  }
 }
 
 $("notes").addEventListener("input", () => {
@@ -245,3 +282,4 @@ const row = (cells) => {
 };
 
 sig.connect();
+loadPending();
