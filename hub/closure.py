@@ -8,13 +8,13 @@ what, from what, and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from hub.access import Actor, Role
 from hub.audit import AuditRecord
-from hub.avoided import avoided
+from hub.avoided import Avoided, avoided
 from hub.consultations import Consultation, State
 from hub.context import HubContext
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -25,6 +25,7 @@ from hub.outcomes import (
     Outcome,
     OutcomeCode,
     OutcomeError,
+    Representation,
     parse_outcome,
     parse_representation,
     validate_representation,
@@ -117,8 +118,10 @@ async def awaiting_outcome(ctx: HubContext, actor: Actor) -> list[Consultation]:
         return await uow.consultations.awaiting_outcome(actor.id)
 
 
-async def _recompute(ctx: HubContext, uow: UnitOfWork, call_id: int) -> Consultation:
-    call = await _get(uow, call_id)
+def derive(
+    call: Consultation, representations: Sequence[Representation], follow_up: timedelta
+) -> Avoided:
+    """The avoided events of a stored call, from its intention and outcome."""
     outcome = None
     if call.outcome is not None:
         outcome = Outcome(
@@ -128,14 +131,12 @@ async def _recompute(ctx: HubContext, uow: UnitOfWork, call_id: int) -> Consulta
             AdmissionJudgement(call.admission_judgement or "unsure"),
         )
     intention = Intention(call.intention) if call.intention else None
-    result = avoided(
-        intention,
-        outcome,
-        await uow.consultations.representations(call_id),
-        call.requested_at,
-        call.ended_at,
-        window(ctx),
-    )
+    return avoided(intention, outcome, representations, call.requested_at, call.ended_at, follow_up)
+
+
+async def _recompute(ctx: HubContext, uow: UnitOfWork, call_id: int) -> Consultation:
+    call = await _get(uow, call_id)
+    result = derive(call, await uow.consultations.representations(call_id), window(ctx))
     await uow.consultations.set_avoided(call_id, result)
     return call
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from hub.avoided import Avoided
+
 
 class State(StrEnum):
     REQUESTED = "requested"
@@ -91,3 +93,4 @@ class Consultation:
     notes: str = field(default="", repr=False)
     call_back_at: datetime | None = None
     outcome_at: datetime | None = None
+    avoided: Avoided | None = None  # derived from the rest; see hub.closure.derive

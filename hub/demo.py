@@ -24,6 +24,7 @@ from hub.access import SYSTEM, Role
 from hub.admin import add_resident, create_home, create_staff
 from hub.audit import AuditRecord
 from hub.auth import totp_context
+from hub.closure import derive
 from hub.consultations import SOFT_SIGNS, Consultation, Reason, State
 from hub.context import HubContext
 from hub.enrolment import issue_code
@@ -288,10 +289,15 @@ def _call(
         yes = 0.25 + 0.6 * severity
         judgement = rng.choices(("yes", "no", "unsure"), (yes, 0.7 - 0.7 * yes, 0.3 - 0.3 * yes))[0]
     news2 = "" if points is None else f" NEWS2 {points} ({band})."
+    ended = at + _minutes(wait + rng.triangular(5, 25, 10))
     return replace(
         base,
         answered_at=at + _minutes(wait),
-        ended_at=at + _minutes(wait + rng.triangular(5, 25, 10)),
+        ended_at=ended,
+        call_back_at=ended + _minutes(rng.choice((120, 240, 480)))
+        if follow_up == "call_back"
+        else None,
+        outcome_at=ended,
         answered_by=rng.choice(clinicians),
         outcome=outcome,
         follow_up=follow_up,
@@ -384,11 +390,14 @@ async def seed(
     codes = [(h.name, (await issue_code(ctx, SYSTEM, h.id, "Demo tablet")).code) for h in homes]
 
     period = demo_period(now, months)
+    follow_up = timedelta(hours=ctx.settings.outcomes.follow_up_hours)
     calls = generate_consultations(rng_for(seed, "calls"), residents, clinicians, period)
     for first in range(0, len(calls), BATCH):
         batch = calls[first : first + BATCH]
         async with ctx.uow() as uow:
-            await uow.consultations.add_many(batch)
+            await uow.consultations.add_many(
+                [replace(c, avoided=derive(c, (), follow_up)) for c in batch]
+            )
             for home_id, n in sorted(Counter(c.home_id for c in batch).items()):
                 detail = {"count": n, "source": "demo"}
                 rec = AuditRecord("consultation.imported", SYSTEM.ref, "home", str(home_id), detail)

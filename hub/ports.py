@@ -9,13 +9,13 @@ committing rolls back.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from hub.access import Role, Skill
 from hub.audit import AuditEvent, AuditRecord
-from hub.avoided import Avoided
+from hub.avoided import Avoided, AvoidedCounts
 from hub.consultations import Consultation, State
 from hub.devices import Device, EnrolmentCode
 from hub.homes import CareHome, NewHome
@@ -24,6 +24,9 @@ from hub.queue import QueueEntry
 from hub.residents import Resident, ResidentDetails
 from hub.sessions import StaffSession
 from hub.staff import Credentials, NewStaff, StaffUser
+
+if TYPE_CHECKING:  # hub.reports needs the context, which needs these ports
+    from hub.reports import AnswerTimes
 
 
 class HomeRepository(Protocol):
@@ -138,6 +141,27 @@ class AuditLog(Protocol):
     async def recent(self, limit: int = 100) -> list[AuditEvent]: ...
 
 
+class ReportRepository(Protocol):
+    async def counts(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> AvoidedCounts: ...
+    async def by_home(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> list[tuple[str, AvoidedCounts]]: ...
+    async def by_month(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> list[tuple[str, AvoidedCounts]]: ...
+    async def hour_of_week(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> dict[tuple[int, int], int]: ...
+    async def breakdown(
+        self, column: str, since: datetime, until: datetime, home_id: int | None
+    ) -> dict[str, int]: ...
+    async def answer_times(
+        self, since: datetime, until: datetime, home_id: int | None, target: timedelta
+    ) -> AnswerTimes: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members: an implementation may hold more specific repository types.
     @property
@@ -154,6 +178,8 @@ class UnitOfWork(Protocol):
     def consultations(self) -> ConsultationRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def reports(self) -> ReportRepository: ...
 
     async def commit(self) -> None: ...
     async def __aenter__(self) -> Self: ...

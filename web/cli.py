@@ -23,7 +23,7 @@ from hub.admin import create_staff
 from hub.auth import current_code, totp_context
 from hub.clock import SystemClock
 from hub.context import HubContext
-from hub.errors import DomainError
+from hub.errors import DomainError, NotFound
 from hub.settings import Settings
 from hub.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("var/tls"))
     s.add_argument("--host", action="append", default=[], help="extra hostname or IP")
     s.set_defaults(func=cmd_dev_cert)
+
+    s = sub.add_parser("report", help="avoided events and answer times for a date range")
+    s.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    s.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    s.add_argument("--home", help="a care home's code (default: all homes)")
+    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.set_defaults(func=cmd_report)
 
     _add_rota(sub)
     return p
@@ -298,6 +305,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from hub import reports
+    from hub.tariffs import load_tariffs
+
+    settings = _settings(args)
+
+    async def run() -> list[dict[str, object]]:
+        async with _context(settings) as ctx:
+            home_id = None
+            if args.home:
+                async with ctx.uow() as uow:
+                    home = await uow.homes.by_code(args.home.upper())
+                if home is None:
+                    raise NotFound(f"no care home with code {args.home}")
+                home_id = home.id
+            query = reports.ReportQuery.parse(args.start, args.end, home_id)
+            report = await reports.build(ctx, SYSTEM, query, load_tariffs())
+            return reports.summary_rows(report)
+
+    rows = asyncio.run(run())
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[-1]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
 
 
 def cmd_dev_cert(args: argparse.Namespace) -> int:

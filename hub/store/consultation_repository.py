@@ -62,6 +62,9 @@ class SqlConsultations(Repo):
                 "security_level": c.security_level,
                 "device_seen_at": None,
                 "notes_sealed": self.keyring.seal_optional(c.notes, self._ctx(cid)),
+                "call_back_at": c.call_back_at,
+                "outcome_at": c.outcome_at,
+                **_flags(c.avoided),
             }
             for cid, c in zip(ids, calls, strict=True)
         ]
@@ -308,6 +311,18 @@ def _utc(value: datetime) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _flags(result: Avoided | None) -> dict[str, bool]:
+    r = result or Avoided(attributable=False)
+    return {
+        "attributable": r.attributable,
+        "avoided_ae": r.ae_attendance,
+        "avoided_999": r.call_999,
+        "avoided_conveyance": r.conveyance,
+        "avoided_admission": r.admission,
+        "avoided_gp": r.urgent_gp,
+    }
 
 
 _OPEN_STATES = [s.value for s in (State.REQUESTED, State.WAITING, State.ANSWERED, State.IN_CALL)]

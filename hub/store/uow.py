@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.cipher import Keyring
 from hub.store.audit_repository import SqlAudit
 from hub.store.consultation_repository import SqlConsultations
+from hub.store.report_repository import SqlReports
 from hub.store.repositories import (
     SqlDevices,
     SqlHomes,
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
         self.devices = SqlDevices(conn, k)
         self.consultations = SqlConsultations(conn, k)
         self.audit = SqlAudit(conn, k)
+        self.reports = SqlReports(conn, k)
         return self
 
     async def commit(self) -> None:
