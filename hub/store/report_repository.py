@@ -3,6 +3,7 @@ over rows in Python. Figures come from the avoided flags stored on each consulta
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -140,7 +141,7 @@ class SqlReports(Repo):
             # Nearest-rank percentile: one ORDER BY ... OFFSET in the database.
             if n == 0:
                 return None
-            k = max(0, min(n - 1, int(round(p * n + 0.5)) - 1))
+            k = max(0, min(n - 1, math.ceil(p * n) - 1))
             value = (
                 await self.conn.execute(
                     select(wait).where(answered).order_by(wait).offset(k).limit(1)
