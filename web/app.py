@@ -23,7 +23,15 @@ from hub.store.db import create_engine
 from hub.store.migrate import check_current
 from signalling.bus import make_bus
 from signalling.switchboard import BusPublisher, Switchboard
-from web import admin_views, auth_views, call_views, hub_views, tablet_views, ws_views
+from web import (
+    admin_views,
+    auth_views,
+    call_views,
+    hub_views,
+    report_views,
+    tablet_views,
+    ws_views,
+)
 from web.errors import error_middleware
 from web.keys import CTX, SETTINGS, SWITCHBOARD
 from web.security import csrf_middleware, headers_middleware, identity_middleware
@@ -49,7 +57,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     env.filters["d"] = lambda d: d.strftime("%d %b %Y") if d else "—"
     env.globals["reason_label"] = lambda r: Reason(r).label if r else "—"
     app.on_shutdown.append(_close_websockets)
-    for module in (auth_views, tablet_views, admin_views, hub_views, call_views, ws_views):
+    for module in (
+        auth_views,
+        tablet_views,
+        admin_views,
+        hub_views,
+        call_views,
+        ws_views,
+        report_views,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)
     static = app.router.add_static("/static", HERE / "static", name="static", append_version=True)

@@ -16,7 +16,7 @@ from web.security import SESSION_COOKIE, actor_of, clear_cookie, session_of, set
 
 routes = web.RouteTableDef()
 
-LANDING = {Role.ADMIN: "/admin", Role.MANAGER: "/console", Role.CLINICIAN: "/console"}
+LANDING = {Role.ADMIN: "/admin", Role.MANAGER: "/reports", Role.CLINICIAN: "/console"}
 
 
 def landing_for(request: web.Request) -> str:
