@@ -23,7 +23,7 @@ from hub.admin import create_staff
 from hub.auth import current_code, totp_context
 from hub.clock import SystemClock
 from hub.context import HubContext
-from hub.errors import DomainError, NotFound
+from hub.errors import DomainError, NotFound, RowErrors
 from hub.settings import Settings
 from hub.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
@@ -106,6 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--home", help="a care home's code (default: all homes)")
     s.add_argument("--format", choices=["csv", "json"], default="csv")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("import-calls", help="import historical call logs (docs/import.md)")
+    s.add_argument("file", type=Path)
+    s.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the good rows and list the bad ones (default: all or nothing)",
+    )
+    s.set_defaults(func=cmd_import_calls)
 
     _add_rota(sub)
     return p
@@ -336,6 +345,49 @@ def cmd_report(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[-1]))
         writer.writeheader()
         writer.writerows(rows)
+    return 0
+
+
+def cmd_import_calls(args: argparse.Namespace) -> int:
+    from hub.call_import import ImportResult, import_calls
+
+    settings = _settings(args)
+    if not args.file.exists():
+        print(f"telehub: {args.file} does not exist", file=sys.stderr)
+        return 2
+
+    async def run() -> ImportResult:
+        with (
+            args.file.open(encoding="utf-8-sig", newline="") as f,
+            tqdm(desc="importing calls", unit="row") as bar,
+        ):
+
+            def progress(done: int) -> None:
+                bar.n = done
+                bar.refresh()
+
+            async with _context(settings) as ctx:
+                return await import_calls(
+                    ctx, SYSTEM, f, skip_invalid=args.skip_invalid, on_progress=progress
+                )
+
+    try:
+        result = asyncio.run(run())
+    except RowErrors as err:
+        for line, message in err.errors[:200]:
+            print(f"{args.file}:{line}: {message}", file=sys.stderr)
+        print(
+            f"telehub: {len(err.errors)} bad row(s); nothing imported "
+            "(--skip-invalid imports the good rows)",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"imported {result.imported} calls"
+        + (f", skipped {len(result.skipped)} bad rows" if result.skipped else "")
+    )
+    for line, message in result.skipped[:200]:
+        print(f"{args.file}:{line}: {message}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,93 @@
+"""Importing call logs: all or nothing, line-numbered errors, --skip-invalid."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.access import SYSTEM
+from hub.call_import import import_calls
+from hub.errors import RowErrors
+from hub.reports import ReportQuery, build
+from hub.tariffs import load_tariffs
+from tests.hub.test_calls import edna
+
+HEADER = (
+    "home_code,nhs_number,resident_name,requested_at,answered_at,ended_at,reason,"
+    "intention,outcome,follow_up,admission_judgement\n"
+)
+GOOD = (
+    "AB123,9434765919,,2026-02-01T10:00:00Z,2026-02-01T10:03:00Z,2026-02-01T10:20:00Z,"
+    "fall,call_999,managed_advice,none,yes\n"
+    "AB123,,Edna Smith,2026-02-02T22:00:00+00:00,2026-02-02T22:06:00+00:00,"
+    "2026-02-02T22:30:00+00:00,breathing,ae,sent_to_ae,none,no\n"
+)
+
+
+async def test_good_file_is_imported_with_avoided_events(ctx, clock, home) -> None:
+    await edna(ctx, clock, home)
+    result = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))
+    assert result.imported == 2 and result.skipped == []
+    report = await build(ctx, SYSTEM, ReportQuery.parse("2026-02-01", "2026-02-28"), load_tariffs())
+    assert report.counts.calls == 2
+    assert (report.counts.ae_attendance, report.counts.call_999, report.counts.admission) == (
+        1,
+        1,
+        1,
+    )
+    assert report.answer.p50_s == pytest.approx(180)
+
+
+async def test_bad_rows_are_line_numbered_and_nothing_is_written(ctx, clock, home) -> None:
+    await edna(ctx, clock, home)
+    bad = (
+        HEADER
+        + GOOD
+        + (
+            "ZZZ99,9434765919,,2026-02-03T10:00:00Z,,,fall,,,,\n"
+            "AB123,9434765918,,2026-02-03T11:00:00Z,,,fall,,,,\n"
+            "AB123,9434765919,,03/02/2026 12:00,,,fall,,,,\n"
+            "AB123,9434765919,,2026-02-01T10:00:00Z,,,fall,,,,\n"
+            "AB123,9434765919,,2026-02-04T10:00:00Z,2026-02-04T09:00:00Z,,fall,,,,\n"
+            "AB123,9434765919,,2026-02-05T10:00:00Z,2026-02-05T10:01:00Z,2026-02-05T10:09:00Z,"
+            "fall,,cured,,\n"
+        )
+    )
+    with pytest.raises(RowErrors) as err:
+        await import_calls(ctx, SYSTEM, bad.splitlines(keepends=True))
+    assert err.value.errors == [
+        (4, "unknown care home ZZZ99"),
+        (5, "NHS number 9434765918 fails its modulus-11 check digit"),
+        (
+            6,
+            "requested_at '03/02/2026 12:00' is not a date and time like 2026-03-01T14:05:00+00:00",
+        ),
+        (7, "same resident and time as line 2"),
+        (8, "answered_at is before requested_at"),
+        (9, "outcome 'cured' is not in the coded list"),
+    ]
+    async with ctx.uow() as uow:
+        assert await uow.consultations.count() == 0
+
+
+async def test_skip_invalid_keeps_the_good_rows(ctx, clock, home) -> None:
+    await edna(ctx, clock, home)
+    text = HEADER + GOOD + "AB123,9434765918,,2026-02-03T11:00:00Z,,,fall,,,,\n"
+    result = await import_calls(ctx, SYSTEM, text.splitlines(keepends=True), skip_invalid=True)
+    assert result.imported == 2 and [line for line, _ in result.skipped] == [4]
+    again = await import_calls(
+        ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True), skip_invalid=True
+    )
+    assert again.imported == 0
+    assert {m for _, m in again.skipped} == {"this call is already stored"}
+
+
+async def test_header_problems(ctx) -> None:
+    with pytest.raises(RowErrors) as err:
+        await import_calls(ctx, SYSTEM, ["home_code,when,reason\n"])
+    assert err.value.errors == [
+        (
+            1,
+            "missing column(s): requested_at; unknown column(s): "
+            "when; give nhs_number or resident_name",
+        )
+    ]
