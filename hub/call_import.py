@@ -203,12 +203,8 @@ async def import_calls(
 
 async def _already_stored(uow: UnitOfWork, calls: list[Consultation]) -> set[tuple[int, datetime]]:
     keys = {(c.resident_id, c.requested_at) for c in calls}
-    found: set[tuple[int, datetime]] = set()
-    for resident_id in {r for r, _ in keys}:
-        for c in await uow.consultations.for_resident(resident_id, limit=100_000):
-            if (resident_id, c.requested_at) in keys:
-                found.add((resident_id, c.requested_at))
-    return found
+    stored = await uow.consultations.request_times({r for r, _ in keys})
+    return keys & stored
 
 
 def _consultation(

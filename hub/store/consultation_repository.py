@@ -293,6 +293,18 @@ class SqlConsultations(Repo):
         )
         return [self._consultation(r) for r in await self._all(stmt)]
 
+    async def request_times(self, resident_ids: Collection[int]) -> set[tuple[int, datetime]]:
+        ids = list(resident_ids)
+        found: set[tuple[int, datetime]] = set()
+        for start in range(0, len(ids), 500):
+            rows = await self.conn.execute(
+                select(c_.resident_id, c_.requested_at).where(
+                    c_.resident_id.in_(ids[start : start + 500])
+                )
+            )
+            found.update((int(r), _utc(at)) for r, at in rows)
+        return found
+
     async def last_call_by_resident(self, resident_ids: Collection[int]) -> dict[int, datetime]:
         c = t.consultations.c
         ids = list(resident_ids)
@@ -324,6 +336,8 @@ def _flags(result: Avoided | None) -> dict[str, bool]:
         "avoided_gp": r.urgent_gp,
     }
 
+
+c_ = t.consultations.c
 
 _OPEN_STATES = [s.value for s in (State.REQUESTED, State.WAITING, State.ANSWERED, State.IN_CALL)]
 
