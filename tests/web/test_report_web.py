@@ -63,3 +63,47 @@ async def test_care_home_manager_cannot_see_another_home(
 async def test_clinicians_do_not_get_reports(client, ctx, clock, clinician_user) -> None:
     await login(client, ctx, clock, "cleo", PASSWORD, clinician_user.id)
     assert (await client.get("/reports")).status == 403
+
+
+async def test_staff_record_a_representation_that_cancels_avoided(
+    client, ctx, clock, home, clinician_user
+) -> None:
+    from hub import calls, closure
+    from hub.access import Actor, Role
+    from tests.hub.test_calls import edna, request, tablet
+    from tests.web.helpers import post_form
+
+    tab = await tablet(ctx, home)
+    r = await edna(ctx, clock, home)
+    nurse = Actor("staff", clinician_user.id, "Cleo", Role.CLINICIAN)
+    call = await calls.request_call(ctx, tab, request(r.id, intention="ae"))
+    await calls.claim(ctx, nurse, call.id)
+    await calls.end(ctx, nurse, call.id)
+    await closure.record_outcome(
+        ctx,
+        nurse,
+        call.id,
+        {"outcome": "managed_advice", "follow_up": "none", "admission_judgement": "yes"},
+    )
+    await login(client, ctx, clock, "cleo", PASSWORD, clinician_user.id)
+    page = f"/residents/{r.id}"
+    resp = await post_form(
+        client,
+        f"{page}/calls/{call.id}/representations",
+        {"kind": "admission", "at": ""},
+        token_from=page,
+    )
+    assert resp.status == 303
+    day = clock.now().date()
+    from hub.reports import ReportQuery, build
+    from hub.tariffs import load_tariffs
+
+    report = await build(ctx, SYSTEM, ReportQuery(day, day), load_tariffs())
+    assert report.counts.admission == 0 and report.counts.ae_attendance == 0
+    bad = await post_form(
+        client,
+        f"{page}/calls/{call.id}/representations",
+        {"kind": "teleport", "at": ""},
+        token_from=page,
+    )
+    assert bad.status == 422 and "is not one of" in await bad.text()
