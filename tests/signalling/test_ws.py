@@ -329,3 +329,11 @@ async def test_abandoned_when_the_tablet_goes_away(ctx, clock, home, resident, t
     clock.advance(timedelta(seconds=2))
     assert await calls.abandon_stale(ctx, timedelta(seconds=120)) == [call_id]
     await asyncio.sleep(0)
+
+
+async def test_call_detail_says_what_news2_is_missing(home, resident, tablet) -> None:
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id, observations={"pulse": 95})
+    resp = await tab.http("GET", f"/api/calls/{call_id}")
+    data = await resp.json()
+    assert data["news2_score"] == 1 and "respiration_rate" in data["news2_missing"]

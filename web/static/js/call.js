@@ -1,53 +1,138 @@
-// One WebRTC call between a tablet and a clinician: peer-to-peer, DTLS-SRTP, through
-// TURN when no direct path exists. No page layout here: pages pass their video elements.
+// One WebRTC call between a tablet and a clinician: peer to peer, DTLS-SRTP, through
+// TURN when no direct path exists. No page layout here: pages pass their video elements
+// and listen to events.
 //
-// The clinician side makes offers (and ICE-restart offers after a reconnect); the tablet
-// answers. A getStats() monitor grades the link every 2 s and steps down to audio-only
-// after 10 s of poor quality, and back up after 20 s of good.
+// Who offers: the clinician side (after it has claimed the call, and again with an ICE
+// restart when either side comes back after a drop); the tablet answers. A fresh offer
+// (restart false) reaching a tablet that already has a session means a new peer
+// connection on the other side (a transfer, a reloaded console): the tablet starts a
+// fresh one too. A getStats() monitor grades the link every 2 s; after 10 s of poor
+// quality this side stops sending video (audio only, told to the other side with
+// call.media, which then stops sending its own), and after 20 s of good it steps back up.
+//
+// Events: "connection" (RTCPeerConnectionState), "quality" ({level, stats}),
+// "controls" (mute/camera/audio-only changed), "peer-media" ("audio" | "video"),
+// "remote-track", "first-frame" (ms since the call object was made).
 
 import { api } from "./api.js";
 
 const MONITOR_MS = 2000;
 const STEP_DOWN_AFTER = 5; // poor samples in a row (10 s)
 const STEP_UP_AFTER = 10; // good samples in a row (20 s)
+const RESTART_AFTER_DISCONNECTED_MS = 4000;
 
 export class Call extends EventTarget {
-  constructor({ callId, role, signalling, localVideo, remoteVideo }) {
+  constructor({ callId, role, signalling, localVideo, remoteVideo, stream = null }) {
     super();
     this.callId = callId;
     this.role = role; // "clinician" (offers) or "device" (answers)
     this.sig = signalling;
     this.localVideo = localVideo;
     this.remoteVideo = remoteVideo;
+    this.stream = stream;
     this.pc = null;
-    this.stream = null;
+    this.remoteStream = null;
     this.muted = false;
     this.cameraOff = false;
-    this.audioOnly = false;
+    this.audioOnly = false; // this side chose (or stepped down to) audio only
     this.autoAudioOnly = false;
-    this.quality = "unknown";
+    this.peerAudioOnly = false; // the other side asked for audio only
+    this.quality = "connecting";
+    // Samples in a row (one every 2 s) before stepping down / back up; tests shorten them.
+    this.policy = { stepDownAfter: STEP_DOWN_AFTER, stepUpAfter: STEP_UP_AFTER };
+    this.last = null; // the latest stats() sample
+    this.closed = false;
+    this.timings = { created: performance.now() }; // ms: created is absolute, the rest after it
+    this.counts = { offers: 0, restarts: 0, rebuilds: 0 }; // negotiations seen (for tests)
+    this._ice = null;
+    this._iceFetchedAt = 0;
     this._pendingIce = [];
+    this._inbox = Promise.resolve();
     this._poor = 0;
     this._good = 0;
     this._monitor = null;
-    this._last = null;
+    this._prev = null;
+    this._disconnectedTimer = null;
     this._offCallbacks = [];
     window.telehubCall = this;
   }
 
   async start() {
-    const ice = await api("GET", "/api/ice-servers");
-    const policy = new URLSearchParams(location.search).get("ice") ?? ice.ice_transport_policy;
-    this.pc = new RTCPeerConnection({ iceServers: ice.ice_servers, iceTransportPolicy: policy });
-    this.stream = await localMedia();
+    // ICE servers and the camera at the same time: both sit on the path to the first frame.
+    const [, stream] = await Promise.all([
+      this._fetchIce(),
+      Promise.resolve(this.stream ?? localMedia()).catch((err) => {
+        // No camera and no microphone (or both refused): still see and hear the other side.
+        console.warn("no local media; receiving only", err);
+        this.mediaError = err;
+        return null;
+      }),
+    ]);
+    this.stream = stream ?? new MediaStream();
+    this.timings.ready = performance.now() - this.timings.created; // camera open, ICE known
     this.localVideo.srcObject = this.stream;
-    for (const track of this.stream.getTracks()) this.pc.addTrack(track, this.stream);
-    if (!this.stream.getVideoTracks().length) this.pc.addTransceiver("video", { direction: "recvonly" });
-    this.pc.addEventListener("track", (event) => {
-      this.remoteVideo.srcObject = event.streams[0] ?? new MediaStream([event.track]);
-      this._emit("remote-track");
+    this._createPc();
+    const mine = (handler) => (m) => {
+      if (m.call_id !== this.callId || this.closed) return;
+      // One at a time, in arrival order: an ICE candidate must not overtake its offer.
+      this._inbox = this._inbox.then(() => handler(m)).catch((err) => console.error(err));
+    };
+    this._offCallbacks = [
+      this.sig.on("rtc.offer", mine((m) => this._onOffer(m))),
+      this.sig.on("rtc.answer", mine((m) => this._onAnswer(m))),
+      this.sig.on("rtc.ice", mine((m) => this._onIce(m))),
+      this.sig.on("call.media", (m) => m.call_id === this.callId && this._onPeerMedia(m.mode)),
+    ];
+    this._monitor = setInterval(() => this._grade().catch(() => {}), MONITOR_MS);
+    return this;
+  }
+
+  /** Hand an rtc.* message received before start() finished (it may overtake the
+   *  "answered" state) to the call, in order. */
+  deliver(m) {
+    const handler = { "rtc.offer": this._onOffer, "rtc.answer": this._onAnswer, "rtc.ice": this._onIce }[m.type];
+    if (handler) this._inbox = this._inbox.then(() => handler.call(this, m)).catch((err) => console.error(err));
+  }
+
+  // -- the peer connection ---------------------------------------------------------
+
+  async _fetchIce({ fresh = false } = {}) {
+    const { ice, at } = await iceServers({ fresh });
+    const override = new URLSearchParams(location.search).get("ice");
+    this._ice = {
+      iceServers: ice.ice_servers,
+      iceTransportPolicy: override === "relay" || override === "all" ? override : ice.ice_transport_policy,
+      ttlMs: (ice.ttl_s ?? 3600) * 1000,
+    };
+    this._iceFetchedAt = at;
+  }
+
+  _createPc() {
+    const pc = new RTCPeerConnection({
+      iceServers: this._ice.iceServers,
+      iceTransportPolicy: this._ice.iceTransportPolicy,
     });
-    this.pc.addEventListener("icecandidate", (event) => {
+    this.pc = pc;
+    this._pendingIce = [];
+    this._prev = null;
+    // Always audio then video, whatever the local devices, so that both sides' m-lines
+    // line up even when one side has no camera.
+    const audio = this.stream.getAudioTracks()[0];
+    const video = this.stream.getVideoTracks()[0];
+    if (audio) pc.addTrack(audio, this.stream);
+    else pc.addTransceiver("audio", { direction: "recvonly" });
+    if (video) pc.addTrack(video, this.stream);
+    else pc.addTransceiver("video", { direction: "recvonly" });
+    this.remoteStream = new MediaStream();
+    this.remoteVideo.srcObject = this.remoteStream;
+    pc.addEventListener("track", (event) => {
+      if (pc !== this.pc) return;
+      this.remoteStream.addTrack(event.track);
+      if (event.track.kind === "video") this._watchFirstFrame();
+      this._emit("remote-track", event.track.kind);
+    });
+    pc.addEventListener("icecandidate", (event) => {
+      if (pc !== this.pc) return;
       const c = event.candidate;
       this.sig.send("rtc.ice", {
         call_id: this.callId,
@@ -56,60 +141,134 @@ export class Call extends EventTarget {
         sdp_mline_index: c ? c.sdpMLineIndex : null,
       });
     });
-    this.pc.addEventListener("connectionstatechange", () => {
-      this._emit("connection", this.pc.connectionState);
-      if (this.pc.connectionState === "failed" && this.role === "clinician") {
-        this.offer({ restart: true });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc !== this.pc) return;
+      const state = pc.connectionState;
+      if (state === "connected" && this.timings.connected === undefined) {
+        this.timings.connected = performance.now() - this.timings.created;
       }
+      clearTimeout(this._disconnectedTimer);
+      if (state === "failed") this.repair();
+      if (state === "disconnected") {
+        this._disconnectedTimer = setTimeout(() => pc === this.pc && pc.connectionState === "disconnected" && this.repair(), RESTART_AFTER_DISCONNECTED_MS);
+      }
+      this._emit("connection", state);
     });
-    this._offCallbacks = [
-      this.sig.on("rtc.offer", (m) => m.call_id === this.callId && this._onOffer(m)),
-      this.sig.on("rtc.answer", (m) => m.call_id === this.callId && this._onAnswer(m)),
-      this.sig.on("rtc.ice", (m) => m.call_id === this.callId && this._onIce(m)),
-    ];
-    this._monitor = setInterval(() => this._grade(), MONITOR_MS);
+    this._applySending();
+    return pc;
+  }
+
+  _rebuild() {
+    this.counts.rebuilds++;
+    const old = this.pc;
+    this.pc = null;
+    old?.close();
+    this._createPc();
+  }
+
+  _watchFirstFrame() {
+    if (this.timings.firstFrame !== undefined) return;
+    const seen = () => {
+      if (this.timings.firstFrame !== undefined) return;
+      this.timings.firstFrame = performance.now() - this.timings.created;
+      this._emit("first-frame", this.timings.firstFrame);
+    };
+    if (this.remoteVideo.requestVideoFrameCallback) this.remoteVideo.requestVideoFrameCallback(seen);
+    else this.remoteVideo.addEventListener("loadeddata", seen, { once: true });
+  }
+
+  /** Ask for the path to be mended: the clinician restarts ICE; the tablet tells the
+   *  clinician it is (re)joining, which makes the clinician restart. */
+  repair() {
+    if (this.closed) return;
+    if (this.role === "clinician") this.offer({ restart: true });
+    else this.sig.send("call.join", { call_id: this.callId });
   }
 
   async offer({ restart = false } = {}) {
-    if (!this.pc) return;
-    if (this.pc.signalingState === "have-local-offer") {
+    if (!this.pc || this.closed || this.role !== "clinician") return;
+    const pc = this.pc;
+    if (pc.signalingState === "have-local-offer") {
       // An offer is already out (the peer may have missed it while reconnecting):
       // send the same one again rather than start a second, conflicting negotiation.
-      this.sig.send("rtc.offer", { call_id: this.callId, sdp: this.pc.localDescription.sdp, restart });
+      this.sig.send("rtc.offer", { call_id: this.callId, sdp: pc.localDescription.sdp, restart });
       return;
     }
-    const offer = await this.pc.createOffer({ iceRestart: restart });
-    await this.pc.setLocalDescription(offer);
+    if (restart) await this._refreshIce();
+    const offer = await pc.createOffer({ iceRestart: restart });
+    if (pc !== this.pc) return;
+    await pc.setLocalDescription(offer);
+    this.timings.offerSent ??= performance.now() - this.timings.created;
+    this.counts.offers++;
+    if (restart) this.counts.restarts++;
     this.sig.send("rtc.offer", { call_id: this.callId, sdp: offer.sdp, restart });
   }
 
+  async _refreshIce() {
+    // TURN credentials expire: an ICE restart late in a long call needs fresh ones.
+    if (Date.now() - this._iceFetchedAt < this._ice.ttlMs / 2) return;
+    try {
+      await this._fetchIce({ fresh: true });
+      this.pc?.setConfiguration({ iceServers: this._ice.iceServers, iceTransportPolicy: this._ice.iceTransportPolicy });
+    } catch (err) {
+      console.warn("could not refresh ICE servers", err);
+    }
+  }
+
   async _onOffer(m) {
-    await this.pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+    if (this.role !== "device" || this.closed) return;
+    // A fresh offer when we already have a session: the other side started a new peer
+    // connection (another clinician after a transfer, a reloaded console). Start afresh.
+    if (this.pc.remoteDescription && !m.restart) this._rebuild();
+    else if (m.restart) await this._refreshIce(); // our relay needs live credentials too
+    try {
+      await this.pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+    } catch (err) {
+      console.warn("offer refused by this session; starting a fresh one", err);
+      this._rebuild();
+      await this.pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+    }
     await this._flushIce();
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
+    this._applySending();
+    this.timings.answerSent ??= performance.now() - this.timings.created;
+    this.counts.offers++;
+    if (m.restart) this.counts.restarts++;
     this.sig.send("rtc.answer", { call_id: this.callId, sdp: answer.sdp });
   }
 
   async _onAnswer(m) {
-    if (this.pc.signalingState !== "have-local-offer") return;
-    await this.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+    if (this.role !== "clinician" || this.pc?.signalingState !== "have-local-offer") return;
+    try {
+      await this.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+    } catch (err) {
+      // The tablet answered from a new session (it reloaded): start a new one too.
+      console.warn("answer refused; offering a fresh session", err);
+      this._rebuild();
+      await this.offer();
+      return;
+    }
     await this._flushIce();
+    this._applySending();
   }
 
   async _onIce(m) {
-    if (!m.candidate) return;
+    if (!m.candidate || !this.pc) return; // "" = end of candidates: nothing to do
     const candidate = { candidate: m.candidate, sdpMid: m.sdp_mid, sdpMLineIndex: m.sdp_mline_index };
     if (!this.pc.remoteDescription) {
       this._pendingIce.push(candidate);
       return;
     }
+    // Candidates of an ICE generation already replaced are refused: that is fine.
     await this.pc.addIceCandidate(candidate).catch(() => {});
   }
 
   async _flushIce() {
     for (const c of this._pendingIce.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
   }
+
+  // -- controls --------------------------------------------------------------------
 
   toggleMute() {
     this.muted = !this.muted;
@@ -119,54 +278,112 @@ export class Call extends EventTarget {
 
   toggleCamera() {
     this.cameraOff = !this.cameraOff;
-    this._applyVideo();
+    this._applySending();
+    this._emit("controls");
   }
 
   setAudioOnly(on, { automatic = false } = {}) {
     this.audioOnly = on;
     this.autoAudioOnly = on && automatic;
-    this._applyVideo();
+    this._good = 0;
+    this._poor = 0;
+    this._applySending();
     this.sig.send("call.media", { call_id: this.callId, mode: on ? "audio" : "video" });
+    this._emit("controls");
   }
 
+  _onPeerMedia(mode) {
+    // The other side's link is poor (or it chose sound only): stop sending it video too.
+    this.peerAudioOnly = mode === "audio";
+    this._applySending();
+    this._emit("peer-media", mode);
+  }
+
+  get sendingVideo() {
+    return !(this.cameraOff || this.audioOnly || this.peerAudioOnly) && this.stream?.getVideoTracks().length > 0;
+  }
+
+  _applySending() {
+    for (const t of this.stream?.getVideoTracks() ?? []) t.enabled = !(this.cameraOff || this.audioOnly);
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "video");
+    if (!sender) return;
+    // An inactive encoding sends nothing at all (a disabled track still sends black
+    // frames): that is what frees the bandwidth. No renegotiation needed.
+    // One change at a time: overlapping setParameters calls refuse each other.
+    this._params = (this._params ?? Promise.resolve()).then(async () => {
+      const params = sender.getParameters();
+      if (!params.encodings?.length) return; // not negotiated yet: applied after it is
+      const active = !(this.audioOnly || this.peerAudioOnly);
+      if (params.encodings.every((e) => e.active === active)) return;
+      for (const e of params.encodings) e.active = active;
+      await sender.setParameters(params);
+    }).catch((err) => console.warn("setParameters", err));
+  }
+
+  async cameraCount() {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices.filter((d) => d.kind === "videoinput").length;
+  }
+
+  /** Next camera (front/back on a tablet), swapped in without renegotiating. */
   async switchCamera() {
     const cams = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
     const current = this.stream?.getVideoTracks()[0];
-    if (cams.length < 2 || !current) return;
+    if (cams.length < 2 || !current) return false;
     const index = cams.findIndex((d) => d.deviceId === current.getSettings().deviceId);
     const next = cams[(index + 1) % cams.length];
-    const fresh = await navigator.mediaDevices.getUserMedia({ video: { deviceId: { exact: next.deviceId } } });
+    const fresh = await navigator.mediaDevices.getUserMedia({ video: { deviceId: { exact: next.deviceId }, width: 640, height: 480 } });
     const track = fresh.getVideoTracks()[0];
-    const sender = this.pc.getSenders().find((s) => s.track?.kind === "video");
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "video");
     await sender?.replaceTrack(track);
     this.stream.removeTrack(current);
     current.stop();
     this.stream.addTrack(track);
-    this._applyVideo();
-  }
-
-  _applyVideo() {
-    for (const t of this.stream?.getVideoTracks() ?? []) t.enabled = !(this.cameraOff || this.audioOnly);
+    this.localVideo.srcObject = this.stream;
+    this._applySending();
     this._emit("controls");
+    return true;
   }
 
+  // -- quality -----------------------------------------------------------------------
+
+  /** A flat summary of getStats(): what the quality monitor and the tests read. */
   async stats() {
-    const out = { framesDecoded: 0, bytesReceived: 0, packetsLost: 0, candidateType: null, rtt: null };
+    const out = {
+      framesDecoded: 0, framesPerSecond: null, frameWidth: null, bytesReceived: 0, bytesSent: 0,
+      packetsReceived: 0, packetsLost: 0, remoteFractionLost: 0, rtt: null, availableOutgoingBitrate: null,
+      candidateType: null, remoteCandidateType: null, connectionState: this.pc?.connectionState ?? "closed",
+      audioOnly: this.audioOnly, peerAudioOnly: this.peerAudioOnly, quality: this.quality,
+      timings: { ...this.timings }, counts: { ...this.counts },
+    };
     if (!this.pc) return out;
     const report = await this.pc.getStats();
     let pairId = null;
     report.forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") {
-        out.framesDecoded += s.framesDecoded ?? 0;
+      if (s.type === "inbound-rtp") {
         out.bytesReceived += s.bytesReceived ?? 0;
-        out.packetsLost += s.packetsLost ?? 0;
+        out.packetsReceived += s.packetsReceived ?? 0;
+        out.packetsLost += Math.max(0, s.packetsLost ?? 0);
+        if (s.kind === "video") {
+          out.framesDecoded += s.framesDecoded ?? 0;
+          out.framesPerSecond = s.framesPerSecond ?? out.framesPerSecond;
+          out.frameWidth = s.frameWidth ?? out.frameWidth;
+        }
       }
+      if (s.type === "outbound-rtp") out.bytesSent += s.bytesSent ?? 0;
+      if (s.type === "remote-inbound-rtp") out.remoteFractionLost = Math.max(out.remoteFractionLost, s.fractionLost ?? 0);
       if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
     });
+    if (!pairId) {
+      // Some versions report the selected pair only on the pair itself.
+      report.forEach((s) => {
+        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pairId ??= s.id;
+      });
+    }
     const pair = pairId ? report.get(pairId) : null;
     if (pair) {
       out.rtt = pair.currentRoundTripTime ?? null;
-      out.outgoingBitrate = pair.availableOutgoingBitrate ?? null;
+      out.availableOutgoingBitrate = pair.availableOutgoingBitrate ?? null;
       out.candidateType = report.get(pair.localCandidateId)?.candidateType ?? null;
       out.remoteCandidateType = report.get(pair.remoteCandidateId)?.candidateType ?? null;
     }
@@ -174,29 +391,58 @@ export class Call extends EventTarget {
   }
 
   async _grade() {
+    if (!this.pc || this.closed) return;
     const s = await this.stats();
-    const prev = this._last;
-    this._last = s;
-    if (!prev || this.pc.connectionState !== "connected") return;
-    const lossRate = s.packetsLost - prev.packetsLost;
-    const kbps = ((s.bytesReceived - prev.bytesReceived) * 8) / MONITOR_MS;
-    const poor = (s.rtt ?? 0) > 1.0 || lossRate > 20 || (!this.audioOnly && kbps < 50)
-      || (s.outgoingBitrate != null && s.outgoingBitrate < 150_000);
-    const fair = (s.rtt ?? 0) > 0.4 || lossRate > 5;
+    const prev = this._prev;
+    this._prev = s;
+    if (this.pc.connectionState !== "connected") {
+      this.quality = this.pc.connectionState === "new" || this.pc.connectionState === "connecting" ? "connecting" : "reconnecting";
+      this._emit("quality", { level: this.quality, stats: s });
+      return;
+    }
+    if (!prev) return;
+    const received = s.packetsReceived - prev.packetsReceived;
+    const lost = s.packetsLost - prev.packetsLost;
+    const inLoss = received + lost > 0 ? lost / (received + lost) : 0;
+    const loss = Math.max(inLoss, s.remoteFractionLost);
+    const rtt = s.rtt ?? 0;
+    s.sendKbps = ((s.bytesSent - prev.bytesSent) * 8) / MONITOR_MS;
+    s.receiveKbps = ((s.bytesReceived - prev.bytesReceived) * 8) / MONITOR_MS;
+    s.loss = loss;
+    // The bandwidth estimate only means something while we are trying to send video.
+    const bwe = this.sendingVideo ? s.availableOutgoingBitrate : null;
+    const poor = rtt > 1.0 || loss > 0.1 || (bwe !== null && bwe < 150_000);
+    const fair = rtt > 0.4 || loss > 0.03 || (bwe !== null && bwe < 300_000);
     this.quality = poor ? "poor" : fair ? "fair" : "good";
-    this._emit("quality", this.quality);
+    s.quality = this.quality;
+    this.last = s;
     this._poor = poor ? this._poor + 1 : 0;
     this._good = poor || fair ? 0 : this._good + 1;
-    if (!this.audioOnly && this._poor >= STEP_DOWN_AFTER) this.setAudioOnly(true, { automatic: true });
-    if (this.autoAudioOnly && this._good >= STEP_UP_AFTER) this.setAudioOnly(false);
+    this._emit("quality", { level: this.quality, stats: s });
+    this._renewRelay(s);
+    if (!this.audioOnly && this._poor >= this.policy.stepDownAfter) this.setAudioOnly(true, { automatic: true });
+    else if (this.autoAudioOnly && this._good >= this.policy.stepUpAfter) this.setAudioOnly(false);
+  }
+
+  _renewRelay(s) {
+    // TURN credentials expire, and the relay then drops the allocation: well before
+    // that, restart ICE (which fetches fresh ones on both sides).
+    if (this.role !== "clinician" || this._renewing) return;
+    if (s.candidateType !== "relay" && s.remoteCandidateType !== "relay") return;
+    if (Date.now() - this._iceFetchedAt < this._ice.ttlMs * 0.75) return;
+    this._renewing = true;
+    this.offer({ restart: true }).finally(() => (this._renewing = false));
   }
 
   close() {
+    this.closed = true;
     clearInterval(this._monitor);
+    clearTimeout(this._disconnectedTimer);
     for (const off of this._offCallbacks) off();
-    this.pc?.close();
-    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    const pc = this.pc;
     this.pc = null;
+    pc?.close();
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
   }
 
   _emit(type, detail) {
@@ -204,15 +450,54 @@ export class Call extends EventTarget {
   }
 }
 
+let iceCache = null; // { promise, at }
+
+/** GET /api/ice-servers, kept for half the TURN credentials' lifetime: a page calls
+ *  prefetchIce() early so that answering does not wait for it. */
+export function iceServers({ fresh = false } = {}) {
+  const now = Date.now();
+  if (!fresh && iceCache && now - iceCache.at < iceCache.ttlMs / 2) return iceCache.promise;
+  const entry = { at: now, ttlMs: 60_000 };
+  entry.promise = api("GET", "/api/ice-servers").then((ice) => {
+    entry.ttlMs = (ice.ttl_s ?? 3600) * 1000;
+    return { ice, at: entry.at };
+  });
+  entry.promise.catch(() => iceCache === entry && (iceCache = null));
+  iceCache = entry;
+  return entry.promise;
+}
+
+export function prefetchIce() {
+  iceServers().catch(() => {});
+}
+
+/** Camera and microphone; sound only when the camera fails (missing, busy, refused). */
 export async function localMedia() {
   try {
-    return await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
-  } catch {
-    // No camera (or it is busy): carry on with sound only rather than fail the call.
+    return await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+      audio: { echoCancellation: true, noiseSuppression: true },
+    });
+  } catch (err) {
+    console.warn("camera unavailable, audio only", err);
     return await navigator.mediaDevices.getUserMedia({ audio: true });
   }
 }
 
 export function describeQuality(level) {
-  return { good: "Good connection", fair: "Fair connection", poor: "Poor connection", unknown: "Connecting…" }[level];
+  return {
+    good: "Good connection",
+    fair: "Fair connection",
+    poor: "Poor connection",
+    connecting: "Connecting…",
+    reconnecting: "Reconnecting…",
+  }[level] ?? "Connecting…";
+}
+
+/** How the media travels, for people: both paths are encrypted end to end (DTLS-SRTP). */
+export function describePath(stats) {
+  if (!stats?.candidateType) return "";
+  return stats.candidateType === "relay" || stats.remoteCandidateType === "relay"
+    ? "Encrypted · through the relay"
+    : "Encrypted · direct";
 }

@@ -1,70 +1,78 @@
 // Hub console: the live queue (no reload), alerts, answering, and the call itself.
 import { api } from "./api.js";
-import { Call, describeQuality } from "./call.js";
+import { Call, describePath, describeQuality, localMedia, prefetchIce } from "./call.js";
 import { SignallingClient } from "./signalling.js";
 
 const $ = (id) => document.getElementById(id);
 const canAnswer = $("console").dataset.canAnswer === "yes";
+const TITLE = document.title;
+const NEWS2_INPUTS = [["respiration_rate", "breathing rate"], ["spo2", "SpO₂"], ["on_oxygen", "air/oxygen"],
+  ["systolic_bp", "BP"], ["pulse", "pulse"], ["consciousness", "ACVPU"], ["temperature", "temperature"]];
+const OBS_LABELS = { respiration_rate: "breathing rate", spo2: "SpO₂", spo2_scale: "SpO₂ scale", on_oxygen: "on oxygen",
+  systolic_bp: "BP", pulse: "pulse", consciousness: "ACVPU", temperature: "temperature" };
+const MISSING_LABELS = {
+  respiration_rate: "breathing rate", spo2: "SpO₂", air_or_oxygen: "air/oxygen", systolic_bp: "BP",
+  pulse: "pulse", consciousness: "ACVPU", temperature: "temperature",
+};
 const sig = new SignallingClient();
-window.telehubSignalling = sig;
+window.telehubSignalling = sig; // for tests
+window.telehubTimings = {}; // answer pressed → first frame, for tests and benchmarks
 let items = [];
-let known = new Set();
-let active = null; // { callId, call, residentId }
+let known = null; // call ids seen in the last snapshot (null until the first one)
+let active = null; // { callId, call, handedTo, residentId }
 let audio = null;
 let notesTimer = null;
+let notesDirty = false;
+let unseen = 0;
+let media = null; // { callId, stream: Promise<MediaStream|null> } opened when Answer is pressed
+
+// -- the link ------------------------------------------------------------------------
 
 sig.addEventListener("state", (e) => {
-  $("link").textContent = { open: "Live", connecting: "Connecting…", closed: "Reconnecting…", ended: "Session ended" }[e.detail] ?? e.detail;
-  $("link").dataset.state = e.detail;
+  const link = $("link");
+  link.textContent = { open: "Live", connecting: "Connecting…", closed: "Reconnecting…", ended: "Session ended" }[e.detail] ?? e.detail;
+  link.dataset.state = e.detail;
   if (e.detail === "ended") location.assign("/login?next=/console");
 });
 
 sig.on("welcome", () => {
   sig.send("queue.subscribe");
-  // After our own reconnect, renegotiate the live call with an ICE restart.
   if (active?.call) {
+    // Our own socket came back: say so, and renegotiate with an ICE restart.
     sig.send("call.join", { call_id: active.callId });
     active.call.offer({ restart: true });
   }
+  if (notesDirty) saveNotes();
 });
+
+sig.addEventListener("unsent", (e) => {
+  if (e.detail.type === "notes.save") {
+    notesDirty = true;
+    $("notes-state").textContent = "not saved yet: reconnecting…";
+  } else if (e.detail.type !== "rtc.ice") {
+    showError("Not connected to the server: try again in a moment.");
+    render();
+  }
+});
+
+// -- the queue -----------------------------------------------------------------------
 
 sig.on("queue.snapshot", (m) => {
-  const fresh = m.items.filter((i) => i.state === "waiting" && !known.has(i.call_id));
-  items = m.items.map((i) => ({ ...i, seenAt: Date.now() }));
+  const fresh = known ? m.items.filter((i) => i.state === "waiting" && !known.has(i.call_id)) : [];
+  const now = Date.now();
+  items = m.items.map((i) => ({ ...i, seenAt: now }));
   known = new Set(m.items.map((i) => i.call_id));
-  render();
+  render(new Set(fresh.map((i) => i.call_id)));
   if (fresh.length) alertNew(fresh);
+  else if (known.size === 0) document.title = TITLE;
 });
 
-sig.on("call.claimed", (m) => {
-  if (m.ok) startCall(m.call_id);
-});
-
-sig.on("error", (m) => showError(m.message));
-
-sig.on("call.state", (m) => {
-  if (!active || m.call_id !== active.callId) {
-    // We only hear about calls we hold or held: an answered one we are not in was
-    // transferred to us by a colleague (or is ours after a reload).
-    if (m.state === "answered" || m.state === "in_call") startCall(m.call_id);
-    return;
-  }
-  if (["ended", "cancelled", "abandoned", "waiting"].includes(m.state)) stopCall(`Call ${m.state === "waiting" ? "handed back to the queue" : m.state}.`);
-  else if (m.state === "answered" && m.clinician_name && active.handedTo) stopCall(`Transferred to ${m.clinician_name}.`);
-});
-
-sig.on("call.peer", (m) => {
-  if (active?.call && m.call_id === active.callId && m.event === "joined") active.call.offer({ restart: true });
-});
-
-sig.on("call.media", (m) => {
-  if (active && m.call_id === active.callId) $("quality").textContent = m.mode === "audio" ? "The home switched to audio only" : "Video back on";
-});
-
-function render() {
+function render(fresh = new Set()) {
   const body = $("queue-body");
   body.replaceChildren();
-  $("count").textContent = String(items.filter((i) => i.state === "waiting").length);
+  const waiting = items.filter((i) => i.state === "waiting").length;
+  $("count").textContent = String(waiting);
+  $("count").classList.toggle("zero", waiting === 0);
   if (!items.length) {
     const tr = row([cell("No calls waiting.", "empty", 7)]);
     tr.classList.add("empty-row");
@@ -72,128 +80,322 @@ function render() {
     return;
   }
   for (const item of items) {
-    const badge = document.createElement("span");
-    if (item.news2_score === null) {
-      badge.className = "band missing";
-      badge.textContent = "not taken";
-    } else {
-      badge.className = `band ${item.news2_band}${item.news2_missing.length ? " incomplete" : ""}`;
-      badge.textContent = item.news2_missing.length ? `${item.news2_score}+?` : String(item.news2_score);
-      badge.title = item.news2_missing.length ? `missing: ${item.news2_missing.join(", ")}` : item.news2_band;
-    }
-    const waited = cell("", "waited");
-    waited.dataset.base = String(item.waited_s);
-    waited.dataset.seenAt = String(item.seenAt);
-    const action = cell("");
-    if (canAnswer && item.state === "waiting") {
-      const b = document.createElement("button");
+    const action = cell("", "action");
+    if (canAnswer && item.state === "waiting" && !active) {
+      const b = el("button", "Answer");
+      b.type = "button";
       b.className = "primary";
-      b.textContent = "Answer";
       b.dataset.testid = "answer";
-      b.setAttribute("data-testid", "answer");
-      b.addEventListener("click", () => {
-        b.disabled = true;
-        sig.send("call.claim", { call_id: item.call_id });
-      });
+      b.addEventListener("click", () => answer(item.call_id, b));
       action.append(b);
     }
-    const tr = row([cellNode(badge), cell(item.resident_name), cell(item.home_name), cell(item.reason.replaceAll("_", " ")),
-      waited, cell(item.claimed_by ? `${item.state.replace("_", " ")} (${item.claimed_by})` : item.state), action]);
+    const state = item.state === "waiting" ? "waiting"
+      : `${item.state.replace("_", " ")}${item.claimed_by ? ` · ${item.claimed_by}` : ""}`;
+    const waited = cell("", "waited num");
+    waited.dataset.base = String(item.waited_s);
+    waited.dataset.seenAt = String(item.seenAt);
+    const tr = row([cellNode(news2Badge(item)), cell(item.resident_name, "resident"), cell(item.home_name),
+      cell(label(item.reason)), waited, cell(state, `state ${item.state}`), action]);
     tr.dataset.callId = String(item.call_id);
-    tr.className = `q-${item.news2_band ?? "unknown"}`;
+    const complete = item.news2_score !== null && !item.news2_missing.length;
+    tr.className = `q-${complete ? item.news2_band : "unknown"}${item.state === "waiting" ? "" : " taken"}${fresh.has(item.call_id) ? " fresh" : ""}`;
     body.append(tr);
   }
   tick();
+}
+
+/** Score and band as colour when complete; otherwise a grey badge: missing is never normal. */
+function news2Badge(item) {
+  const box = document.createElement("span");
+  box.className = "news2-cell";
+  if (item.news2_score === null) {
+    box.append(badge("not taken", "obs-missing"));
+    return box;
+  }
+  if (!item.news2_missing.length) {
+    const b = badge(String(item.news2_score), `band ${item.news2_band}`);
+    b.title = `NEWS2 ${item.news2_score}: ${item.news2_band} risk`;
+    box.append(b);
+    return box;
+  }
+  const partial = badge(`≥${item.news2_score}`, "band partial");
+  const missing = badge("incomplete", "obs-missing");
+  partial.title = missing.title = `missing: ${item.news2_missing.map((m) => MISSING_LABELS[m] ?? m).join(", ")}`;
+  box.append(partial, missing);
+  return box;
 }
 
 function tick() {
   for (const td of document.querySelectorAll("td.waited")) {
     const s = Number(td.dataset.base) + Math.floor((Date.now() - Number(td.dataset.seenAt)) / 1000);
     td.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    td.classList.toggle("long", s >= 300); // the hub answers within five minutes
   }
 }
 setInterval(tick, 1000);
 
+// -- alerts --------------------------------------------------------------------------
+
 function alertNew(fresh) {
-  const high = fresh.some((i) => i.news2_band === "high");
-  document.title = `(${fresh.length}) New call — telehub`;
-  $("console").classList.remove("flash");
-  void $("console").offsetWidth;
-  $("console").classList.add("flash", high ? "flash-high" : "flash-normal");
+  const high = fresh.some((i) => i.news2_band === "high" && !i.news2_missing.length);
+  unseen += fresh.length;
+  document.title = `(${unseen}) New call${high ? " — HIGH NEWS2" : ""} · telehub`;
+  const box = $("console");
+  box.classList.remove("flash", "flash-high");
+  void box.offsetWidth; // restart the animation
+  box.classList.add(high ? "flash-high" : "flash");
   if (audio) beep(high);
-  setTimeout(() => (document.title = "Hub console · telehub"), 10_000);
 }
 
+function acknowledge() {
+  unseen = 0;
+  document.title = TITLE;
+}
+window.addEventListener("focus", acknowledge);
+document.addEventListener("pointerdown", acknowledge);
+
 function beep(high) {
+  audio.resume?.();
   const now = audio.currentTime;
-  for (let i = 0; i < (high ? 3 : 1); i++) {
+  const count = high ? 3 : 1;
+  for (let i = 0; i < count; i++) {
     const osc = audio.createOscillator();
     const gain = audio.createGain();
+    osc.type = high ? "square" : "sine";
     osc.frequency.value = high ? 880 : 660;
-    gain.gain.value = high ? 0.6 : 0.25;
+    const start = now + i * 0.4;
+    const length = high ? 0.3 : 0.2;
+    gain.gain.setValueAtTime(0, start);
+    gain.gain.linearRampToValueAtTime(high ? 0.5 : 0.2, start + 0.02);
+    gain.gain.linearRampToValueAtTime(0, start + length);
     osc.connect(gain).connect(audio.destination);
-    osc.start(now + i * 0.35);
-    osc.stop(now + i * 0.35 + 0.25);
+    osc.start(start);
+    osc.stop(start + length + 0.05);
   }
 }
 
 $("sound").addEventListener("click", () => {
+  // Browsers only let a page make sound after a click: this is that click.
   audio = new AudioContext();
   beep(false);
   $("sound").textContent = "Sound alerts on";
   $("sound").disabled = true;
 });
 
+// -- answering -----------------------------------------------------------------------
+
+function answer(callId, button) {
+  button.disabled = true;
+  button.textContent = "Answering…";
+  window.telehubTimings = { answerPressed: performance.now(), callId };
+  if (sig.send("call.claim", { call_id: callId }) === null) {
+    button.disabled = false;
+    button.textContent = "Answer";
+    return;
+  }
+  // Open the camera while the claim is on its way: it is on the path to the first frame.
+  dropMedia();
+  media = { callId, stream: localMedia().catch(() => null) };
+}
+
+function dropMedia() {
+  media?.stream.then((s) => s?.getTracks().forEach((t) => t.stop()));
+  media = null;
+}
+
+sig.on("call.claimed", (m) => {
+  if (m.ok) startCall(m.call_id);
+  else if (media?.callId === m.call_id) dropMedia();
+  // ok false: an "error" with code conflict follows and names who has it.
+});
+
+sig.on("error", (m) => {
+  showError(m.message);
+  if (active?.handedTo) active.handedTo = null; // the transfer did not happen
+  if (m.code === "conflict") render();
+});
+
+sig.on("call.state", (m) => {
+  if (!active || m.call_id !== active.callId) {
+    // We only hear of calls we hold or held: an answered one we are not in was
+    // transferred to us by a colleague, or is ours after a reload.
+    if ((m.state === "answered" || m.state === "in_call") && canAnswer && !active) {
+      if (window.telehubTimings.callId !== m.call_id) {
+        // Not one we just answered: a colleague handed it to us (or this page reloaded).
+        showNotice(`Call ${m.call_id} is yours${m.clinician_name ? `, ${m.clinician_name}` : ""}: connecting…`);
+        if (audio) beep(false);
+      }
+      startCall(m.call_id);
+    }
+    return;
+  }
+  if (m.state === "waiting") stopCall("Call handed back to the queue.");
+  else if (["ended", "cancelled", "abandoned"].includes(m.state)) stopCall(`Call ${m.state}.`);
+  else if (m.state === "answered" && active.handedTo) stopCall(`Call transferred to ${m.clinician_name ?? "a colleague"}.`);
+});
+
+sig.on("call.peer", (m) => {
+  // The tablet came back (new socket, or a reloaded page): restart ICE towards it.
+  if (active?.call && m.call_id === active.callId && m.event === "joined") active.call.offer({ restart: true });
+});
+
 async function startCall(callId) {
   if (active) return;
-  const item = items.find((i) => i.call_id === callId);
-  active = { callId, call: null, handedTo: null };
+  acknowledge();
+  active = { callId, call: null, handedTo: null, residentId: null };
   $("in-call").hidden = false;
   $("notes").value = "";
   $("notes-state").textContent = "";
-  const call = new Call({ callId, role: "clinician", signalling: sig, localVideo: $("local"), remoteVideo: $("remote") });
+  $("stage-note").textContent = "Connecting to the home…";
+  $("stage-note").hidden = false;
+  $("call-title").textContent = `Call ${callId}`;
+  render();
+  const stream = media?.callId === callId ? media.stream : null;
+  media = null;
+  const call = new Call({ callId, role: "clinician", signalling: sig, localVideo: $("local"), remoteVideo: $("remote"), stream });
   active.call = call;
-  call.addEventListener("quality", (e) => ($("quality").textContent = describeQuality(e.detail)));
-  call.addEventListener("controls", () => {
-    $("mute").textContent = call.muted ? "Unmute" : "Mute";
-    $("camera").textContent = call.cameraOff ? "Camera on" : "Camera off";
-    $("audio-only").textContent = call.audioOnly ? "Video on" : "Audio only";
+  call.addEventListener("quality", (e) => {
+    $("quality").className = `quality ${e.detail.level}`;
+    $("quality").textContent = describeQuality(e.detail.level) + (call.autoAudioOnly ? " · switched to audio only" : "");
+    $("path").textContent = describePath(e.detail.stats);
   });
-  await call.start();
-  await call.offer();
-  const detail = await api("GET", `/api/calls/${callId}`).catch(() => null);
-  if (detail) showResident(detail.resident_id, item);
+  call.addEventListener("controls", () => {
+    syncButtons();
+    updateStage(call);
+  });
+  for (const type of ["first-frame", "peer-media", "connection"]) call.addEventListener(type, () => updateStage(call));
+  $("in-call").scrollIntoView({ behavior: "smooth", block: "start" });
+  try {
+    await call.start();
+    if (active?.call !== call) return call.close();
+    await call.offer();
+  } catch (err) {
+    showError(`Could not start the video: ${err.message}`);
+  }
+  syncButtons();
+  showRecord(callId).catch((err) => showError(`Could not load the resident's record: ${err.message}`));
 }
 
-async function showResident(residentId, item) {
-  const r = await api("GET", `/api/residents/${residentId}`);
+async function showRecord(callId) {
+  const c = await api("GET", `/api/calls/${callId}`);
+  const r = await api("GET", `/api/residents/${c.resident_id}`);
+  if (active?.callId !== callId) return;
+  active.residentId = r.id;
+  $("call-title").textContent = `${r.name} · ${items.find((i) => i.call_id === callId)?.home_name ?? ""}`.replace(/ · $/, "");
   $("resident-name").textContent = r.name;
-  const facts = $("resident-facts");
-  facts.replaceChildren();
-  const add = (k, v) => facts.append(el("dt", k), el("dd", v));
-  add("Born", r.date_of_birth);
-  add("NHS number", r.nhs_number.replace(/(\d{3})(\d{3})(\d{4})/, "$1 $2 $3"));
-  add("DNACPR", r.dnacpr ? "Yes" : "No");
-  add("End-of-life care", r.end_of_life ? "Yes" : "No");
-  add("Allergies", r.allergies || "None recorded");
-  add("Alerts", r.alerts || "None recorded");
-  if (item) add("This call", `${item.reason.replaceAll("_", " ")}, NEWS2 ${item.news2_score ?? "not taken"}`);
+  const flags = $("resident-flags");
+  flags.replaceChildren();
+  if (r.dnacpr) flags.append(badge("DNACPR", "flag dnacpr"));
+  if (r.end_of_life) flags.append(badge("End of life", "flag eol"));
+  facts($("resident-facts"), [
+    ["Born", `${r.date_of_birth} (${age(r.date_of_birth)})`],
+    ["NHS number", r.nhs_number.replace(/(\d{3})(\d{3})(\d{4})/, "$1 $2 $3")],
+    ["Allergies", r.allergies || "None recorded"],
+    ["Alerts", r.alerts || "None recorded"],
+  ]);
+  const obs = Object.entries(c.observations).map(([k, v]) => `${OBS_LABELS[k] ?? human(k)} ${v}`).join(", ");
+  facts($("call-facts"), [
+    ["Reason", label(c.reason)],
+    ["Soft signs", c.soft_signs.map(label).join(", ") || "none ticked"],
+    ["NEWS2", describeNews2(c)],
+    ["Observations", obs || "none taken"],
+  ]);
   const history = $("history");
   history.replaceChildren();
-  for (const c of r.consultations.filter((c) => c.id !== active?.callId).slice(0, 10)) {
-    history.append(el("li", `${c.requested_at.slice(0, 10)} — ${c.reason.replaceAll("_", " ")} — ${(c.outcome ?? c.state).replaceAll("_", " ")}`));
+  const previous = r.consultations.filter((x) => x.id !== callId).slice(0, 10);
+  if (!previous.length) history.append(el("li", "None before this call."));
+  for (const x of previous) {
+    history.append(el("li", `${x.requested_at.slice(0, 10)} · ${label(x.reason)} · NEWS2 ${x.news2_score ?? "not taken"} · ${human(x.outcome ?? x.state)}`));
   }
 }
 
 function stopCall(message) {
+  clearTimeout(notesTimer);
   active?.call?.close();
   active = null;
   $("in-call").hidden = true;
   showNotice(message);
+  render();
   loadPending();
 }
 
-// Calls this clinician ended but has not closed: each needs its coded outcome.
+/** The video, or a plain sentence saying why there is none. */
+function updateStage(call) {
+  if (active?.call !== call) return;
+  let note = null;
+  if (call.audioOnly) note = call.autoAudioOnly ? "Audio only: video paused because the connection is weak" : "Audio only: video paused";
+  else if (call.peerAudioOnly) note = "The home switched to audio only";
+  else if (call.timings.firstFrame === undefined) note = "Connecting to the home…";
+  else if (call.pc?.connectionState === "disconnected" || call.pc?.connectionState === "failed") note = "Reconnecting the video…";
+  document.querySelector("#in-call .stage").classList.toggle("sound-only", call.audioOnly || call.peerAudioOnly);
+  $("stage-note").textContent = note ?? "";
+  $("stage-note").hidden = note === null;
+}
+
+function syncButtons() {
+  const call = active?.call;
+  if (!call) return;
+  press("mute", call.muted, "Unmute", "Mute");
+  press("camera", call.cameraOff, "Camera on", "Camera off");
+  press("audio-only", call.audioOnly, "Video on", "Audio only");
+  $("local").hidden = call.cameraOff || call.audioOnly;
+}
+
+function press(id, on, onText, offText) {
+  $(id).setAttribute("aria-pressed", String(on));
+  $(id).textContent = on ? onText : offText;
+}
+
+// -- notes, saved as typed -------------------------------------------------------------
+
+$("notes").addEventListener("input", () => {
+  clearTimeout(notesTimer);
+  notesDirty = true;
+  $("notes-state").textContent = "typing…";
+  notesTimer = setTimeout(saveNotes, 600);
+});
+
+function saveNotes() {
+  clearTimeout(notesTimer);
+  notesTimer = null;
+  if (!active) return;
+  if (sig.send("notes.save", { call_id: active.callId, text: $("notes").value }) !== null) {
+    notesDirty = false;
+    $("notes-state").textContent = "saving…";
+  }
+}
+
+sig.on("notes.saved", (m) => {
+  if (active?.callId !== m.call_id || notesDirty) return;
+  $("notes-state").textContent = `saved ${new Date().toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}`;
+});
+
+// -- controls --------------------------------------------------------------------------
+
+$("mute").addEventListener("click", () => active?.call?.toggleMute());
+$("camera").addEventListener("click", () => active?.call?.toggleCamera());
+$("audio-only").addEventListener("click", () => active?.call?.setAudioOnly(!active.call.audioOnly));
+$("release").addEventListener("click", () => {
+  if (!active) return;
+  if (notesDirty) saveNotes();
+  sig.send("call.release", { call_id: active.callId });
+});
+$("end").addEventListener("click", () => {
+  if (!active) return;
+  if (notesDirty) saveNotes(); // what was typed in the last moment is kept
+  sig.send("call.end", { call_id: active.callId });
+});
+$("colleague").addEventListener("change", () => ($("transfer").disabled = !$("colleague").value));
+$("transfer").addEventListener("click", () => {
+  const to = Number($("colleague").value);
+  if (!active || !to) return;
+  if (notesDirty) saveNotes();
+  active.handedTo = to;
+  sig.send("call.transfer", { call_id: active.callId, to_user_id: to });
+});
+
+// -- outcomes: calls this clinician ended but has not closed ------------------------------
+
 async function loadPending() {
   if (!canAnswer) return;
   const { calls } = await api("GET", "/api/outcomes/pending");
@@ -203,7 +405,7 @@ async function loadPending() {
   for (const c of calls) {
     const form = $("outcome-form").content.firstElementChild.cloneNode(true);
     form.dataset.callId = String(c.call_id);
-    form.querySelector(".which").textContent = `Call ${c.call_id}: ${c.reason.replaceAll("_", " ")}, ended ${new Date(c.ended_at).toLocaleTimeString()}`;
+    form.querySelector(".which").textContent = `Call ${c.call_id}: ${label(c.reason)}, ended ${new Date(c.ended_at).toLocaleTimeString("en-GB")}`;
     form.addEventListener("submit", (event) => submitOutcome(event, form, c.call_id));
     box.append(form);
   }
@@ -229,41 +431,51 @@ async function submitOutcome(event, form, callId) {
   }
 }
 
-$("notes").addEventListener("input", () => {
-  clearTimeout(notesTimer);
-  $("notes-state").textContent = "typing…";
-  notesTimer = setTimeout(() => {
-    if (active) sig.send("notes.save", { call_id: active.callId, text: $("notes").value });
-  }, 600);
-});
-sig.on("notes.saved", () => ($("notes-state").textContent = "saved"));
+// -- small helpers -----------------------------------------------------------------------
 
-$("mute").addEventListener("click", () => active?.call?.toggleMute());
-$("camera").addEventListener("click", () => active?.call?.toggleCamera());
-$("audio-only").addEventListener("click", () => active?.call?.setAudioOnly(!active.call.audioOnly));
-$("release").addEventListener("click", () => active && sig.send("call.release", { call_id: active.callId }));
-$("end").addEventListener("click", () => active && sig.send("call.end", { call_id: active.callId }));
-$("transfer").addEventListener("click", () => {
-  const to = Number($("colleague").value);
-  if (!active || !to) return;
-  active.handedTo = to;
-  sig.send("call.transfer", { call_id: active.callId, to_user_id: to });
-});
-
+let errorTimer = null;
 function showError(message) {
-  $("console-error").textContent = message;
+  $("console-error").textContent = message.charAt(0).toUpperCase() + message.slice(1);
   $("console-error").hidden = false;
-  setTimeout(() => ($("console-error").hidden = true), 8000);
-  render();
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(() => ($("console-error").hidden = true), 10_000);
 }
 
+let noticeTimer = null;
 function showNotice(message) {
   $("notice").textContent = message;
   $("notice").hidden = false;
-  setTimeout(() => ($("notice").hidden = true), 8000);
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => ($("notice").hidden = true), 10_000);
 }
 
+function facts(dl, pairs) {
+  dl.replaceChildren();
+  for (const [k, v] of pairs) dl.append(el("dt", k), el("dd", v));
+}
+
+function age(isoDate) {
+  const born = new Date(isoDate);
+  const now = new Date();
+  let years = now.getFullYear() - born.getFullYear();
+  if (now < new Date(now.getFullYear(), born.getMonth(), born.getDate())) years--;
+  return `${years} years`;
+}
+
+/** The band only when every parameter was measured: missing never counts as normal. */
+function describeNews2(c) {
+  if (c.news2_score === null) return "not taken";
+  const missing = NEWS2_INPUTS.filter(([key]) => c.observations[key] === undefined || c.observations[key] === null);
+  if (!missing.length) return `${c.news2_score}${c.news2_band ? ` (${c.news2_band} risk)` : ""}`;
+  return `at least ${c.news2_score}: incomplete, missing ${missing.map(([, name]) => name).join(", ")}`;
+}
+
+const human = (s) => String(s ?? "").replaceAll("_", " ");
+// Labels the page was given (reasons, soft signs), else the code made readable.
+const LABELS = Object.fromEntries([...document.querySelectorAll("#labels [data-key]")].map((e) => [e.dataset.key, e.textContent]));
+const label = (key) => LABELS[key] ?? human(key);
 const el = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
+const badge = (text, cls) => Object.assign(el("span", text), { className: cls });
 const cell = (text, cls, span) => {
   const td = el("td", text);
   if (cls) td.className = cls;
@@ -283,3 +495,4 @@ const row = (cells) => {
 
 sig.connect();
 loadPending();
+if (canAnswer) prefetchIce();

@@ -1,24 +1,39 @@
-// Tablet: wait in the queue (place, estimated wait, camera check), then talk by video.
-import { Call, describeQuality, localMedia } from "./call.js";
+// Tablet: wait in the queue (place, estimated wait, camera and microphone check), then
+// talk by video, full screen, with one-tap controls. Survives reloads and Wi-Fi drops:
+// the server tells a (re)connected tablet where its call stands.
+import { Call, describePath, describeQuality, localMedia, prefetchIce } from "./call.js";
 import { SignallingClient } from "./signalling.js";
 
-const root = document.getElementById("call");
-const callId = Number(root.dataset.callId);
 const $ = (id) => document.getElementById(id);
+const root = $("call");
+const callId = Number(root.dataset.callId);
+const OVER = {
+  ended: ["The call has ended", "Thank you. The hub will record what was decided."],
+  cancelled: ["The call was cancelled", "The hub no longer has this call."],
+  abandoned: ["The call was closed", "The tablet lost its connection for too long. Call again if you still need the hub."],
+};
+
 const sig = new SignallingClient({ resumeCallId: callId });
-window.telehubSignalling = sig;
+window.telehubSignalling = sig; // for tests and for looking at a tablet remotely
 let call = null;
-let previewStream = null;
+let starting = null;
+let clinician = null;
+let preview = null; // { stream, audio, raf }
 // An offer (and its ICE) can overtake the "answered" state: keep them for the call.
-let early = [];
-let callReady = false;
-sig.on("rtc.offer", (m) => !callReady && m.call_id === callId && early.push(m));
-sig.on("rtc.ice", (m) => !callReady && m.call_id === callId && early.push(m));
+const early = [];
+for (const type of ["rtc.offer", "rtc.ice"]) {
+  sig.on(type, (m) => m.call_id === callId && !call && early.push(m));
+}
 
 sig.addEventListener("state", (e) => {
-  $("link").textContent = e.detail === "open" ? "" : e.detail === "ended"
-    ? "This tablet is no longer enrolled." : "Reconnecting to the hub…";
-  if (e.detail === "ended") location.assign("/enrol");
+  const state = e.detail;
+  if (state === "ended") {
+    location.assign("/enrol");
+    return;
+  }
+  const over = root.dataset.state in OVER;
+  $("link").hidden = state === "open" || state === "idle" || over;
+  $("link").textContent = "Connection to the hub lost: reconnecting… Your call is kept.";
 });
 
 sig.on("call.state", (m) => {
@@ -30,94 +45,202 @@ sig.on("call.state", (m) => {
 });
 
 sig.on("error", (m) => {
-  $("link").textContent = m.message;
-});
-
-sig.on("call.media", (m) => {
-  if (m.call_id === callId) $("quality").textContent = m.mode === "audio"
-    ? "The hub switched to audio only" : describeQuality(call?.quality ?? "unknown");
+  if (m.code === "not_found") showOver("cancelled");
+  else console.warn("hub said:", m.message);
 });
 
 function showWaiting(m) {
-  $("waiting").hidden = false;
+  if (call) {
+    // Handed back to the queue by the clinician: wait again.
+    call.close();
+    call = null;
+  }
+  root.classList.remove("is-live");
   $("live").hidden = true;
-  $("position").textContent = m.position === 1 ? "You are next" : `Place in queue: ${m.position ?? "…"}`;
+  $("waiting").hidden = false;
+  $("position").textContent = !m.position ? "Waiting for a nurse…"
+    : m.position === 1 ? "You are next" : `Number ${m.position} in the queue`;
   const mins = m.estimated_wait_s ? Math.max(1, Math.round(m.estimated_wait_s / 60)) : null;
   $("eta").textContent = mins ? `Estimated wait: about ${mins} minute${mins > 1 ? "s" : ""}` : "";
+  if (!preview) startPreview();
 }
 
 async function showLive(m) {
+  clinician = m.clinician_name ?? "A nurse";
   $("waiting").hidden = true;
   $("live").hidden = false;
-  $("joining").textContent = m.state === "in_call"
-    ? `Talking to ${m.clinician_name ?? "the hub"}` : `${m.clinician_name ?? "A clinician"} is joining…`;
-  if (call) return;
-  stopPreview();
-  call = new Call({ callId, role: "device", signalling: sig, localVideo: $("local"), remoteVideo: $("remote") });
-  call.addEventListener("quality", (e) => ($("quality").textContent = describeQuality(e.detail)));
-  call.addEventListener("controls", syncButtons);
-  await call.start();
-  callReady = true;
+  root.classList.add("is-live");
+  $("joining").textContent = m.state === "in_call" ? `Talking to ${clinician}` : `${clinician} is joining…`;
+  if (!call || call.closed) {
+    $("stage-note").textContent = `${clinician} is joining…`;
+    $("stage-note").hidden = false;
+  }
+  if (call || starting) return;
+  starting = startCall().finally(() => (starting = null));
+}
+
+async function startCall() {
+  // The camera is already open for the check: hand it to the call (no second prompt).
+  const stream = await (preview?.stream ?? null); // resolved before stopMeter() forgets it
+  stopMeter();
+  const c = new Call({ callId, role: "device", signalling: sig, localVideo: $("local"), remoteVideo: $("remote"), stream });
+  c.addEventListener("quality", (e) => showQuality(e.detail));
+  c.addEventListener("controls", () => {
+    syncButtons(c);
+    updateStage(c);
+  });
+  c.addEventListener("first-frame", () => updateStage(c));
+  c.addEventListener("peer-media", () => updateStage(c));
+  c.addEventListener("connection", (e) => {
+    if (e.detail === "connected") $("joining").textContent = `Talking to ${clinician}`;
+    updateStage(c);
+  });
+  try {
+    await c.start();
+  } catch (err) {
+    $("stage-note").textContent = `Could not start the video: ${err.message}`;
+    $("stage-note").hidden = false;
+    c.close();
+    return;
+  }
+  if (!["answered", "in_call"].includes(root.dataset.state)) {
+    c.close(); // handed back or ended while we were getting ready
+    return;
+  }
+  call = c;
+  syncButtons(c);
+  c.cameraCount().then((n) => ($("switch").hidden = n < 2)).catch(() => {});
   // The clinician offers once it has answered; after a reload or reconnect our hello
   // (with resume_call_id) tells it we are back and it restarts ICE. Nothing to send here.
-  for (const m of early.splice(0)) await (m.type === "rtc.offer" ? call._onOffer(m) : call._onIce(m));
+  for (const m of early.splice(0)) c.deliver(m);
 }
 
 function showOver(state) {
   call?.close();
   call = null;
-  callReady = false;
   stopPreview();
+  root.classList.remove("is-live");
+  root.dataset.state = state;
   $("waiting").hidden = true;
   $("live").hidden = true;
+  $("link").hidden = true;
   $("over").hidden = false;
-  $("over-title").textContent = {
-    ended: "The call has ended", cancelled: "The call was cancelled",
-    abandoned: "The call was closed because the tablet lost its connection",
-  }[state] ?? "The call is over";
+  const [title, detail] = OVER[state] ?? ["The call is over", ""];
+  $("over-title").textContent = title;
+  $("over-detail").textContent = detail;
+  document.title = `${title} · telehub`;
   sig.close();
 }
 
-function syncButtons() {
-  $("mute").textContent = call.muted ? "Unmute" : "Mute";
-  $("camera").textContent = call.cameraOff ? "Camera on" : "Camera off";
-  $("audio-only").textContent = call.audioOnly ? "Video on" : "Audio only";
+function showQuality({ level, stats }) {
+  const q = $("quality");
+  q.className = `quality ${level}`;
+  q.textContent = describeQuality(level) + (call?.autoAudioOnly ? " · sound only to save the connection" : "");
+  $("path").textContent = describePath(stats);
 }
 
-async function startPreview() {
-  try {
-    previewStream = await localMedia();
-    $("preview").srcObject = previewStream;
-    $("device-status").textContent = previewStream.getVideoTracks().length
-      ? "Camera and microphone working" : "No camera found: the call will be audio only";
-    const audio = new AudioContext();
-    const analyser = audio.createAnalyser();
-    audio.createMediaStreamSource(previewStream).connect(analyser);
-    const data = new Uint8Array(analyser.fftSize);
-    const tick = () => {
-      if (!previewStream) return audio.close();
-      analyser.getByteTimeDomainData(data);
-      const peak = Math.max(...data.map((v) => Math.abs(v - 128))) / 128;
-      $("mic-level").value = peak;
-      requestAnimationFrame(tick);
-    };
-    tick();
-  } catch (err) {
+/** What the big screen shows: the nurse, or a plain sentence saying why not. */
+function updateStage(c) {
+  const soundOnly = c.audioOnly || c.peerAudioOnly;
+  let note = null;
+  if (c.audioOnly) note = c.autoAudioOnly ? "Sound only: video paused because the connection is weak" : "Sound only: video paused";
+  else if (c.peerAudioOnly) note = `${clinician} switched to sound only`;
+  else if (c.timings.firstFrame === undefined) note = `${clinician} is joining…`;
+  else if (c.pc?.connectionState === "disconnected" || c.pc?.connectionState === "failed") note = "Reconnecting the video…";
+  document.querySelector("#live .stage").classList.toggle("sound-only", soundOnly);
+  $("stage-note").textContent = note ?? "";
+  $("stage-note").hidden = note === null;
+}
+
+function syncButtons(c) {
+  press("mute", c.muted, "Unmute", "Mute");
+  press("camera", c.cameraOff, "Camera on", "Camera off");
+  press("audio-only", c.audioOnly, "Video on", "Sound only");
+  $("local").hidden = c.cameraOff || c.audioOnly;
+}
+
+function press(id, on, onText, offText) {
+  $(id).setAttribute("aria-pressed", String(on));
+  $(id).textContent = on ? onText : offText;
+}
+
+// -- the camera and microphone check while waiting --------------------------------
+
+function startPreview() {
+  const p = { stream: null, audio: null, raf: 0 };
+  preview = p;
+  p.stream = localMedia().then((stream) => {
+    if (preview !== p) {
+      for (const t of stream.getTracks()) t.stop();
+      return null;
+    }
+    $("preview").srcObject = stream;
+    $("device-status").textContent = stream.getVideoTracks().length
+      ? "Camera and microphone working" : "No camera found: the call will be sound only";
+    $("device-status").className = stream.getVideoTracks().length ? "device-status ok" : "device-status bad";
+    meter(p, stream);
+    return stream;
+  }).catch((err) => {
     $("device-status").textContent = `Camera or microphone problem: ${err.message}`;
-  }
+    $("device-status").className = "device-status bad";
+    return null;
+  });
+}
+
+function meter(p, stream) {
+  if (!stream.getAudioTracks().length) return;
+  const audio = new AudioContext();
+  p.audio = audio;
+  // Chromium may start it suspended until the page is touched.
+  audio.resume().catch(() => {});
+  document.addEventListener("pointerdown", () => audio.resume().catch(() => {}), { once: true });
+  const analyser = audio.createAnalyser();
+  analyser.fftSize = 1024;
+  audio.createMediaStreamSource(stream).connect(analyser);
+  const data = new Uint8Array(analyser.fftSize);
+  let level = 0;
+  const tick = () => {
+    analyser.getByteTimeDomainData(data);
+    let sum = 0;
+    for (const v of data) sum += (v - 128) ** 2;
+    const rms = Math.sqrt(sum / data.length) / 128;
+    level = Math.max(rms * 3, level * 0.96); // quick rise, slow fall: readable
+    $("mic-level").value = Math.min(1, level);
+    p.raf = requestAnimationFrame(tick);
+  };
+  tick();
+}
+
+function stopMeter() {
+  if (!preview) return;
+  cancelAnimationFrame(preview.raf);
+  preview.audio?.close().catch(() => {});
+  preview = null;
 }
 
 function stopPreview() {
-  for (const t of previewStream?.getTracks() ?? []) t.stop();
-  previewStream = null;
+  const p = preview;
+  stopMeter();
+  p?.stream.then((s) => s && !call && s.getTracks().forEach((t) => t.stop()));
 }
 
-$("cancel").addEventListener("click", () => sig.send("call.cancel", { call_id: callId }));
+$("cancel").addEventListener("click", () => {
+  $("cancel").disabled = true;
+  if (sig.send("call.cancel", { call_id: callId }) === null) {
+    $("cancel").disabled = false;
+    $("link").hidden = false;
+    $("link").textContent = "Not connected to the hub: try again in a moment.";
+  }
+});
 $("end").addEventListener("click", () => sig.send("call.end", { call_id: callId }));
 $("mute").addEventListener("click", () => call?.toggleMute());
 $("camera").addEventListener("click", () => call?.toggleCamera());
 $("switch").addEventListener("click", () => call?.switchCamera());
 $("audio-only").addEventListener("click", () => call?.setAudioOnly(!call.audioOnly));
 
-if (root.dataset.state === "waiting" || root.dataset.state === "requested") startPreview();
-sig.connect();
+if (root.dataset.state in OVER) showOver(root.dataset.state);
+else {
+  if (root.dataset.state === "waiting" || root.dataset.state === "requested") startPreview();
+  sig.connect();
+  prefetchIce();
+}

@@ -1,79 +1,138 @@
-// Tablet: say why, score NEWS2 live (the server's one implementation), call the hub.
+// Tablet: say why, score NEWS2 live as observations are typed (the server holds the one
+// NEWS2 implementation), then call the hub.
 import { api } from "./api.js";
 
 const form = document.getElementById("call-form");
 const out = document.getElementById("news2");
 const errorBox = document.getElementById("form-error");
-const NUMBERS = ["respiration_rate", "spo2", "systolic_bp", "pulse"];
+const button = document.getElementById("call-now");
+const INTEGERS = ["respiration_rate", "spo2", "systolic_bp", "pulse"];
+const LABELS = {
+  respiration_rate: "breathing rate",
+  spo2: "oxygen saturation",
+  air_or_oxygen: "air or oxygen",
+  on_oxygen: "air or oxygen",
+  systolic_bp: "blood pressure",
+  pulse: "pulse",
+  consciousness: "consciousness",
+  temperature: "temperature",
+};
 
+/** The observations typed so far, and the names of any that are out of range. */
 function observations() {
   const f = new FormData(form);
   const obs = {};
-  for (const name of NUMBERS) {
-    const v = f.get(name);
-    if (v !== "") obs[name] = Number.parseInt(v, 10);
+  const bad = [];
+  for (const name of [...INTEGERS, "temperature"]) {
+    const input = form.elements[name];
+    const raw = input.value.trim();
+    if (raw === "" && !input.validity.badInput) continue;
+    if (!input.checkValidity() || raw === "") {
+      bad.push(name);
+      continue;
+    }
+    obs[name] = name === "temperature" ? Number.parseFloat(raw) : Number.parseInt(raw, 10);
   }
-  const t = f.get("temperature");
-  if (t !== "") obs.temperature = Number.parseFloat(t);
   const ox = f.get("on_oxygen");
-  if (ox !== "") obs.on_oxygen = ox === "true";
+  if (ox) obs.on_oxygen = ox === "true";
   const c = f.get("consciousness");
-  if (c !== "") obs.consciousness = c;
+  if (c) obs.consciousness = c;
   if (f.get("spo2_scale_2")) obs.spo2_scale = 2;
-  return obs;
+  return { obs, bad };
+}
+
+function rangeText(name) {
+  const input = form.elements[name];
+  return `${LABELS[name]} must be between ${input.min} and ${input.max}`;
 }
 
 let timer = null;
+let asked = 0; // answers to older questions are ignored: typing outruns the network
 form.addEventListener("input", (event) => {
-  if (!event.target.closest(".obs")) return;
-  clearTimeout(timer);
-  timer = setTimeout(score, 250);
+  if (event.target.closest(".obs")) {
+    clearTimeout(timer);
+    timer = setTimeout(score, 300);
+  }
+  if (event.target.name === "reason") document.getElementById("reason-error").hidden = true;
+  if (event.target.name === "intention") document.getElementById("intention-error").hidden = true;
 });
 
 async function score() {
-  const obs = observations();
+  const { obs, bad } = observations();
+  const mine = ++asked;
+  for (const input of form.querySelectorAll(".obs input[type=number]")) {
+    input.classList.toggle("out-of-range", bad.includes(input.name));
+  }
   const taken = Object.keys(obs).filter((k) => k !== "spo2_scale");
-  out.className = "news2";
+  if (bad.length) {
+    show("invalid", `Check: ${bad.map(rangeText).join("; ")}.`);
+    return;
+  }
   if (!taken.length) {
-    out.textContent = "NEWS2: not taken";
+    show("", "NEWS2: not taken");
     return;
   }
   try {
     const r = await api("POST", "/api/news2", obs);
+    if (mine !== asked) return;
     if (r.complete) {
-      out.classList.add("band", r.band);
-      out.textContent = `NEWS2 ${r.aggregate} (${r.band} risk)`;
+      const why = r.single_parameter_3 && r.band === "low-medium" ? " — one observation scored 3" : "";
+      show(`band ${r.band}`, `NEWS2 ${r.aggregate} · ${r.band} risk${why}`);
     } else {
       // Missing observations never count as normal: no band colour until complete.
-      out.classList.add("incomplete");
-      out.textContent = `NEWS2 ${r.aggregate} so far — incomplete, missing: ${r.missing.join(", ").replaceAll("_", " ")}`;
+      const missing = r.missing.map((m) => LABELS[m] ?? m.replaceAll("_", " "));
+      show("incomplete", `NEWS2 at least ${r.aggregate} — incomplete. Not taken: ${missing.join(", ")}`);
     }
   } catch (err) {
-    out.classList.add("invalid");
-    out.textContent = err.message;
+    if (mine === asked) show("invalid", err.message);
   }
+}
+
+function show(cls, text) {
+  out.className = `news2 ${cls}`.trim();
+  out.textContent = text;
 }
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const f = new FormData(form);
-  const button = document.getElementById("call-now");
-  button.disabled = true;
-  button.textContent = "Calling…";
   errorBox.hidden = true;
+  const f = new FormData(form);
+  const missingReason = !f.get("reason");
+  const missingIntention = f.get("intention") === null;
+  document.getElementById("reason-error").hidden = !missingReason;
+  document.getElementById("intention-error").hidden = !missingIntention;
+  if (missingReason || missingIntention) {
+    document.getElementById(missingReason ? "reason-set" : "intention-set").scrollIntoView({ behavior: "smooth", block: "center" });
+    return;
+  }
+  const { obs, bad } = observations();
+  if (bad.length) {
+    fail(`Please check the observations: ${bad.map(rangeText).join("; ")}.`);
+    return;
+  }
+  button.disabled = true;
+  button.textContent = "Calling the hub…";
   try {
     const call = await api("POST", "/api/calls", {
       resident_id: Number(form.dataset.residentId),
       reason: f.get("reason"),
       soft_signs: f.getAll("soft_signs"),
-      observations: observations(),
-      intention: f.get("intention") || null,
+      observations: obs,
+      intention: f.get("intention") || null, // "Not sure" is sent as no intention
     });
     location.assign(call.url);
   } catch (err) {
-    errorBox.textContent = err.message;
-    errorBox.hidden = false;
+    // e.g. 409 "the hub already has a call for Edna Smith" (another tablet made it).
+    fail(err.status ? sentence(err.message) : "Could not reach the hub: check the Wi-Fi and press the button again.");
     button.disabled = false;
     button.textContent = "Call the hub now";
   }
 });
+
+function fail(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = false;
+  errorBox.scrollIntoView({ behavior: "smooth", block: "center" });
+}
+
+const sentence = (s) => s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".");

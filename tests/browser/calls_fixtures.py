@@ -1,0 +1,268 @@
+"""Fixtures and helpers for the browser call tests (and the call set-up benchmark).
+
+A logged-in clinician console and an enrolled tablet, each in its own browser context
+(module-scoped: logging in with TOTP set-up costs seconds), a loopback coturn, and a
+second telehub configured to relay all media through it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+
+from tests.browser.server import PASSWORD, LiveServer, free_port, start_server, stop_server
+
+SHOTS = Path("/tmp/telehub-shots")
+TABLET = {"width": 1024, "height": 768}
+DESKTOP = {"width": 1366, "height": 900}
+TURN_SECRET = "browser-test-secret"
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def login(page: Any, server: LiveServer, username: str) -> None:
+    """First login of a staff member: password, TOTP set-up, then the console, live."""
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Continue')")
+    page.wait_for_url(re.compile(r"/login/setup"))
+    page.click("summary")
+    secret = page.inner_text("[data-testid=totp-secret]").replace(" ", "")
+    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.click("button:has-text('Confirm and log in')")
+    page.wait_for_url(re.compile(r"/(console|admin|reports)$"))
+    if not page.url.endswith("/console"):  # admins and managers land elsewhere
+        page.goto(f"{server.url}/console")
+    page.wait_for_selector("#link[data-state=open]")
+
+
+def enrol(page: Any, server: LiveServer, home: str = "Rose Court") -> None:
+    page.goto(f"{server.url}/enrol")
+    page.fill("input[name=code]", server.enrolment_code(home))
+    page.click("button:has-text('Enrol tablet')")
+    page.wait_for_url(re.compile(r"/tablet$"))
+
+
+def place_call(page: Any, server: LiveServer, resident: str, shot: str | None = None) -> int:
+    """From the tablet's home page: pick the resident, fill the form, call. Returns the
+    call id once the waiting screen shows the tablet's place in the queue."""
+    page.goto(f"{server.url}/tablet")
+    page.click("[data-testid=call-hub]")
+    page.fill("#filter", resident.split()[0][:3].lower())
+    page.click(f".pick:has-text('{resident}')")
+    page.click(".tile:has-text('Breathing')")
+    page.click(".tile:has-text('Not their usual self')")
+    page.fill("input[name=respiration_rate]", "24")
+    page.fill("input[name=spo2]", "93")
+    news2 = page.locator("[data-testid=news2]")
+    news2.filter(has_text="NEWS2 at least 4").wait_for()
+    assert "incomplete" in news2.inner_text() and "blood pressure" in news2.inner_text()
+    page.click(".tile:has-text('Call 999')")
+    if shot:
+        screenshot(page, shot, full_page=True)
+    page.click("[data-testid=call-now]")
+    page.wait_for_url(re.compile(r"/tablet/calls/\d+"))
+    page.locator("[data-testid=position]").filter(
+        has_text=re.compile("next|in the queue")
+    ).wait_for()
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def answer(console: Any, call_id: int) -> None:
+    row = console.locator(f"tr[data-call-id='{call_id}']")
+    row.wait_for()
+    row.locator("[data-testid=answer]").click()
+
+
+def end_call(console: Any, tablet: Any) -> None:
+    console.click("#end")
+    tablet.wait_for_selector("text=The call has ended")
+    console.locator("#in-call").wait_for(state="hidden")
+
+
+def stats(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("async () => await window.telehubCall.stats()"))
+
+
+def frames(page: Any) -> int:
+    return int(
+        page.evaluate(
+            "async () => window.telehubCall ? (await window.telehubCall.stats()).framesDecoded : 0"
+        )
+    )
+
+
+def poll(page: Any, script: str, timeout_s: float = 15) -> Any:
+    """Evaluate ``script`` until it is truthy. (wait_for_function would need
+    'unsafe-eval', which telehub's CSP rightly refuses.)"""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    pytest.fail(f"timed out waiting for {script} on {page.url}")
+
+
+def wait_for_frames(page: Any, above: int = 0, timeout_s: float = 20) -> int:
+    """Poll getStats() until inbound video has decoded more than ``above`` frames."""
+    deadline = time.monotonic() + timeout_s
+    poll(page, "() => window.telehubCall !== undefined && !window.telehubCall.closed", timeout_s)
+    while time.monotonic() < deadline:
+        n = frames(page)
+        if n > above:
+            return n
+        page.wait_for_timeout(100)
+    pytest.fail(f"no decoded video frames beyond {above} on {page.url}: {stats(page)}")
+
+
+def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def record_timing(name: str, value: Any) -> None:
+    """Keep measurements where a person (and the report) can read them."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / "timings.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[name] = value
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"{name}: {value}")
+
+
+def set_up_ms(console: Any) -> float | None:
+    """Answer pressed → first remote video frame on the console, from page timings."""
+    return console.evaluate(
+        """() => {
+            const t = window.telehubCall?.timings, a = window.telehubTimings?.answerPressed;
+            return t && a !== undefined && t.firstFrame !== undefined
+                ? Math.round(t.created + t.firstFrame - a) : null;
+        }"""
+    )
+
+
+class PageErrors:
+    """Uncaught exceptions in the pages under test: each one fails the test."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Any, label: str) -> Any:
+        page.on("pageerror", lambda err: self.errors.append(f"{label}: {err}"))
+        return page
+
+    def check(self) -> None:
+        errors, self.errors = self.errors, []
+        assert not errors, "uncaught errors in the page:\n" + "\n".join(errors)
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture(scope="module")
+def hub(
+    browser: Any, live_server: LiveServer, page_errors: PageErrors
+) -> Iterator[tuple[Any, Any]]:
+    """A logged-in clinician console and an enrolled tablet, each its own browser."""
+    console_ctx = browser.new_context(viewport=DESKTOP)
+    tablet_ctx = browser.new_context(viewport=TABLET)
+    for ctx in (console_ctx, tablet_ctx):
+        ctx.set_default_timeout(10_000)
+    console = page_errors.watch(console_ctx.new_page(), "console")
+    tablet = page_errors.watch(tablet_ctx.new_page(), "tablet")
+    login(console, live_server, "cleo")
+    enrol(tablet, live_server)
+    yield console, tablet
+    console_ctx.close()
+    tablet_ctx.close()
+
+
+@pytest.fixture
+def no_page_errors(page_errors: PageErrors) -> Iterator[None]:
+    yield
+    page_errors.check()
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A loopback coturn with a REST secret (never the production config: its deny-list
+    rightly refuses loopback peers)."""
+    if shutil.which("turnserver") is None:
+        pytest.skip("coturn is not installed (make system-deps installs it)")
+    port = free_port()
+    tmp = tmp_path_factory.mktemp("coturn")
+    log = tmp / "turn.log"
+    proc = subprocess.Popen(
+        [
+            "turnserver",
+            "-n",  # no /etc/turnserver.conf
+            "--use-auth-secret",
+            f"--static-auth-secret={TURN_SECRET}",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            "--allow-loopback-peers",
+            "--no-tls",
+            "--no-dtls",
+            "--realm=telehub.test",
+            "-p",
+            str(port),
+            "--no-cli",
+            "--min-port=49152",
+            "--max-port=65535",
+            f"--log-file={log}",
+            "--simple-log",
+            f"--db={tmp / 'turndb.sqlite'}",
+            f"--pidfile={tmp / 'turn.pid'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 5
+    while "Total General servers" not in _read(log):
+        assert proc.poll() is None, _read(log) or "coturn exited"
+        assert time.monotonic() < deadline, "coturn did not start: " + _read(log)
+        time.sleep(0.05)
+    time.sleep(0.3)  # its auth threads come up just after
+    yield port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def relay_server(coturn: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A second telehub that hands out TURN credentials and forces relay-only ICE."""
+    server = start_server(
+        tmp_path_factory.mktemp("relay"),
+        (
+            f'[media]\nturn_urls = ["turn:127.0.0.1:{coturn}?transport=udp"]\n'
+            f'turn_secret = "{TURN_SECRET}"\nice_transport_policy = "relay"\n'
+        ),
+    )
+    yield server
+    stop_server(server)
