@@ -247,3 +247,14 @@ def _spo2(spo2: int | None, scale: SpO2Scale, on_oxygen: bool | None) -> int | N
     if on_oxygen is None:  # >= 93% on scale 2 scores by air vs oxygen, which is unknown
         return None
     return _row(spo2, _SPO2_2_OXYGEN_ROWS, 3) if on_oxygen else 0
+
+
+def missing_from(stored: Mapping[str, object]) -> tuple[str, ...]:
+    """The parameters missing from a stored observation set (all of them if none was
+    taken, or if what was stored no longer validates)."""
+    if not stored:
+        return PARAMETERS
+    try:
+        return score(Observations(**stored)).missing  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return PARAMETERS

@@ -97,12 +97,6 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     return render("tablet_call.html", request, {"call": view.call, "resident": resident})
 
 
-def _missing(observations: Any) -> tuple[str, ...]:
-    if not observations:
-        return news2.PARAMETERS
-    return news2.score(news2.Observations(**observations)).missing
-
-
 @routes.post("/api/calls")
 async def api_request_call(request: web.Request) -> web.StreamResponse:
     actor = _actor(request)
@@ -131,7 +125,7 @@ async def api_call(request: web.Request) -> web.StreamResponse:
             "news2_score": c.news2_score,
             "news2_band": c.news2_band,
             # An incomplete set's band is a lower bound, never "normal": say what is missing.
-            "news2_missing": list(_missing(c.observations)),
+            "news2_missing": list(news2.missing_from(c.observations)),
             "intention": c.intention,
             "requested_at": c.requested_at.isoformat(),
             "position": view.position,

@@ -198,7 +198,7 @@ class SqlConsultations(Repo):
                 reason=row["reason"],
                 news2_score=row["news2_score"],
                 news2_band=row["news2_band"],
-                news2_missing=_missing(row["observations"]),
+                news2_missing=news2.missing_from(row["observations"]),
                 state=row["state"],
                 requested_at=row["requested_at"],
                 claimed_by=row["claimed_by"],
@@ -340,12 +340,3 @@ def _flags(result: Avoided | None) -> dict[str, bool]:
 c_ = t.consultations.c
 
 _OPEN_STATES = [s.value for s in (State.REQUESTED, State.WAITING, State.ANSWERED, State.IN_CALL)]
-
-
-def _missing(observations: dict[str, Any]) -> tuple[str, ...]:
-    if not observations:
-        return news2.PARAMETERS
-    try:
-        return news2.score(news2.Observations(**observations)).missing
-    except (TypeError, ValueError):
-        return news2.PARAMETERS
