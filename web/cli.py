@@ -104,7 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
     s.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
     s.add_argument("--home", help="a care home's code (default: all homes)")
-    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.add_argument(
+        "--format",
+        choices=["csv", "json", "fhir"],
+        default="csv",
+        help="fhir: a FHIR Bundle of Encounter resources, one per consultation",
+    )
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("import-calls", help="import historical call logs (docs/import.md)")
@@ -325,7 +330,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
 
-    async def run() -> list[dict[str, object]]:
+    async def run() -> list[dict[str, object]] | str:
         async with _context(settings) as ctx:
             home_id = None
             if args.home:
@@ -335,11 +340,18 @@ def cmd_report(args: argparse.Namespace) -> int:
                     raise NotFound(f"no care home with code {args.home}")
                 home_id = home.id
             query = reports.ReportQuery.parse(args.start, args.end, home_id)
+            if args.format == "fhir":
+                from web.fhir_export import encounter_bundle
+
+                bundle = await encounter_bundle(ctx, query.since, query.until, home_id)
+                return bundle.model_dump_json(indent=2)
             report = await reports.build(ctx, SYSTEM, query, load_tariffs())
             return reports.summary_rows(report)
 
     rows = asyncio.run(run())
-    if args.format == "json":
+    if isinstance(rows, str):
+        print(rows)
+    elif args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[-1]))

@@ -293,6 +293,19 @@ class SqlConsultations(Repo):
         )
         return [self._consultation(r) for r in await self._all(stmt)]
 
+    async def in_range(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> list[Consultation]:
+        c = t.consultations.c
+        stmt = (
+            select(t.consultations)
+            .where(c.requested_at >= since, c.requested_at < until)
+            .order_by(c.requested_at)
+        )
+        if home_id is not None:
+            stmt = stmt.where(c.home_id == home_id)
+        return [self._consultation(r) for r in await self._all(stmt)]
+
     async def request_times(self, resident_ids: Collection[int]) -> set[tuple[int, datetime]]:
         ids = list(resident_ids)
         found: set[tuple[int, datetime]] = set()
