@@ -1,10 +1,20 @@
-"""The signalling protocol, version 1 (prose in docs/signalling.md).
+"""The signalling protocol, version 1: the messages on the WebSocket at ``/ws``.
 
-Every message is a JSON object with a ``type``. Each type is its own frozen
-dataclass; ``parse`` turns client text into one of them and ``dump`` turns any of them
-into text. Bad input raises ``ProtocolError`` with a stable ``code`` and a precise
-``message`` (which the server sends back in an ``error`` message), e.g.
-``missing field 'call_id' in 'call.claim'``.
+The prose (connecting, who may send what, the call lifecycle, heartbeats, close codes,
+reconnection, an example exchange) is docs/signalling.md; this module is the wire format.
+
+Every message is a JSON object whose ``type`` names it, with snake_case fields. Each
+type is its own frozen dataclass below. ``parse`` turns client text into one of the
+client messages, ``parse_server`` does the same for server messages (for clients and
+tests), and ``dump`` turns any message into text. Bad input raises ``ProtocolError``
+with a stable ``code`` and a precise ``message``, such as
+``missing field 'call_id' in 'call.claim'``; the server sends both back in an ``error``.
+
+The checks come from each dataclass's type hints, plus a few rules per field name that
+hold wherever the field appears (ids are positive, ``sdp`` is at most 64 KiB, ...): see
+the tables under "Field rules". They are compiled once, as this is the hot path of every
+relayed SDP and ICE message. Fields the protocol does not know are ignored, so a newer
+client can talk to an older server. Stdlib only.
 """
 
 from __future__ import annotations
@@ -13,25 +23,44 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from datetime import datetime
+from typing import Any, ClassVar, Literal, TypeAlias
 
 VERSION = 1
-MAX_SDP = 64 * 1024
+MAX_SDP = 64 * 1024  # characters (SDP is ASCII in practice)
 MAX_CANDIDATE = 2 * 1024
 MAX_REF = 64
 MAX_NOTES = 20_000
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+CALL_STATES = ("requested", "waiting", "answered", "in_call", "ended", "cancelled", "abandoned")
+ROLES = ("clinician", "manager", "admin", "device")
+PARTY_ROLES = ("clinician", "device")  # the two sides of a call (``from_role``)
+
+MediaMode: TypeAlias = Literal["video", "audio"]
+PeerEvent: TypeAlias = Literal["joined", "left"]
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """Input that is not a valid message. ``code`` is stable, ``message`` precise and
+    meant for people; ``ref`` is the client's ``ref`` when it could be read."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.ref = ref
+
+    def reply(self) -> Error:
+        """The ``error`` message that answers this."""
+        return Error(code=self.code, message=self.message, ref=self.ref)
 
 
 # -- client → server ------------------------------------------------------------------
+# Every client message may carry ``ref`` (at most 64 characters); replies and errors
+# caused by it carry it back.
 
 
 @dataclass(frozen=True)
@@ -101,7 +130,7 @@ class CallEnd:
 class CallMedia:
     TYPE: ClassVar[str] = "call.media"
     call_id: int
-    mode: Literal["video", "audio"]
+    mode: MediaMode
     ref: str | None = None
 
 
@@ -126,7 +155,7 @@ class RtcAnswer:
 class RtcIce:
     TYPE: ClassVar[str] = "rtc.ice"
     call_id: int
-    candidate: str
+    candidate: str  # "" = end of candidates
     sdp_mid: str | None = None
     sdp_mline_index: int | None = None
     ref: str | None = None
@@ -140,7 +169,7 @@ class NotesSave:
     ref: str | None = None
 
 
-ClientMessage = (
+ClientMessage: TypeAlias = (
     Ping
     | Hello
     | QueueSubscribe
@@ -163,16 +192,18 @@ ClientMessage = (
 @dataclass(frozen=True)
 class Pong:
     TYPE: ClassVar[str] = "pong"
+    ref: str | None = None
 
 
 @dataclass(frozen=True)
 class Welcome:
     TYPE: ClassVar[str] = "welcome"
     v: int
-    role: str
-    user_id: int | None
-    device_id: int | None
+    role: str  # one of ROLES
+    user_id: int | None  # staff
+    device_id: int | None  # tablets
     name: str
+    ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,15 +216,17 @@ class Error:
 
 @dataclass(frozen=True)
 class QueueItem:
+    """One call in a ``queue.snapshot`` (not a message by itself)."""
+
     call_id: int
     home_name: str
     resident_name: str
-    reason: str
+    reason: str  # why the home called (a reason code such as "fall")
     news2_score: int | None
     news2_band: str | None
     news2_missing: tuple[str, ...]
-    state: str
-    requested_at: str
+    state: str  # one of CALL_STATES
+    requested_at: str  # ISO 8601
     waited_s: int
     claimed_by: str | None
 
@@ -208,10 +241,11 @@ class QueueSnapshot:
 class CallState:
     TYPE: ClassVar[str] = "call.state"
     call_id: int
-    state: str
-    position: int | None = None
+    state: str  # one of CALL_STATES
+    position: int | None = None  # 1 = next; waiting calls only
     estimated_wait_s: int | None = None
     clinician_name: str | None = None
+    reason: str | None = None  # why it changed, for people ("cancelled by the care home")
 
 
 @dataclass(frozen=True)
@@ -227,7 +261,7 @@ class CallClaimed:
 class CallPeer:
     TYPE: ClassVar[str] = "call.peer"
     call_id: int
-    event: Literal["joined", "left"]
+    event: PeerEvent
 
 
 @dataclass(frozen=True)
@@ -241,8 +275,8 @@ class NotesSaved:
 class CallMediaRelay:
     TYPE: ClassVar[str] = "call.media"
     call_id: int
-    mode: str
-    from_role: str
+    mode: MediaMode
+    from_role: str  # one of PARTY_ROLES
 
 
 @dataclass(frozen=True)
@@ -272,7 +306,23 @@ class RtcIceRelay:
     from_role: str
 
 
-ServerMessage = (
+@dataclass(frozen=True)
+class IceServer:
+    """One entry of ``ice.servers`` (an ``RTCIceServer``; not a message by itself)."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True)
+class IceServers:
+    TYPE: ClassVar[str] = "ice.servers"
+    ice_servers: tuple[IceServer, ...]
+    ttl_s: int  # the TURN credentials expire after this many seconds
+
+
+ServerMessage: TypeAlias = (
     Pong
     | Welcome
     | Error
@@ -285,47 +335,56 @@ ServerMessage = (
     | RtcOfferRelay
     | RtcAnswerRelay
     | RtcIceRelay
+    | IceServers
 )
 
-CLIENT_TYPES: dict[str, type[Any]] = {cls.TYPE: cls for cls in typing.get_args(ClientMessage)}
-SERVER_TYPES: dict[str, type[Any]] = {cls.TYPE: cls for cls in typing.get_args(ServerMessage)}
-
-# Length limits per field name (anything longer is refused with a precise message).
-_MAX_LEN = {
-    "sdp": MAX_SDP,
-    "candidate": MAX_CANDIDATE,
-    "ref": MAX_REF,
-    "text": MAX_NOTES,
-    "sdp_mid": 64,
+CLIENT_TYPES: Mapping[str, type[ClientMessage]] = {
+    cls.TYPE: cls for cls in typing.get_args(ClientMessage)
 }
-_POSITIVE = {"call_id", "to_user_id", "resume_call_id", "user_id", "device_id"}
+SERVER_TYPES: Mapping[str, type[ServerMessage]] = {
+    cls.TYPE: cls for cls in typing.get_args(ServerMessage)
+}
+
+# -- Field rules: by field name, wherever the field appears ------------------------------
+
+_MAX_LENGTH = dict(sdp=MAX_SDP, candidate=MAX_CANDIDATE, ref=MAX_REF, text=MAX_NOTES, sdp_mid=256)
+_IDS = ("call_id", "to_user_id", "resume_call_id", "user_id", "device_id")
+_RANGE: dict[str, tuple[int, int | None]] = {
+    **dict.fromkeys(_IDS, (1, MAX_ID)),
+    "position": (1, None),
+    "estimated_wait_s": (0, None),
+    "waited_s": (0, None),
+    "news2_score": (0, 20),
+    "sdp_mline_index": (0, 1023),
+    "ttl_s": (1, None),
+}
+_ONE_OF = {"state": CALL_STATES, "role": ROLES, "from_role": PARTY_ROLES}
+_DATETIME = {"requested_at"}
+# Optional on the wire: left out when None (other None fields are sent as null).
+_OMIT_IF_NONE = {"ref", "reason", "resume_call_id", "username", "credential"}
+
+# -- parse and dump -------------------------------------------------------------------
 
 
 def parse(text: str | bytes) -> ClientMessage:
-    """Client text → one typed message, or ProtocolError."""
+    """Client text → one typed client message, or ProtocolError."""
     message: ClientMessage = _parse(text, CLIENT_TYPES)
     return message
 
 
 def parse_server(text: str | bytes) -> ServerMessage:
-    """Server text → one typed message (for clients and tests)."""
+    """Server text → one typed server message, or ProtocolError (for clients and tests)."""
     message: ServerMessage = _parse(text, SERVER_TYPES)
     return message
 
 
-def dump(message: ClientMessage | ServerMessage) -> str:
-    body: dict[str, Any] = {"type": message.TYPE}
-    for name, _required, _check in _spec(type(message)):
-        value = getattr(message, name)
-        if isinstance(value, tuple):  # nested items (queue snapshots)
-            value = [_plain(v) for v in value]
-        body[name] = value
-    if body.get("ref") is None:
-        body.pop("ref", None)
+def dump(message: ServerMessage | ClientMessage) -> str:
+    """Any message → compact JSON text."""
+    body = {"type": message.TYPE, **_to_json(message)}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def _parse(text: str | bytes, registry: dict[str, type[Any]]) -> Any:
+def _parse(text: str | bytes, registry: Mapping[str, type[Any]]) -> Any:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -335,44 +394,75 @@ def _parse(text: str | bytes, registry: dict[str, type[Any]]) -> Any:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ProtocolError(
-            "bad_json", f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
+            "bad_json", f"malformed JSON at line {e.lineno} column {e.colno}"
         ) from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise ProtocolError("bad_json", "malformed JSON: a number is too long") from None
+    except RecursionError:
+        raise ProtocolError("bad_json", "malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "message must be a JSON object")
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        raise ProtocolError("missing_field", "missing field 'type'")
-    cls = registry.get(kind)
-    if cls is None:
-        raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}")
-    return _build(cls, kind, data)
+    ref = _readable_ref(data.get("ref"))
+    try:
+        kind = data.get("type")
+        if kind is None:
+            raise ProtocolError("missing_field", "missing field 'type'")
+        if not isinstance(kind, str):
+            raise ProtocolError("bad_field", f"field 'type' must be a string, got {_kind(kind)}")
+        cls = registry.get(kind)
+        if cls is None:
+            raise ProtocolError("unknown_type", f"unknown message type {_show(kind)}")
+        values = _fields(cls, kind, "", data)
+        if kind == "hello" and values["v"] != VERSION:
+            raise ProtocolError(
+                "unsupported_version",
+                f"protocol version {values['v']} is not supported; use {VERSION}",
+            )
+        return cls(**values)
+    except ProtocolError as err:
+        err.ref = ref
+        raise
 
 
-def _build(cls: type[Any], kind: str, data: dict[str, Any]) -> Any:
+def _readable_ref(value: object) -> str | None:
+    """The client's ref, if valid, so that even an error about the rest can carry it."""
+    try:
+        ref: str | None = _REF_CHECK("", value, "ref")
+    except ProtocolError:
+        return None
+    return ref
+
+
+def _fields(cls: type[Any], kind: str, prefix: str, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, required, check in _spec(cls):
-        if name not in data:
-            if required:
-                raise ProtocolError("missing_field", f"missing field {name!r} in {kind!r}")
+    for name, required, check in _SPECS[cls]:
+        if name in data:
+            values[name] = check(kind, data[name], prefix + name)
+        elif required:
+            raise ProtocolError("missing_field", f"missing field {prefix + name!r} in {kind!r}")
+    return values
+
+
+def _to_json(obj: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, _required, _check in _SPECS[type(obj)]:
+        value = getattr(obj, name)
+        if value is None and name in _OMIT_IF_NONE:
             continue
-        values[name] = check(kind, data[name])
-    if kind == "hello" and values["v"] != VERSION:
-        raise ProtocolError(
-            "unsupported_version", f"protocol version {values['v']} is not supported; use {VERSION}"
-        )
-    return cls(**values)
+        if isinstance(value, tuple):
+            value = [_to_json(v) if dataclasses.is_dataclass(v) else v for v in value]
+        body[name] = value
+    return body
 
 
-Check = Callable[[str, Any], Any]
+# -- field checkers, compiled once per dataclass from its type hints ------------------
 
-
-def _spec(cls: type[Any]) -> tuple[tuple[str, bool, Check], ...]:
-    return _SPECS[cls]
+# check(message type, value, where) -> the value to keep. ``where`` names the field in
+# messages: "call_id", or "items[2].call_id" inside a list of objects.
+Check = Callable[[str, Any, str], Any]
 
 
 def _compile(cls: type[Any]) -> tuple[tuple[str, bool, Check], ...]:
-    """(field, required, checker) per message class, compiled once from the type hints:
-    this is the hot path of every relayed SDP and ICE message."""
     hints = typing.get_type_hints(cls)
     return tuple(
         (f.name, f.default is dataclasses.MISSING, _checker(f.name, hints[f.name]))
@@ -381,99 +471,118 @@ def _compile(cls: type[Any]) -> tuple[tuple[str, bool, Check], ...]:
 
 
 def _checker(name: str, hint: Any) -> Check:
+    """The checker for field ``name`` of type ``hint``, with the rules for that name."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-
-    def where(kind: str) -> str:
-        return f"field {name!r} of {kind!r}"
-
-    if origin in (types.UnionType, typing.Union):
+    if origin in (types.UnionType, typing.Union):  # X | None
         (inner_hint,) = [a for a in args if a is not type(None)]
         inner = _checker(name, inner_hint)
-        return lambda kind, v: None if v is None else inner(kind, v)
+        return lambda kind, v, where: None if v is None else inner(kind, v, where)
     if origin is Literal:
-        allowed = " or ".join(repr(a) for a in args)
-
-        def literal(kind: str, v: Any) -> Any:
-            if v not in args:
-                raise ProtocolError("bad_field", f"{where(kind)} must be {allowed}, got {v!r}")
-            return v
-
-        return literal
-    if origin is tuple:
-        item = _checker(name, args[0])
-
-        def items(kind: str, v: Any) -> Any:
-            if not isinstance(v, list):
-                raise ProtocolError("bad_field", f"{where(kind)} must be a list, got {_kind(v)}")
-            return tuple(item(kind, x) for x in v)
-
-        return items
+        return _string(name, options=args)
+    if origin is tuple:  # tuple[X, ...] is a JSON list
+        return _list(_checker(name, args[0]))
     if hint is bool:
-
-        def boolean(kind: str, v: Any) -> Any:
-            if not isinstance(v, bool):
-                raise ProtocolError(
-                    "bad_field", f"{where(kind)} must be true or false, got {_kind(v)}"
-                )
-            return v
-
-        return boolean
+        return _boolean
     if hint is int:
-        positive = name in _POSITIVE
-
-        def integer(kind: str, v: Any) -> Any:
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise ProtocolError(
-                    "bad_field", f"{where(kind)} must be an integer, got {_kind(v)}"
-                )
-            if positive and v < 1:
-                raise ProtocolError("bad_field", f"{where(kind)} must be positive, got {v}")
-            if name == "sdp_mline_index" and not 0 <= v < 1024:
-                raise ProtocolError("bad_field", f"{where(kind)} must be between 0 and 1023")
-            return v
-
-        return integer
+        return _integer(name)
     if hint is str:
-        limit = _MAX_LEN.get(name)
-
-        def string(kind: str, v: Any) -> Any:
-            if not isinstance(v, str):
-                raise ProtocolError("bad_field", f"{where(kind)} must be a string, got {_kind(v)}")
-            if limit is not None and len(v) > limit:
-                raise ProtocolError("bad_field", f"{where(kind)} is longer than {limit} characters")
-            return v
-
-        return string
+        return _string(name, options=_ONE_OF.get(name))
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        nested = hint
-
-        def obj(kind: str, v: Any) -> Any:
-            if not isinstance(v, dict):
-                raise ProtocolError("bad_field", f"{where(kind)} must be an object, got {_kind(v)}")
-            return _build(nested, kind, v)
-
-        return obj
+        return _object(hint)
     raise TypeError(f"unsupported field type {hint!r}")  # pragma: no cover
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
+def _bad(kind: str, where: str, problem: str) -> ProtocolError:
+    return ProtocolError("bad_field", f"field {where!r} of {kind!r} {problem}")
 
 
-def _kind(value: Any) -> str:
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "object",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
+def _boolean(kind: str, v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise _bad(kind, where, f"must be true or false, got {_kind(v)}")
+    return v
+
+
+def _integer(name: str) -> Check:
+    low, high = _RANGE.get(name, (None, None))
+    too_low = {0: "must not be negative", 1: "must be positive"}.get(
+        low or 0, f"must be at least {low}"
+    )
+
+    def check(kind: str, v: Any, where: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _bad(kind, where, f"must be an integer, got {_kind(v)}")
+        if low is not None and v < low:
+            raise _bad(kind, where, f"{too_low}, got {v}")
+        if high is not None and v > high:
+            raise _bad(kind, where, f"must be at most {high}, got {v}")
+        return v
+
+    return check
+
+
+def _string(name: str, options: tuple[str, ...] | None = None) -> Check:
+    limit = _MAX_LENGTH.get(name)
+    is_datetime = name in _DATETIME
+    allowed = ""
+    if options:
+        quoted = [repr(o) for o in options]
+        allowed = " or ".join(quoted) if len(quoted) == 2 else "one of " + ", ".join(quoted)
+
+    def check(kind: str, v: Any, where: str) -> str:
+        if not isinstance(v, str):
+            raise _bad(kind, where, f"must be a string, got {_kind(v)}")
+        if limit is not None and len(v) > limit:
+            raise _bad(kind, where, f"is longer than {limit} characters")
+        if options and v not in options:
+            raise _bad(kind, where, f"must be {allowed}, got {_show(v)}")
+        if not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:  # "\ud800": JSON allows it, UTF-8 cannot carry it
+                raise _bad(kind, where, "contains an unpaired surrogate") from None
+        if is_datetime:
+            try:
+                datetime.fromisoformat(v)
+            except ValueError:
+                raise _bad(kind, where, f"must be an ISO 8601 date-time, got {_show(v)}") from None
+        return v
+
+    return check
+
+
+def _list(item: Check) -> Check:
+    def check(kind: str, v: Any, where: str) -> tuple[Any, ...]:
+        if not isinstance(v, list):
+            raise _bad(kind, where, f"must be a list, got {_kind(v)}")
+        return tuple(item(kind, x, f"{where}[{i}]") for i, x in enumerate(v))
+
+    return check
+
+
+def _object(cls: type[Any]) -> Check:
+    def check(kind: str, v: Any, where: str) -> Any:
+        if not isinstance(v, dict):
+            raise _bad(kind, where, f"must be an object, got {_kind(v)}")
+        return cls(**_fields(cls, kind, where + ".", v))
+
+    return check
+
+
+_KINDS = {bool: "bool", int: "int", float: "float", str: "string", list: "list", dict: "object"}
+
+
+def _kind(value: object) -> str:
+    """A JSON value's kind, for messages: "got int"."""
+    return "null" if value is None else _KINDS.get(type(value), type(value).__name__)
+
+
+def _show(text: str) -> str:
+    """A client-chosen string, quoted and cut short, for messages."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 _SPECS: dict[type[Any], tuple[tuple[str, bool, Check], ...]] = {
-    cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem)
+    cls: _compile(cls)
+    for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem, IceServer)
 }
+_REF_CHECK = _string("ref")
