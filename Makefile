@@ -40,7 +40,7 @@ bench: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy hub rota signalling
+	$(BIN)/mypy hub rota signalling media web
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -8,20 +8,22 @@ written and the bad ones reported.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
 from hub.access import Actor, Role, require_role
 from hub.audit import AuditRecord
-from hub.closure import derive
+from hub.avoided import avoided
 from hub.consultations import Consultation, Reason, State
 from hub.context import HubContext
 from hub.errors import RowErrors, ValidationError
-from hub.outcomes import AdmissionJudgement, FollowUp, Intention, OutcomeCode
+from hub.outcomes import AdmissionJudgement, FollowUp, Intention, Outcome, OutcomeCode
 from hub.ports import UnitOfWork
 from hub.residents import Resident, parse_nhs_number
 
@@ -40,6 +42,7 @@ COLUMNS = (
 )
 REQUIRED = ("home_code", "requested_at", "reason")
 BATCH = 5000
+YIELD_EVERY = 100  # rows checked between chances for the batch in flight to progress
 E = TypeVar("E", bound=StrEnum)
 Progress = Callable[[int], None]
 
@@ -67,8 +70,12 @@ class ImportResult:
 
 
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(lines)
-    header = [h.strip() for h in reader.fieldnames or []]
+    """(line number, column → stripped value) for each row; the header is line 1.
+
+    Like ``csv.DictReader``: blank lines are skipped, missing cells are empty and cells
+    past the header are ignored."""
+    reader = csv.reader(lines)
+    header = [h.strip() for h in next(reader, [])]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown or not ({"nhs_number", "resident_name"} & set(header)):
@@ -80,13 +87,29 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
         if not ({"nhs_number", "resident_name"} & set(header)):
             problems.append("give nhs_number or resident_name")
         raise RowErrors([(1, "; ".join(problems))])
-    reader.fieldnames = header
-    for index, raw in enumerate(reader):
-        yield index + 2, {k: (v or "").strip() for k, v in raw.items() if k is not None}
+    width = len(header)
+    index = 0
+    for raw in reader:
+        if not raw:
+            continue
+        if len(raw) < width:
+            raw += [""] * (width - len(raw))
+        index += 1
+        yield index + 1, {k: v.strip() for k, v in zip(header, raw, strict=False)}
 
 
-def parse_row(line: int, v: dict[str, str], now: datetime) -> CallRow:
-    nhs = parse_nhs_number(v["nhs_number"]) if v.get("nhs_number") else None
+def parse_row(
+    line: int, v: dict[str, str], now: datetime, nhs_numbers: dict[str, str] | None = None
+) -> CallRow:
+    """One spreadsheet row, checked. ``nhs_numbers`` remembers numbers already checked
+    (a log names the same residents again and again)."""
+    nhs = None
+    if raw_nhs := v.get("nhs_number"):
+        nhs = nhs_numbers.get(raw_nhs) if nhs_numbers is not None else None
+        if nhs is None:
+            nhs = parse_nhs_number(raw_nhs)
+            if nhs_numbers is not None:
+                nhs_numbers[raw_nhs] = nhs
     name = " ".join(v.get("resident_name", "").split()) or None
     if nhs is None and name is None:
         raise ValidationError("give the resident's NHS number or name")
@@ -131,11 +154,16 @@ async def import_calls(
     skip_invalid: bool = False,
     on_progress: Progress | None = None,
 ) -> ImportResult:
+    """Check every row and store the good ones in one transaction.
+
+    Good rows are written a batch at a time while the next batch is being checked; the
+    first bad row stops the writing (unless ``skip_invalid``) and the transaction is
+    rolled back after every row has been checked, so all errors are reported at once.
+    """
     require_role(actor, Role.ADMIN)
     now = ctx.clock.now()
     follow_up = timedelta(hours=ctx.settings.outcomes.follow_up_hours)
     errors: list[tuple[int, str]] = []
-    calls: list[Consultation] = []
     async with ctx.uow() as uow:
         homes = {h.code: h for h in await uow.homes.list()}
         by_nhs: dict[str, Resident] = {}
@@ -145,65 +173,124 @@ async def import_calls(
                 by_nhs[r.details.nhs_number] = r
                 by_name.setdefault((each.id, r.display_name.lower()), []).append(r)
         seen: dict[tuple[int, datetime], int] = {}
-        for line, values in read_rows(lines):
-            try:
-                row = parse_row(line, values, now)
-                home = homes.get(row.home_code)
-                if home is None:
-                    raise ValidationError(f"unknown care home {row.home_code}")
-                resident = by_nhs.get(row.nhs_number) if row.nhs_number else None
-                if row.nhs_number and resident is None:
-                    raise ValidationError(f"no resident with NHS number {row.nhs_number}")
-                if resident is None and row.resident_name:
-                    found = by_name.get((home.id, row.resident_name.lower()), [])
-                    if len(found) != 1:
+        nhs_numbers: dict[str, str] = {}
+        writer = _Writer(uow, seen, errors, skip_invalid, on_progress)
+        batch: list[Consultation] = []
+        try:
+            for count, (line, values) in enumerate(read_rows(lines), 1):
+                try:
+                    row = parse_row(line, values, now, nhs_numbers)
+                    home = homes.get(row.home_code)
+                    if home is None:
+                        raise ValidationError(f"unknown care home {row.home_code}")
+                    resident = by_nhs.get(row.nhs_number) if row.nhs_number else None
+                    if row.nhs_number and resident is None:
+                        raise ValidationError(f"no resident with NHS number {row.nhs_number}")
+                    if resident is None and row.resident_name:
+                        found = by_name.get((home.id, row.resident_name.lower()), [])
+                        if len(found) != 1:
+                            raise ValidationError(
+                                f"{'no' if not found else 'more than one'} resident called "
+                                f"{row.resident_name} at {home.code}: give the NHS number"
+                            )
+                        resident = found[0]
+                    assert resident is not None
+                    if resident.home_id != home.id:
                         raise ValidationError(
-                            f"{'no' if not found else 'more than one'} resident called "
-                            f"{row.resident_name} at {home.code}: give the NHS number"
+                            f"resident {resident.display_name} is not at {home.code}"
                         )
-                    resident = found[0]
-                assert resident is not None
-                if resident.home_id != home.id:
-                    raise ValidationError(f"resident {resident.display_name} is not at {home.code}")
-                key = (resident.id, row.requested_at)
-                if key in seen:
-                    raise ValidationError(f"same resident and time as line {seen[key]}")
-                seen[key] = line
-                calls.append(_consultation(row, home.id, resident.id, follow_up))
-            except ValidationError as err:
-                errors.append((line, err.message))
-        existing = await _already_stored(uow, calls)
-        if existing:
-            for call in calls:
-                if (call.resident_id, call.requested_at) in existing:
-                    errors.append(
-                        (seen[(call.resident_id, call.requested_at)], "this call is already stored")
-                    )
-            calls = [c for c in calls if (c.resident_id, c.requested_at) not in existing]
+                    key = (resident.id, row.requested_at)
+                    if key in seen:
+                        raise ValidationError(f"same resident and time as line {seen[key]}")
+                    seen[key] = line
+                    batch.append(_consultation(row, home.id, resident.id, follow_up))
+                except ValidationError as err:
+                    errors.append((line, err.message))
+                if len(batch) == BATCH:
+                    await writer.submit(batch)
+                    batch = []
+                elif count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the batch being written move on
+            await writer.submit(batch)
+            imported = await writer.finish()
+        finally:
+            await writer.abandon()
         errors.sort()
         if errors and not skip_invalid:
             raise RowErrors(errors)
-        for start in range(0, len(calls), BATCH):
-            await uow.consultations.add_many(calls[start : start + BATCH])
-            if on_progress:
-                on_progress(min(len(calls), start + BATCH))
         await uow.audit.append(
             AuditRecord(
                 "consultation.imported",
                 actor.ref,
                 "import",
                 now.isoformat(),
-                {"count": len(calls), "skipped": len(errors), "source": "import-calls"},
+                {"count": imported, "skipped": len(errors), "source": "import-calls"},
             ),
             now,
         )
         await uow.commit()
-    return ImportResult(len(calls), errors)
+    return ImportResult(imported, errors)
+
+
+class _Writer:
+    """Stores batches of checked calls, one at a time, behind the checking loop."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        seen: dict[tuple[int, datetime], int],
+        errors: list[tuple[int, str]],
+        skip_invalid: bool,
+        on_progress: Progress | None,
+    ) -> None:
+        self.uow, self.seen, self.errors = uow, seen, errors
+        self.skip_invalid, self.on_progress = skip_invalid, on_progress
+        self.imported = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, batch: list[Consultation]) -> None:
+        await self.finish()
+        if batch:
+            self.task = asyncio.create_task(self._write(batch))
+
+    async def finish(self) -> int:
+        if self.task is not None:
+            task, self.task = self.task, None
+            await task
+        return self.imported
+
+    async def abandon(self) -> None:
+        """After a failure: stop the batch in flight before the transaction goes."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _write(self, batch: list[Consultation]) -> None:
+        existing = await _already_stored(self.uow, batch)
+        if existing:
+            for call in batch:
+                key = (call.resident_id, call.requested_at)
+                if key in existing:
+                    self.errors.append((self.seen[key], "this call is already stored"))
+            batch = [c for c in batch if (c.resident_id, c.requested_at) not in existing]
+        if self.errors and not self.skip_invalid:
+            return  # all or nothing: this import will be refused, write no more
+        if batch:
+            await self.uow.consultations.add_many(batch)
+            self.imported += len(batch)
+        if self.on_progress:
+            self.on_progress(self.imported)
 
 
 async def _already_stored(uow: UnitOfWork, calls: list[Consultation]) -> set[tuple[int, datetime]]:
+    if not calls:
+        return set()
     keys = {(c.resident_id, c.requested_at) for c in calls}
-    stored = await uow.consultations.request_times({r for r, _ in keys})
+    times = [at for _, at in keys]
+    stored = await uow.consultations.request_times(
+        {r for r, _ in keys}, since=min(times), until=max(times)
+    )
     return keys & stored
 
 
@@ -215,7 +302,18 @@ def _consultation(
         if row.ended_at and row.answered_at
         else (State.CANCELLED if row.ended_at else State.ABANDONED)
     )
-    call = Consultation(
+    ended_at = row.ended_at or row.requested_at
+    outcome = None
+    if row.outcome is not None:
+        outcome = Outcome(
+            row.outcome,
+            row.follow_up or FollowUp.NONE,
+            None,
+            row.admission_judgement or AdmissionJudgement.UNSURE,
+        )
+    # What hub.closure.derive would say of the stored call, without building it twice.
+    result = avoided(row.intention, outcome, (), row.requested_at, ended_at, follow_up)
+    return Consultation(
         id=0,
         home_id=home_id,
         resident_id=resident_id,
@@ -229,15 +327,13 @@ def _consultation(
         intention=row.intention.value if row.intention else None,
         requested_at=row.requested_at,
         answered_at=row.answered_at,
-        ended_at=row.ended_at or row.requested_at,
-        outcome=row.outcome.value if row.outcome else None,
-        follow_up=(row.follow_up or FollowUp.NONE).value if row.outcome else None,
-        admission_judgement=(row.admission_judgement or AdmissionJudgement.UNSURE).value
-        if row.outcome
-        else None,
-        outcome_at=row.ended_at if row.outcome else None,
+        ended_at=ended_at,
+        outcome=outcome.code.value if outcome else None,
+        follow_up=outcome.follow_up.value if outcome else None,
+        admission_judgement=outcome.admission_judgement.value if outcome else None,
+        outcome_at=row.ended_at if outcome else None,
+        avoided=result,
     )
-    return replace(call, avoided=derive(call, (), follow_up))
 
 
 def _follow_up(raw: str | None) -> FollowUp | None:

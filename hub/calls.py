@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from hub import news2
+from hub import news2, routing
 from hub.access import Actor, Role
 from hub.audit import AuditRecord
 from hub.consultations import SOFT_SIGNS, Consultation, Reason, State
@@ -25,6 +25,7 @@ from hub.outcomes import Intention
 from hub.ports import UnitOfWork
 from hub.queue import QueueEntry, order
 from hub.queue import position as queue_position
+from hub.rota_cover import on_shift_at
 
 MAX_NOTES = 20_000
 OBSERVATION_FIELDS = tuple(f.name for f in fields(news2.Observations))
@@ -150,9 +151,13 @@ async def request_call(ctx: HubContext, actor: Actor, request: CallRequest) -> C
 
 
 async def claim(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
-    """Answer a waiting call. Exactly one of several simultaneous claims wins."""
+    """Answer a waiting call. Exactly one of several simultaneous claims wins.
+
+    Routing (``hub.routing``) decides first whether this clinician may answer it now:
+    off shift, or without a skill the call needs, is Forbidden (and audited)."""
     _require_clinician(actor)
     now = ctx.clock.now()
+    await _check_routing(ctx, actor, call_id, now)
     async with ctx.uow() as uow:
         won = await uow.consultations.transition(
             call_id,
@@ -210,6 +215,7 @@ async def release(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
 async def transfer(ctx: HubContext, actor: Actor, call_id: int, to_user_id: int) -> Consultation:
     _require_clinician(actor)
     now = ctx.clock.now()
+    cover = await on_shift_at(ctx, now)
     async with ctx.uow() as uow:
         call = await _get(uow, call_id)
         if call.state is not State.WAITING:
@@ -219,6 +225,20 @@ async def transfer(ctx: HubContext, actor: Actor, call_id: int, to_user_id: int)
             raise NotFound(f"no active clinician {to_user_id} to transfer to")
         if colleague.id == actor.id:
             raise Conflict("you cannot transfer a call to yourself")
+        why = routing.refusal(
+            colleague.id,
+            {s.value for s in colleague.skills},
+            call.reason,
+            cover,
+            ctx.settings.rota,
+            who=colleague.display_name,
+        )
+        if why is not None:
+            await _audit(
+                uow, actor, "call.transfer_refused", call_id, now, {"to": colleague.id, "why": why}
+            )
+            await uow.commit()
+            raise Forbidden(why)
         await _move(
             uow,
             actor,
@@ -340,6 +360,24 @@ async def open_calls_of(ctx: HubContext, actor: Actor) -> list[Consultation]:
 async def participants(ctx: HubContext, call_id: int) -> Consultation:
     async with ctx.uow() as uow:
         return await _get(uow, call_id)
+
+
+async def _check_routing(ctx: HubContext, actor: Actor, call_id: int, now: datetime) -> None:
+    """Refuse (Forbidden, audited) a claim routing does not allow. A call that cannot be
+    claimed anyway (gone, taken) is left for the claim itself to report."""
+    cover = await on_shift_at(ctx, now)
+    async with ctx.uow() as uow:
+        call = await uow.consultations.get(call_id)
+        if call is None or call.state not in sources(Event.CLAIM):
+            return
+        user = await uow.staff.get(actor.id)
+        skills = {s.value for s in user.skills} if user is not None else set()
+        why = routing.refusal(actor.id, skills, call.reason, cover, ctx.settings.rota)
+        if why is None:
+            return
+        await _audit(uow, actor, "call.claim_refused", call_id, now, {"why": why})
+        await uow.commit()
+    raise Forbidden(why)
 
 
 def _require_clinician(actor: Actor) -> None:

@@ -1,4 +1,5 @@
-"""A demo database: three care homes, residents, hub staff and months of past calls.
+"""A demo database: three care homes, residents, hub staff, months of past calls, and
+a draft rota for the coming four weeks (contracts, leave, requests and demand included).
 
 Generation is pure and deterministic (``plan_*``, ``generate_consultations``); ``seed``
 stores it on a fresh database. Calls follow the published figures: answered in ~2–3
@@ -20,7 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nhs_number.validate import calculate_checksum
 
-from hub.access import SYSTEM, Role
+from hub import rota_inputs, rota_plans
+from hub.access import SYSTEM, Actor, Role
 from hub.admin import add_resident, create_home, create_staff
 from hub.audit import AuditRecord
 from hub.auth import totp_context
@@ -32,7 +34,10 @@ from hub.homes import NewHome
 from hub.news2 import Consciousness, Observations, score
 from hub.outcomes import Intention
 from hub.residents import Resident, ResidentDetails
-from hub.staff import NewStaff
+from hub.rostering import LeaveKind, RotaRecord
+from hub.staff import NewStaff, StaffUser
+from rota.model import RequestKind
+from rota.solver import Progress as RotaProgress
 
 # Outcome, follow-up and judgement values below are those of hub.outcomes' enums
 # (tests/hub/test_demo.py checks they match).
@@ -41,6 +46,9 @@ DEMO_PASSWORD = "telehub-demo-password"  # noqa: S105 (printed for the demo)
 NEWSTARTER = "newstarter"  # the one login left to set up two-factor at first login
 BATCH = 500  # consultations per unit of work
 Progress = Callable[[int, int], None]  # (done, total)
+RotaProgressFn = Callable[[RotaProgress], None]
+ROTA_DAYS = 28
+ROTA_TIME_LIMIT_S = 6.0  # the demo's draft rota: CP-SAT proves this one optimal in ~5 s
 Period = tuple[datetime, datetime]  # [start, end)
 
 
@@ -60,6 +68,7 @@ class DemoSummary:
     homes: int
     residents: int
     consultations: int
+    rota: RotaRecord | None = None  # the draft rota generated for the coming weeks
 
 
 _HOMES = (
@@ -103,6 +112,58 @@ _STAFF = (
     ("nurse4", "Gareth Pritchard", "clinician", "clinician prescriber"),
     (NEWSTARTER, "Sophie Allen", "clinician", "clinician"),
 )
+
+
+# The rest of the hub's rota team, shaped like a small real hub (tests/hub/rota_fixtures.py):
+# with the clinicians above, six senior clinicians (two prescribing), five prescribers
+# (one day-only) and three nurses (one day-only). They log in like everyone else.
+_ROTA_STAFF = (
+    ("nurse5", "Olivia Bennett", "clinician", "clinician senior_clinician prescriber"),
+    ("nurse6", "Daniel Okafor", "clinician", "clinician senior_clinician"),
+    ("nurse7", "Fiona MacLeod", "clinician", "clinician senior_clinician"),
+    ("nurse8", "Imran Qureshi", "clinician", "clinician senior_clinician"),
+    ("nurse9", "Rachel Whitaker", "clinician", "clinician prescriber"),
+    ("nurse10", "Liam Doyle", "clinician", "clinician prescriber"),
+    ("nurse11", "Grace Owusu", "clinician", "clinician"),
+)
+# username: (contracted hours a week, works nights)
+_CONTRACTS = {
+    "nurse1": (37.5, True),
+    "nurse2": (37.5, True),
+    "nurse3": (37.5, True),
+    "nurse4": (30.0, True),
+    "nurse5": (37.5, True),
+    "nurse6": (37.5, True),
+    "nurse7": (30.0, True),
+    "nurse8": (37.5, True),
+    "nurse9": (22.5, False),
+    "nurse10": (37.5, True),
+    "nurse11": (30.0, False),
+    NEWSTARTER: (37.5, True),
+}
+# username, first and last day (offsets into the rota), kind
+_LEAVE = (
+    ("nurse6", 5, 9, LeaveKind.ANNUAL),
+    ("nurse1", 12, 12, LeaveKind.TRAINING),
+    ("nurse9", 19, 22, LeaveKind.ANNUAL),
+)
+# username, kind, first and last day (offsets), weight, shift
+_REQUESTS: tuple[tuple[str, RequestKind, int, int, int, str | None], ...] = (
+    ("nurse2", RequestKind.DAY_OFF, 4, 4, 5, None),
+    ("nurse4", RequestKind.NO_NIGHTS, 14, 20, 3, None),
+    ("nurse5", RequestKind.SHIFT, 7, 9, 2, "early"),
+    ("nurse10", RequestKind.DAY_OFF, 10, 10, 10, None),
+)
+
+
+def plan_rota_staff() -> list[NewStaff]:
+    return [NewStaff.parse(u, name, role, skills.split()) for u, name, role, skills in _ROTA_STAFF]
+
+
+def demo_week_demand() -> tuple[int, ...]:
+    """Clinicians needed per hour of the week (Monday 00:00 first): two around the
+    clock, three 10:00–18:00 on weekdays — within what twelve contracts can staff."""
+    return tuple(3 if day < 5 and 10 <= hour < 18 else 2 for day in range(7) for hour in range(24))
 
 
 def rng_for(seed: int, topic: str) -> random.Random:
@@ -361,9 +422,17 @@ def _outcome(rng: random.Random, reason: Reason, s: float, r: Resident, local: d
 
 
 async def seed(
-    ctx: HubContext, *, seed: int = 7, months: int = 6, on_progress: Progress | None = None
+    ctx: HubContext,
+    *,
+    seed: int = 7,
+    months: int = 6,
+    on_progress: Progress | None = None,
+    rota_time_limit_s: float = ROTA_TIME_LIMIT_S,
+    on_rota_progress: RotaProgressFn | None = None,
 ) -> DemoSummary:
-    """Fill a fresh database with the demo; ``on_progress(done, total)`` after each batch."""
+    """Fill a fresh database with the demo; ``on_progress(done, total)`` after each batch
+    of calls, ``on_rota_progress`` while the draft rota is solved (``rota_time_limit_s``
+    0 leaves the rota out)."""
     now = ctx.clock.now()
     homes = [await create_home(ctx, SYSTEM, new) for new in plan_homes(rng_for(seed, "homes"))]
     plan = plan_residents(rng_for(seed, "residents"), len(homes), now.date())
@@ -387,6 +456,20 @@ async def seed(
         for u in users
     ]
     clinicians = [u.id for u in users if u.role is Role.CLINICIAN and u.id in secrets]
+    # The rest of the rota team, with secrets of their own (the calls stay as they were).
+    team = [await create_staff(ctx, SYSTEM, new, DEMO_PASSWORD) for new in plan_rota_staff()]
+    team_rng = rng_for(seed, "rota-totp")
+    team_secrets = {u.id: totp_secret(team_rng) for u in team}
+    async with ctx.uow() as uow:
+        for user_id, secret in team_secrets.items():
+            await uow.staff.set_totp(user_id, ctx.keyring.seal(secret, totp_context(user_id)), True)
+            rec = AuditRecord("staff.totp_set", SYSTEM.ref, "staff", str(user_id), {})
+            await uow.audit.append(rec, now)
+        await uow.commit()
+    logins += [
+        DemoLogin(u.username, DEMO_PASSWORD, u.role, u.display_name, team_secrets[u.id])
+        for u in team
+    ]
     codes = [(h.name, (await issue_code(ctx, SYSTEM, h.id, "Demo tablet")).code) for h in homes]
 
     period = demo_period(now, months)
@@ -405,4 +488,57 @@ async def seed(
             await uow.commit()
         if on_progress:
             on_progress(first + len(batch), len(calls))
-    return DemoSummary(logins, codes, len(homes), len(residents), len(calls))
+    rota = None
+    if rota_time_limit_s:
+        lead = next(u for u in users if u.role is Role.MANAGER and u.home_id is None)
+        start = now.astimezone(uk_zone()).date()
+        rota = await seed_rota(
+            ctx,
+            Actor("staff", lead.id, lead.display_name, lead.role),
+            [*users, *team],
+            start,
+            time_limit_s=rota_time_limit_s,
+            on_progress=on_rota_progress,
+        )
+    return DemoSummary(logins, codes, len(homes), len(residents), len(calls), rota)
+
+
+async def seed_rota(
+    ctx: HubContext,
+    lead: Actor,
+    users: Sequence[StaffUser],
+    start: date,
+    *,
+    days: int = ROTA_DAYS,
+    time_limit_s: float = ROTA_TIME_LIMIT_S,
+    on_progress: RotaProgressFn | None = None,
+) -> RotaRecord:
+    """Contracts, leave, requests and demand for the rota team, then a **draft** rota
+    from ``start`` (not published: the rota lead looks at it first)."""
+    by_name = {u.username: u for u in users}
+    for username, (hours, nights) in _CONTRACTS.items():
+        await rota_inputs.set_contract(ctx, lead, by_name[username].id, hours, nights)
+    for username, first, last, kind in _LEAVE:
+        await rota_inputs.add_leave(
+            ctx,
+            lead,
+            by_name[username].id,
+            start + timedelta(days=first),
+            start + timedelta(days=last),
+            kind,
+        )
+    for username, request, first, last, weight, shift in _REQUESTS:
+        await rota_inputs.add_request(
+            ctx,
+            lead,
+            by_name[username].id,
+            request,
+            start + timedelta(days=first),
+            start + timedelta(days=last),
+            weight,
+            shift,
+        )
+    await rota_inputs.set_demand(ctx, lead, list(demo_week_demand()))
+    return await rota_plans.generate(
+        ctx, lead, start, days, "8h", time_limit_s=time_limit_s, on_progress=on_progress
+    )

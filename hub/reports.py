@@ -3,16 +3,24 @@
 Every figure is aggregated by the database (``uow.reports``) from the avoided flags that
 ``hub.avoided.avoided`` stored on each consultation; this module only validates the
 question, assembles the answer and prices it with the tariffs.
+
+Date ranges are whole UTC days; the hour-of-week heat map is in UK local time
+(``REPORT_ZONE``, daylight saving included). Answer-time percentiles are reported at
+the precision of the answer-time histogram (``wait_bucket``): the upper edge of the
+bucket that holds the nearest-rank value, so they are the same whether the database
+answers from rows or from its daily rollup (docs/outcomes.md, "The report rollup").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from hub.access import Actor, Role
+from hub.access import Actor, Role, require_role
+from hub.audit import AuditRecord
 from hub.avoided import AvoidedCounts
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound, ValidationError
@@ -20,6 +28,47 @@ from hub.tariffs import Tariffs, cost_by_event
 
 MAX_DAYS = 3 * 366
 ANSWER_TARGET = timedelta(minutes=5)
+REPORT_ZONE = "Europe/London"  # the heat map's wall clock
+
+# The answer-time histogram: 5-second buckets up to an hour, 1-minute buckets up to a
+# day, then one open bucket. Bucket k > 0 holds waits in (edge(k-1), edge(k)].
+FINE_STEP_US = 5_000_000
+FINE_UNTIL_US = 3_600_000_000
+COARSE_STEP_US = 60_000_000
+COARSE_UNTIL_US = 86_400_000_000
+FINE_BUCKETS = FINE_UNTIL_US // FINE_STEP_US  # 720
+OVERFLOW_BUCKET = FINE_BUCKETS + (COARSE_UNTIL_US - FINE_UNTIL_US) // COARSE_STEP_US + 1  # 2101
+
+
+def wait_bucket(wait_us: int) -> int:
+    """The histogram bucket of a wait given in whole microseconds (0 for no wait)."""
+    if wait_us <= 0:
+        return 0
+    if wait_us <= FINE_UNTIL_US:
+        return -(-wait_us // FINE_STEP_US)
+    if wait_us <= COARSE_UNTIL_US:
+        return FINE_BUCKETS + -(-(wait_us - FINE_UNTIL_US) // COARSE_STEP_US)
+    return OVERFLOW_BUCKET
+
+
+def bucket_edge_s(bucket: int) -> float | None:
+    """The upper edge of a bucket in seconds (None for the open bucket past a day)."""
+    if bucket <= FINE_BUCKETS:
+        return max(bucket, 0) * FINE_STEP_US / 1e6
+    if bucket < OVERFLOW_BUCKET:
+        return (FINE_UNTIL_US + (bucket - FINE_BUCKETS) * COARSE_STEP_US) / 1e6
+    return None
+
+
+def reported_wait_s(wait_us: int) -> float:
+    """A nearest-rank wait as reports show it: its bucket's upper edge (exact past a day)."""
+    edge = bucket_edge_s(wait_bucket(wait_us))
+    return wait_us / 1e6 if edge is None else edge
+
+
+def nearest_rank(p: float, n: int) -> int:
+    """The 0-based index of the nearest-rank ``p`` percentile among ``n`` sorted values."""
+    return max(0, min(n - 1, math.ceil(p * n) - 1))
 
 
 @dataclass(frozen=True)
@@ -76,7 +125,8 @@ class Report:
     answer: AnswerTimes
     by_home: list[tuple[str, AvoidedCounts]] = field(default_factory=list)
     by_month: list[tuple[str, AvoidedCounts]] = field(default_factory=list)
-    hour_of_week: dict[tuple[int, int], int] = field(default_factory=dict)  # (dow 0=Mon, h)
+    # (weekday 0=Monday, hour) on the UK wall clock (REPORT_ZONE), daylight saving included
+    hour_of_week: dict[tuple[int, int], int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -157,3 +207,23 @@ def summary_rows(report: Report) -> list[dict[str, object]]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+RollupProgress = Callable[[int, int], None]  # (chunks done, chunks in all)
+
+
+async def rebuild_rollup(
+    ctx: HubContext, actor: Actor, on_progress: RollupProgress | None = None
+) -> int:
+    """Recompute the report rollup from every consultation (``telehub report
+    rebuild-rollup``), in one transaction; returns the number of counted calls."""
+    require_role(actor, Role.ADMIN)
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        calls = await uow.reports.rebuild_rollup(on_progress)
+        await uow.audit.append(
+            AuditRecord("report.rollup_rebuilt", actor.ref, "report", "rollup", {"calls": calls}),
+            now,
+        )
+        await uow.commit()
+    return calls

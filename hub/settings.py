@@ -85,6 +85,34 @@ class OutcomeSettings:
 
 
 @dataclass(frozen=True)
+class RotaSettings:
+    """The rota generator, its hard-rule parameters, and routing of calls by shift."""
+
+    pattern: str
+    days: int
+    time_limit_s: int
+    workers: int
+    seed: int
+    full_time_hours: float
+    min_rest_hours: int
+    weekly_rest_hours: int
+    max_avg_weekly_hours: float
+    max_consecutive_days: int
+    max_consecutive_nights: int
+    max_consecutive_long_nights: int
+    senior_cover_from_hour: int
+    senior_cover_to_hour: int
+    prescriber_cover_from_hour: int
+    prescriber_cover_to_hour: int
+    service_level_pct: int
+    answer_target_s: int
+    forecast_weeks: int
+    enforce_on_shift: bool
+    skill_for_reason: Mapping[str, str]
+    gap_banner_hours: int
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool
 
@@ -98,6 +126,7 @@ class Settings:
     signalling: SignallingSettings
     media: MediaSettings
     outcomes: OutcomeSettings
+    rota: RotaSettings
     demo: DemoSettings
 
     def replace(self, section: str, **values: Any) -> Settings:
@@ -211,6 +240,12 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if value < 0:
             raise ValidationError(f"config key {key} must not be negative, got {value}")
         return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"config key {key} must be a number, got {value!r}")
+        if value < 0:
+            raise ValidationError(f"config key {key} must not be negative, got {value}")
+        return float(value)
     if hint is str:
         if not isinstance(value, str):
             raise ValidationError(f"config key {key} must be a string, got {value!r}")
@@ -244,6 +279,13 @@ def _parse_env(key: str, raw: str, hint: Any) -> Any:
         except ValueError:
             raise ValidationError(
                 f"environment value for {key} must be an integer, got {raw!r}"
+            ) from None
+    if hint is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValidationError(
+                f"environment value for {key} must be a number, got {raw!r}"
             ) from None
     try:
         return json.loads(raw)

@@ -24,3 +24,7 @@ class RotaConflictError(RotaError):
 
 class RotaNoSolutionError(RotaError):
     """No rota was found within the time limit, and none could be proven impossible."""
+
+
+class RotaCancelledError(RotaError):
+    """The caller stopped the search (``stop`` event) before it finished."""

@@ -8,6 +8,7 @@ sit in the same model as the free ones.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import date, timedelta
@@ -51,11 +52,12 @@ def resolve_days(
     workers: int = 2,
     seed: int = 0,
     on_progress: ProgressFn | None = None,
+    stop: threading.Event | None = None,
 ) -> Solution:
     """Re-solve ``dates`` with every shift on any other date frozen as published."""
     days = set(dates)
     frozen = [a for a in published if a.day not in days]
-    return solve(problem, time_limit_s, workers, seed, on_progress, frozen, days)
+    return solve(problem, time_limit_s, workers, seed, on_progress, frozen, days, stop)
 
 
 def repair_sickness(
@@ -69,6 +71,7 @@ def repair_sickness(
     workers: int = 2,
     seed: int = 0,
     on_progress: ProgressFn | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[Problem, Solution]:
     """Record sickness as leave and re-solve the days it touches inside the period."""
     sick = with_sickness(problem, staff, first, last)
@@ -85,5 +88,6 @@ def repair_sickness(
         workers=workers,
         seed=seed,
         on_progress=on_progress,
+        stop=stop,
     )
     return sick, solution

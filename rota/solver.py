@@ -7,9 +7,10 @@ back the best rota found with its score recomputed by ``rota.score`` and checked
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -17,7 +18,12 @@ from typing import Protocol
 from ortools.sat.python import cp_model
 
 from rota.cpmodel import FAMILIES, build_model
-from rota.errors import RotaConflictError, RotaInputError, RotaNoSolutionError
+from rota.errors import (
+    RotaCancelledError,
+    RotaConflictError,
+    RotaInputError,
+    RotaNoSolutionError,
+)
 from rota.feasibility import check_preconditions
 from rota.greedy import greedy_rota
 from rota.grid import Grid
@@ -26,6 +32,7 @@ from rota.rules import check
 from rota.score import score
 
 DIAGNOSE_LIMIT_S = 5.0
+STOP_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class RotaSolver(Protocol):
         frozen: Collection[Assignment] = (),
         free_dates: Collection[date] | None = None,
         on_progress: ProgressFn | None = None,
+        stop: threading.Event | None = None,
     ) -> Solution: ...
 
 
@@ -69,7 +77,10 @@ class CpSatSolver:
         frozen: Collection[Assignment] = (),
         free_dates: Collection[date] | None = None,
         on_progress: ProgressFn | None = None,
+        stop: threading.Event | None = None,
     ) -> Solution:
+        """``stop``, when set from another thread, ends the search within a fraction of
+        a second with ``RotaCancelledError`` (a server shutting down, a lead giving up)."""
         started = time.perf_counter()
         grid = Grid(problem)
         _check_frozen(grid, frozen)
@@ -86,7 +97,10 @@ class CpSatSolver:
         rm.hint(greedy)
         solver = self._solver(max(0.1, self.time_limit_s - (time.perf_counter() - started)))
         solver.best_bound_callback = watcher.on_bound
-        status = solver.solve(rm.model, watcher)
+        with _stopper(solver, stop):
+            status = solver.solve(rm.model, watcher)
+        if stop is not None and stop.is_set():
+            raise RotaCancelledError("the rota search was stopped before it finished")
         wall = time.perf_counter() - started
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             chosen = rm.assignments(solver.value)
@@ -137,6 +151,7 @@ def solve(
     on_progress: ProgressFn | None = None,
     frozen: Collection[Assignment] = (),
     free_dates: Collection[date] | None = None,
+    stop: threading.Event | None = None,
 ) -> Solution:
     """Best rota found within ``time_limit_s``.
 
@@ -145,8 +160,32 @@ def solve(
     is how a published rota is repaired after sickness (``rota.repair``).
     """
     return CpSatSolver(time_limit_s, workers, seed).solve(
-        problem, frozen=frozen, free_dates=free_dates, on_progress=on_progress
+        problem, frozen=frozen, free_dates=free_dates, on_progress=on_progress, stop=stop
     )
+
+
+@contextlib.contextmanager
+def _stopper(solver: cp_model.CpSolver, stop: threading.Event | None) -> Iterator[None]:
+    """While CP-SAT runs, a small thread turns ``stop`` into ``stop_search()`` (CP-SAT
+    ignores exceptions raised in its callbacks, so this is the way to interrupt it)."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(STOP_POLL_S):
+            if stop.is_set():
+                solver.stop_search()
+                return
+
+    thread = threading.Thread(target=watch, name="rota-stop", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):

@@ -135,7 +135,9 @@ class ClientSession:
             ref = getattr(message, "ref", None)
             await self._dispatch(message)
         except p.ProtocolError as err:
-            self.send(p.Error(code=err.code, message=err.message, ref=ref))
+            # parse() reads the ref even from a message it rejects, so the client can
+            # match the error to the request that caused it.
+            self.send(p.Error(code=err.code, message=err.message, ref=err.ref or ref))
         except DomainError as err:
             self.send(p.Error(code=err.code, message=err.message, ref=ref))
 

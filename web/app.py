@@ -27,13 +27,20 @@ from web import (
     admin_views,
     auth_views,
     call_views,
+    consultation_views,
+    cover_banner,
     hub_views,
+    monthly_report_views,
     report_views,
+    rota_views,
+    routing_views,
     tablet_views,
     ws_views,
 )
 from web.errors import error_middleware
 from web.keys import CTX, SETTINGS, SWITCHBOARD
+from web.rota_jobs import jobs_ctx
+from web.routing_watch import routing_watch
 from web.security import csrf_middleware, headers_middleware, identity_middleware
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +55,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database(settings, clock or SystemClock()))
+    app.cleanup_ctx.append(routing_watch)  # needs the database context above
+    app.cleanup_ctx.append(jobs_ctx)  # rota jobs: cancelled before the database closes
+    cover_banner.setup(app)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -65,6 +75,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         call_views,
         ws_views,
         report_views,
+        monthly_report_views,
+        consultation_views,
+        routing_views,
+        rota_views,
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)

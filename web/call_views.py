@@ -20,6 +20,7 @@ from media.turn import ice_servers, turn_credentials
 from web.forms import int_param
 from web.keys import CTX
 from web.render import render
+from web.routing_views import console_context
 from web.security import actor_of, require, require_device
 
 routes = web.RouteTableDef()
@@ -243,5 +244,6 @@ async def console(request: web.Request) -> web.StreamResponse:
             "follow_ups": list(FollowUp),
             "reasons": list(Reason),
             "soft_signs": SOFT_SIGNS,
+            **await console_context(request, actor),  # who may answer (routing by shift)
         },
     )

@@ -101,8 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_dev_cert)
 
     s = sub.add_parser("report", help="avoided events and answer times for a date range")
-    s.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
-    s.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    s.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (required)")
+    s.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (required)")
     s.add_argument("--home", help="a care home's code (default: all homes)")
     s.add_argument(
         "--format",
@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         help="fhir: a FHIR Bundle of Encounter resources, one per consultation",
     )
     s.set_defaults(func=cmd_report)
+    from web.report_cli import add_commands as add_report_commands
+
+    add_report_commands(s.add_subparsers(dest="report_command", metavar="{rebuild-rollup}"))
 
     s = sub.add_parser("import-calls", help="import historical call logs (docs/import.md)")
     s.add_argument("file", type=Path)
@@ -130,8 +133,12 @@ def _add_rota(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         from rota.cli import add_commands
     except ImportError:  # pragma: no cover - rota is part of the package
         return
-    r = sub.add_parser("rota", help="rota: solve, check, forecast")
-    add_commands(r.add_subparsers(dest="rota_command", required=True))
+    from web.rota_cli import add_commands as add_hub_commands
+
+    r = sub.add_parser("rota", help="rota: solve, check, forecast, export from the hub")
+    rota_sub = r.add_subparsers(dest="rota_command", required=True)
+    add_commands(rota_sub)
+    add_hub_commands(rota_sub)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -210,7 +217,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hub.demo import DemoSummary, seed
+    from hub.demo import ROTA_TIME_LIMIT_S, DemoSummary, seed
+    from rota.solver import Progress as RotaProgress
 
     DEMO_DIR.mkdir(exist_ok=True)
     db = DEMO_DIR / "demo.db"
@@ -234,8 +242,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 bar.n = done
                 bar.refresh()
 
+            rota_bar: list[tqdm[None]] = []  # opened when the rota solver starts
+
+            def rota_progress(p: RotaProgress) -> None:  # from the solver's thread
+                if not rota_bar:
+                    rota_bar.append(tqdm(total=ROTA_TIME_LIMIT_S, desc="solving a draft rota"))
+                best = "…" if p.objective is None else f"{p.objective:.0f}"
+                rota_bar[0].n = min(round(p.elapsed_s, 1), ROTA_TIME_LIMIT_S)
+                rota_bar[0].set_postfix_str(f"{p.elapsed_s:.0f} s, best score {best}")
+
             async with _context(settings, migrate=True) as ctx:
-                return await seed(ctx, months=args.months, on_progress=progress)
+                try:
+                    return await seed(
+                        ctx,
+                        months=args.months,
+                        on_progress=progress,
+                        on_rota_progress=rota_progress,
+                    )
+                finally:
+                    for opened in rota_bar:
+                        opened.n = opened.total  # solved: the time limit is used up
+                        opened.close()
 
     summary = asyncio.run(run())
     url = f"http://{settings.server.host}:{settings.server.port}/"
@@ -245,6 +272,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{summary.consultations} past consultations"
     )
     print(f"\n  Open {url}\n")
+    if summary.rota is not None:
+        r = summary.rota
+        print(f"  Draft rota {r.start}–{r.last} (not published): {url}rota/{r.id}\n")
     print("  Staff logins (password, then the 6-digit code from an authenticator app or")
     print(f"  `telehub --config {DEMO_CONFIG} totp USERNAME`):")
     for login in summary.logins:

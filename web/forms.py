@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from multidict import MultiDictProxy
 
 
 async def form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField]:
-    return await request.post()
+    data: MultiDictProxy[Any] = await request.post()  # aiohttp ≥ 3.13 adds bytearray
+    return data
 
 
 def text(data: MultiDictProxy[str | bytes | web.FileField], name: str, default: str = "") -> str:

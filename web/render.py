@@ -1,4 +1,5 @@
-"""Rendering pages: every template gets the actor, the CSRF token and the path."""
+"""Rendering pages: every template gets the actor, the CSRF token, the path, and (for
+hub managers and admins) the cover-gap banner."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from web.cover_banner import banner_of
 from web.security import actor_of, csrf_token
 
 
@@ -18,6 +20,7 @@ def render(
         "actor": actor_of(request),
         "csrf_token": csrf_token(request),
         "path": request.path,
+        "cover_banner": banner_of(request),
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)

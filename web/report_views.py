@@ -1,15 +1,24 @@
-"""The manager dashboard: figures, charts drawn as SVG on the server, and CSV export."""
+"""The manager dashboard: figures, charts drawn as SVG on the server, and CSV export.
+
+Every table on the page can be downloaded as CSV (``/reports.csv?table=…``); the page
+and the download are built from the same ``hub.reports.Report``, so they always agree.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from hub import admin, reports
 from hub.access import Actor, Role
+from hub.avoided import AvoidedCounts
+from hub.consultations import Reason
 from hub.outcomes import OutcomeCode
 from hub.tariffs import load_tariffs
 from web.keys import CTX
@@ -18,6 +27,21 @@ from web.security import actor_of, require
 
 routes = web.RouteTableDef()
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+Row = dict[str, object]
+
+#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+COUNT_COLUMNS = (
+    "calls",
+    "not_attributable",
+    "avoided_ae_attendances",
+    "avoided_999_calls",
+    "avoided_conveyances",
+    "avoided_admissions",
+    "avoided_urgent_gp_visits",
+)
 
 
 def _actor(request: web.Request) -> Actor:
@@ -44,19 +68,26 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     peak = max(report.hour_of_week.values(), default=0)
     months_max = max((c.calls for _, c in report.by_month), default=0)
     outcome_max = max(report.outcomes.values(), default=0)
+    reason_max = max(report.reasons.values(), default=0)
     labels = {c.value: c.label for c in OutcomeCode}
+    names = Counter(h.name for h in homes)
     return render(
         "reports.html",
         request,
         {
             "r": report,
             "homes": homes,
+            # The per-home rows are keyed by name: link only names that are unambiguous.
+            "home_ids": {h.name: h.id for h in homes if names[h.name] == 1},
             "days": DAYS,
             "peak": peak,
             "months_max": months_max,
             "outcome_max": outcome_max,
             "outcome_labels": labels,
-            "csv_query": request.query_string,
+            "reason_max": reason_max,
+            "reason_labels": {r.value: r.label for r in Reason},
+            "csv": {name: csv_href(report, name) for name in TABLES},
+            "monthly_month": report.query.end.strftime("%Y-%m"),
         },
     )
 
@@ -64,15 +95,120 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 @routes.get("/reports.csv")
 @require(Role.MANAGER, Role.ADMIN)
 async def export_csv(request: web.Request) -> web.StreamResponse:
+    table = request.query.get("table") or "summary"
+    if table not in TABLES:
+        raise web.HTTPBadRequest(
+            text=f"there is no report table {table[:40]!r}: choose one of {', '.join(TABLES)}"
+        )
     report = await _report(request)
-    rows = reports.summary_rows(report)
+    fields, rows = TABLES[table](report)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[-1]))
+    writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    writer.writerows(rows)
-    name = f"telehub-report-{report.query.start}-{report.query.end}.csv"
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
+    suffix = "" if table == "summary" else f"{table}-"
+    name = f"telehub-report-{suffix}{report.query.start}-{report.query.end}.csv"
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
+        charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def csv_href(report: reports.Report, table: str) -> str:
+    """The download link of one table, for exactly the range and home on the page."""
+    q = report.query
+    params = {"table": table, "from": q.start.isoformat(), "to": q.end.isoformat()}
+    if q.home_id is not None:
+        params["home"] = str(q.home_id)
+    return f"/reports.csv?{urlencode(params)}"
+
+
+def safe_cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+# Each table: its CSV column names, and its rows, built from the page's Report.
+
+
+def _summary(report: reports.Report) -> tuple[list[str], list[Row]]:
+    rows = reports.summary_rows(report)
+    return list(rows[-1]), rows
+
+
+def _homes(report: reports.Report) -> tuple[list[str], list[Row]]:
+    return ["home", "from", "to", *COUNT_COLUMNS], [
+        {"home": name, **_range(report), **_counts(c)} for name, c in report.by_home
+    ]
+
+
+def _months(report: reports.Report) -> tuple[list[str], list[Row]]:
+    return ["month", "from", "to", *COUNT_COLUMNS], [
+        {"month": month, **_range(report), **_counts(c)} for month, c in report.by_month
+    ]
+
+
+def _hour_of_week(report: reports.Report) -> tuple[list[str], list[Row]]:
+    rows: list[Row] = [
+        {
+            "day": DAYS[day],
+            "day_index": day,
+            "hour": hour,
+            "from": report.query.start.isoformat(),
+            "to": report.query.end.isoformat(),
+            "calls": report.hour_of_week.get((day, hour), 0),
+        }
+        for day in range(7)
+        for hour in range(24)
+    ]
+    return ["day", "day_index", "hour", "from", "to", "calls"], rows
+
+
+def _outcomes(report: reports.Report) -> tuple[list[str], list[Row]]:
+    labels = {c.value: c.label for c in OutcomeCode}
+    return _breakdown(report, "outcome", report.outcomes, labels)
+
+
+def _reasons(report: reports.Report) -> tuple[list[str], list[Row]]:
+    labels = {r.value: r.label for r in Reason}
+    return _breakdown(report, "reason", report.reasons, labels)
+
+
+def _breakdown(
+    report: reports.Report, column: str, counts: Mapping[str, int], labels: Mapping[str, str]
+) -> tuple[list[str], list[Row]]:
+    rows: list[Row] = [
+        {column: code, "label": labels.get(code, code), **_range(report), "calls": n}
+        for code, n in counts.items()
+    ]
+    return [column, "label", "from", "to", "calls"], rows
+
+
+def _range(report: reports.Report) -> Row:
+    return {"from": report.query.start.isoformat(), "to": report.query.end.isoformat()}
+
+
+def _counts(c: AvoidedCounts) -> Row:
+    return {
+        "calls": c.calls,
+        "not_attributable": c.not_attributable,
+        "avoided_ae_attendances": c.ae_attendance,
+        "avoided_999_calls": c.call_999,
+        "avoided_conveyances": c.conveyance,
+        "avoided_admissions": c.admission,
+        "avoided_urgent_gp_visits": c.urgent_gp,
+    }
+
+
+TABLES: Mapping[str, Callable[[reports.Report], tuple[list[str], list[Row]]]] = {
+    "summary": _summary,
+    "hour_of_week": _hour_of_week,
+    "outcomes": _outcomes,
+    "reasons": _reasons,
+    "homes": _homes,
+    "months": _months,
+}

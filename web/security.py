@@ -30,7 +30,7 @@ ANON_COOKIE = "th_anon"
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
-ACTOR = web.RequestKey("actor", Actor | None)
+ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")
 SESSION = web.RequestKey("staff_session", StaffSession)
 CSRF_BASIS = web.RequestKey("csrf_basis", str)
 

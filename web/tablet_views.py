@@ -1,14 +1,22 @@
-"""The care-home tablet: enrolment, then its home's start page and resident list."""
+"""The care-home tablet: enrolment, then its home's start page and resident list.
+
+The start page also lists the home's recent calls whose follow-up window is open, so
+carers can record that a resident went to hospital after all (a re-presentation,
+which cancels the matching "avoided" in the reports).
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from hub import admin, enrolment, records
-from hub.errors import AuthenticationFailed, ValidationError
+from hub import admin, call_records, closure, enrolment, records
+from hub.access import Actor
+from hub.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from hub.outcomes import RepresentationKind
 from hub.residents import format_nhs_number
 from web.forms import form, int_param, text
 from web.keys import CTX
+from web.local_time import local, parse_local
 from web.render import render
 from web.security import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, actor_of, require_device, set_cookie
 
@@ -40,20 +48,73 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+def _device(request: web.Request) -> Actor:
+    actor = actor_of(request)
+    assert actor is not None and actor.is_device and actor.home_id is not None
+    return actor
+
+
 @routes.get("/tablet")
 @require_device
 async def tablet_home(request: web.Request) -> web.StreamResponse:
+    return await _render_home(request)
+
+
+async def _render_home(
+    request: web.Request,
+    *,
+    error: str | None = None,
+    error_call: int | None = None,
+    status: int = 200,
+) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = actor_of(request)
-    assert actor is not None and actor.home_id is not None
+    actor = _device(request)
+    assert actor.home_id is not None
     search = request.query.get("q", "")
     home = await admin.get_home(ctx, actor, actor.home_id)
     residents = await records.residents_of_home(ctx, actor, actor.home_id, search)
+    recent = await call_records.recent_calls_of_home(ctx, actor, actor.home_id)
     return render(
         "tablet_home.html",
         request,
-        {"home": home, "residents": residents, "q": search, "fmt_nhs": format_nhs_number},
+        {
+            "home": home,
+            "residents": residents,
+            "q": search,
+            "fmt_nhs": format_nhs_number,
+            "recent": recent,
+            "kinds": list(RepresentationKind),
+            "follow_up_hours": ctx.settings.outcomes.follow_up_hours,
+            "local": local,
+            "error": error,
+            "error_call": error_call,
+            "recorded": request.query.get("recorded", ""),
+        },
+        status=status,
     )
+
+
+@routes.post("/tablet/calls/{call_id}/representations")
+@require_device
+async def record_representation(request: web.Request) -> web.StreamResponse:
+    """The resident went to A&E / was admitted / 999 was called / was conveyed after all."""
+    ctx = request.app[CTX]
+    actor = _device(request)
+    call_id = int_param(request, "call_id")
+    data = await form(request)
+    when = text(data, "at").strip()
+    try:
+        at = parse_local(when, field="at", name="when") if when else ctx.clock.now()
+        await closure.record_representation(
+            ctx, actor, call_id, {"kind": text(data, "kind"), "at": at.isoformat()}
+        )
+    except NotFound:
+        await call_records.audit_refused(ctx, actor, call_id, "representation")
+        raise
+    except (ValidationError, Conflict) as err:
+        status = 409 if isinstance(err, Conflict) else 422
+        return await _render_home(request, error=err.message, error_call=call_id, status=status)
+    raise web.HTTPSeeOther(f"/tablet?recorded={call_id}#recent")
 
 
 @routes.get("/api/homes/{home_id}/residents")

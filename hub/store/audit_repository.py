@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -66,6 +66,19 @@ class SqlAudit(Repo):
 
     async def recent(self, limit: int = 100) -> list[AuditEvent]:
         stmt = select(t.audit_events).order_by(t.audit_events.c.seq.desc()).limit(limit)
+        return [_event(r) for r in await self._all(stmt)]
+
+    async def for_subject(
+        self, subject_type: str, subject_id: str, actions: Collection[str] = ()
+    ) -> list[AuditEvent]:
+        e = t.audit_events.c
+        stmt = (
+            select(t.audit_events)
+            .where(e.subject_type == subject_type, e.subject_id == subject_id)
+            .order_by(e.seq)
+        )
+        if actions:
+            stmt = stmt.where(e.action.in_(list(actions)))
         return [_event(r) for r in await self._all(stmt)]
 
 

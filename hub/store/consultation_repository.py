@@ -19,6 +19,8 @@ from hub.consultations import Consultation, Reason, State
 from hub.outcomes import Outcome, Representation, RepresentationKind
 from hub.queue import QueueEntry
 from hub.store import tables as t
+from hub.store.bulk import insert_rows
+from hub.store.report_rollup import FLAGS_PART, OUTCOME_PART, ReportRollup, touches_figures
 from hub.store.repositories import Repo
 
 
@@ -68,7 +70,9 @@ class SqlConsultations(Repo):
             }
             for cid, c in zip(ids, calls, strict=True)
         ]
-        await self.conn.execute(insert(t.consultations), rows)
+        await insert_rows(self.conn, t.consultations, rows)
+        times = [c.requested_at for c in calls]
+        await ReportRollup(self.conn).add(ids, min(times), max(times))
         return ids
 
     async def _reserve_ids(self, n: int) -> list[int]:
@@ -136,11 +140,16 @@ class SqlConsultations(Repo):
         self, call_id: int, sources: Collection[State], target: State, **values: object
     ) -> bool:
         c = t.consultations.c
-        result = await self.conn.execute(
+        stmt = (
             update(t.consultations)
             .where(c.id == call_id, c.state.in_([s.value for s in sources]))
             .values(state=target.value, **values)
         )
+        if not touches_figures(sources, target, values):
+            return (await self.conn.execute(stmt)).rowcount == 1
+        rollup = ReportRollup(self.conn)  # keep report sums in step
+        async with rollup.changing(call_id, retimed="requested_at" in values):
+            result = await self.conn.execute(stmt)
         return result.rowcount == 1
 
     async def _open(self, *where: Any) -> list[Consultation]:
@@ -238,31 +247,33 @@ class SqlConsultations(Repo):
         return sum(durations) / len(durations) if durations else None
 
     async def record_outcome(self, call_id: int, outcome: Outcome, at: datetime) -> None:
-        await self.conn.execute(
-            update(t.consultations)
-            .where(t.consultations.c.id == call_id)
-            .values(
-                outcome=outcome.code.value,
-                follow_up=outcome.follow_up.value,
-                admission_judgement=outcome.admission_judgement.value,
-                call_back_at=outcome.call_back_at,
-                outcome_at=at,
+        async with ReportRollup(self.conn).changing(call_id, OUTCOME_PART):  # report sums
+            await self.conn.execute(
+                update(t.consultations)
+                .where(t.consultations.c.id == call_id)
+                .values(
+                    outcome=outcome.code.value,
+                    follow_up=outcome.follow_up.value,
+                    admission_judgement=outcome.admission_judgement.value,
+                    call_back_at=outcome.call_back_at,
+                    outcome_at=at,
+                )
             )
-        )
 
     async def set_avoided(self, call_id: int, result: Avoided) -> None:
-        await self.conn.execute(
-            update(t.consultations)
-            .where(t.consultations.c.id == call_id)
-            .values(
-                attributable=result.attributable,
-                avoided_ae=result.ae_attendance,
-                avoided_999=result.call_999,
-                avoided_conveyance=result.conveyance,
-                avoided_admission=result.admission,
-                avoided_gp=result.urgent_gp,
+        async with ReportRollup(self.conn).changing(call_id, FLAGS_PART):  # report sums
+            await self.conn.execute(
+                update(t.consultations)
+                .where(t.consultations.c.id == call_id)
+                .values(
+                    attributable=result.attributable,
+                    avoided_ae=result.ae_attendance,
+                    avoided_999=result.call_999,
+                    avoided_conveyance=result.conveyance,
+                    avoided_admission=result.admission,
+                    avoided_gp=result.urgent_gp,
+                )
             )
-        )
 
     async def representations(self, call_id: int) -> list[Representation]:
         r = t.representations.c
@@ -306,13 +317,23 @@ class SqlConsultations(Repo):
             stmt = stmt.where(c.home_id == home_id)
         return [self._consultation(r) for r in await self._all(stmt)]
 
-    async def request_times(self, resident_ids: Collection[int]) -> set[tuple[int, datetime]]:
+    async def request_times(
+        self,
+        resident_ids: Collection[int],
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> set[tuple[int, datetime]]:
         ids = list(resident_ids)
         found: set[tuple[int, datetime]] = set()
+        within = []  # only calls requested in [since, until], when given
+        if since is not None:
+            within.append(c_.requested_at >= since)
+        if until is not None:
+            within.append(c_.requested_at <= until)
         for start in range(0, len(ids), 500):
             rows = await self.conn.execute(
                 select(c_.resident_id, c_.requested_at).where(
-                    c_.resident_id.in_(ids[start : start + 500])
+                    c_.resident_id.in_(ids[start : start + 500]), *within
                 )
             )
             found.update((int(r), _utc(at)) for r, at in rows)

@@ -1,19 +1,41 @@
 """Report aggregates, computed by the database (SQLite or PostgreSQL), never by looping
-over rows in Python. Figures come from the avoided flags stored on each consultation."""
+over rows in Python. Figures come from the avoided flags stored on each consultation.
+
+Two ways to the same figures:
+
+- ``RowReports`` aggregates the consultation rows of the range. For one care home it
+  reads a few thousand rows at most through the (home_id, requested_at) index.
+- ``SqlReports`` (the repository the unit of work hands out) answers all-homes questions
+  over whole UTC days from the daily rollup (``hub/store/report_rollup.py``): a year of
+  a busy hub is a few hundred thousand small rows instead of a million consultations.
+  Anything else goes to the rows.
+
+Both compute every figure with the same SQL expressions (``hub/store/report_sql.py``),
+so they agree exactly; a test compares them on random data.
+"""
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql import ColumnElement
 
 from hub.avoided import AvoidedCounts
-from hub.consultations import State
-from hub.reports import AnswerTimes
+from hub.reports import (
+    OVERFLOW_BUCKET,
+    AnswerTimes,
+    bucket_edge_s,
+    nearest_rank,
+    reported_wait_s,
+    wait_bucket,
+)
+from hub.store import report_sql as q
 from hub.store import tables as t
+from hub.store.report_rollup import COUNTED, ReportRollup
+from hub.store.report_rollup import FLAGS as ROLLUP_FLAGS
 from hub.store.repositories import Repo
 
 c = t.consultations.c
@@ -26,11 +48,20 @@ FLAGS = {
     "urgent_gp": c.avoided_gp,
 }
 BREAKDOWNS = {"outcome": c.outcome, "reason": c.reason}
-# Cancelled and abandoned requests are not consultations the hub could act on.
-COUNTED = (State.ENDED.value, State.IN_CALL.value, State.ANSWERED.value)
+PERCENTILES = (0.5, 0.9, 0.95)
 
 
-class SqlReports(Repo):
+def _counts(row: Any) -> AvoidedCounts:
+    return AvoidedCounts(**{k: int(row[k] or 0) for k in ("calls", *FLAGS)})
+
+
+class RowReports(Repo):
+    """Every figure from the consultation rows of the range."""
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
     def _where(self, since: datetime, until: datetime, home_id: int | None) -> Any:
         conds = [c.requested_at >= since, c.requested_at < until, c.state.in_(COUNTED)]
         if home_id is not None:
@@ -46,15 +77,11 @@ class SqlReports(Repo):
             ),
         ]
 
-    @staticmethod
-    def _counts(row: Any) -> AvoidedCounts:
-        return AvoidedCounts(**{k: int(row[k] or 0) for k in ("calls", *FLAGS)})
-
     async def counts(self, since: datetime, until: datetime, home_id: int | None) -> AvoidedCounts:
         row = await self._one(
             select(*self._count_columns()).where(self._where(since, until, home_id))
         )
-        return self._counts(row)
+        return _counts(row)
 
     async def by_home(
         self, since: datetime, until: datetime, home_id: int | None
@@ -67,88 +94,238 @@ class SqlReports(Repo):
             .group_by(h.name)
             .order_by(h.name)
         )
-        return [(row["name"], self._counts(row)) for row in await self._all(stmt)]
-
-    def _month(self) -> ColumnElement[Any]:
-        if self.conn.dialect.name == "postgresql":
-            return func.to_char(func.timezone("UTC", c.requested_at), "YYYY-MM")
-        return func.strftime("%Y-%m", c.requested_at)
+        return [(row["name"], _counts(row)) for row in await self._all(stmt)]
 
     async def by_month(
         self, since: datetime, until: datetime, home_id: int | None
     ) -> list[tuple[str, AvoidedCounts]]:
-        month = self._month().label("month")
+        month = q.utc_month(c.requested_at, self.dialect).label("month")
         stmt = (
             select(month, *self._count_columns())
             .where(self._where(since, until, home_id))
             .group_by(month)
             .order_by(month)
         )
-        return [(row["month"], self._counts(row)) for row in await self._all(stmt)]
+        return [(row["month"], _counts(row)) for row in await self._all(stmt)]
 
     async def hour_of_week(
         self, since: datetime, until: datetime, home_id: int | None
     ) -> dict[tuple[int, int], int]:
-        """Calls by (weekday 0=Monday, hour) in UTC."""
-        if self.conn.dialect.name == "postgresql":
-            utc = func.timezone("UTC", c.requested_at)
-            dow = cast(func.extract("isodow", utc), Float) - 1
-            hour = cast(func.extract("hour", utc), Float)
-        else:
-            dow = (cast(func.strftime("%w", c.requested_at), Float) + 6) % 7
-            hour = cast(func.strftime("%H", c.requested_at), Float)
-        d, hr = dow.label("dow"), hour.label("hour")
+        """Calls by (weekday 0=Monday, hour) on the UK wall clock (hub.reports.REPORT_ZONE)."""
+        slot = q.local_hour_of_week(c.requested_at, self.dialect, (since, until)).label("slot")
         stmt = (
-            select(d, hr, func.count().label("n"))
+            select(slot, func.count().label("n"))
             .where(self._where(since, until, home_id))
-            .group_by(d, hr)
+            .group_by(slot)
         )
-        return {(int(row["dow"]), int(row["hour"])): int(row["n"]) for row in await self._all(stmt)}
+        return _hours(await self._all(stmt))
 
     async def breakdown(
         self, column: str, since: datetime, until: datetime, home_id: int | None
     ) -> dict[str, int]:
         col = BREAKDOWNS[column]
+        n = func.count().label("n")
         stmt = (
-            select(col.label("key"), func.count().label("n"))
+            select(col.label("key"), n)
             .where(self._where(since, until, home_id), col.is_not(None))
             .group_by(col)
-            .order_by(func.count().desc())
+            .order_by(n.desc(), col)
         )
         return {str(row["key"]): int(row["n"]) for row in await self._all(stmt)}
-
-    def _wait_s(self) -> ColumnElement[Any]:
-        if self.conn.dialect.name == "postgresql":
-            return func.extract("epoch", c.answered_at - c.requested_at)
-        return (func.julianday(c.answered_at) - func.julianday(c.requested_at)) * 86400.0
 
     async def answer_times(
         self, since: datetime, until: datetime, home_id: int | None, target: timedelta
     ) -> AnswerTimes:
-        wait = self._wait_s()
+        wait = q.wait_us(c.answered_at, c.requested_at, self.dialect)
         answered = and_(self._where(since, until, home_id), c.answered_at.is_not(None))
         row = await self._one(
             select(
                 func.count().label("n"),
-                func.coalesce(
-                    func.sum(case((wait <= target.total_seconds(), 1), else_=0)), 0
-                ).label("within"),
+                func.coalesce(func.sum(case((wait <= _us(target), 1), else_=0)), 0).label("within"),
             ).where(answered)
         )
         n = int(row["n"]) if row else 0
+        within = int(row["within"]) if row else 0
+        values: list[float | None] = []
+        for p in PERCENTILES:
+            values.append(await self._nth_wait(answered, nearest_rank(p, n)) if n else None)
+        return AnswerTimes(n, values[0], values[1], values[2], within)
 
-        async def nth(p: float) -> float | None:
-            # Nearest-rank percentile: one ORDER BY ... OFFSET in the database.
-            if n == 0:
-                return None
-            k = max(0, min(n - 1, math.ceil(p * n) - 1))
-            value = (
-                await self.conn.execute(
-                    select(wait).where(answered).order_by(wait).offset(k).limit(1)
-                )
-            ).scalar()
-            return None if value is None else float(value)
+    async def _nth_wait(self, answered: ColumnElement[bool], k: int) -> float | None:
+        # Nearest rank: one ORDER BY … OFFSET in the database.
+        wait = q.wait_us(c.answered_at, c.requested_at, self.dialect)
+        value = (
+            await self.conn.execute(select(wait).where(answered).order_by(wait).offset(k).limit(1))
+        ).scalar()
+        return None if value is None else reported_wait_s(int(value))
 
-        return AnswerTimes(
-            n, await nth(0.5), await nth(0.9), await nth(0.95), int(row["within"]) if row else 0
+
+class SqlReports(RowReports):
+    """All homes over whole UTC days from the daily rollup; the rest from the rows."""
+
+    def _days(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> Callable[[Table], ColumnElement[bool]] | None:
+        """The rollup's WHERE for this question, or None if only the rows can answer it."""
+        first, end = _utc_day(since), _utc_day(until)
+        if home_id is not None or first is None or end is None:
+            return None
+        return lambda table: and_(table.c.day >= first, table.c.day < end)
+
+    @staticmethod
+    def _sums(table: Any) -> list[Any]:
+        """SUM of the calls and flag columns of a rollup table (or subquery)."""
+        names = {"calls": "calls", **dict(zip(FLAGS, ROLLUP_FLAGS, strict=True))}
+        return [
+            func.coalesce(func.sum(table.c[column]), 0).label(name)
+            for name, column in names.items()
+        ]
+
+    async def counts(self, since: datetime, until: datetime, home_id: int | None) -> AvoidedCounts:
+        days = self._days(since, until, home_id)
+        if days is None:
+            return await super().counts(since, until, home_id)
+        totals = t.report_daily_totals
+        return _counts(await self._one(select(*self._sums(totals)).where(days(totals))))
+
+    async def by_home(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> list[tuple[str, AvoidedCounts]]:
+        days = self._days(since, until, home_id)
+        if days is None:
+            return await super().by_home(since, until, home_id)
+        r, h = t.report_daily_homes, t.care_homes.c
+        # Sum per home id first (integers), then by name as the row-level query does.
+        per_home = (
+            select(
+                r.c.home_id,
+                *(func.sum(r.c[n]).label(n) for n in ("calls", *ROLLUP_FLAGS)),
+            )
+            .where(days(r))
+            .group_by(r.c.home_id)
+            .subquery()
         )
+        stmt = (
+            select(h.name, *self._sums(per_home))
+            .join(t.care_homes, h.id == per_home.c.home_id)
+            .group_by(h.name)
+            .having(func.sum(per_home.c.calls) > 0)
+            .order_by(h.name)
+        )
+        return [(row["name"], _counts(row)) for row in await self._all(stmt)]
+
+    async def by_month(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> list[tuple[str, AvoidedCounts]]:
+        days = self._days(since, until, home_id)
+        if days is None:
+            return await super().by_month(since, until, home_id)
+        totals = t.report_daily_totals
+        month = q.month_of_day(totals.c.day, self.dialect).label("month")
+        stmt = (
+            select(month, *self._sums(totals))
+            .where(days(totals))
+            .group_by(month)
+            .having(func.sum(totals.c.calls) > 0)
+            .order_by(month)
+        )
+        return [(row["month"], _counts(row)) for row in await self._all(stmt)]
+
+    async def hour_of_week(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> dict[tuple[int, int], int]:
+        days = self._days(since, until, home_id)
+        if days is None:
+            return await super().hour_of_week(since, until, home_id)
+        s = t.report_daily_slots.c
+        n = func.sum(s.calls)
+        stmt = (
+            select(s.slot, n.label("n"))
+            .where(days(t.report_daily_slots), s.kind == "hour")
+            .group_by(s.slot)
+            .having(n != 0)
+        )
+        return _hours(await self._all(stmt))
+
+    async def breakdown(
+        self, column: str, since: datetime, until: datetime, home_id: int | None
+    ) -> dict[str, int]:
+        days = self._days(since, until, home_id)
+        if days is None or column not in BREAKDOWNS:
+            return await super().breakdown(column, since, until, home_id)
+        k = t.report_daily_codes.c
+        n = func.sum(k.calls).label("n")
+        stmt = (
+            select(k.code, n)
+            .where(days(t.report_daily_codes), k.kind == column)
+            .group_by(k.code)
+            .having(func.sum(k.calls) != 0)
+            .order_by(n.desc(), k.code)
+        )
+        return {str(row["code"]): int(row["n"]) for row in await self._all(stmt)}
+
+    async def answer_times(
+        self, since: datetime, until: datetime, home_id: int | None, target: timedelta
+    ) -> AnswerTimes:
+        days = self._days(since, until, home_id)
+        edge = wait_bucket(_us(target))
+        if days is None or bucket_edge_s(edge) != _us(target) / 1e6:
+            # Only targets on a bucket edge can be counted from the histogram.
+            return await super().answer_times(since, until, home_id, target)
+        s = t.report_daily_slots.c
+        waits = and_(days(t.report_daily_slots), s.kind == "wait")
+        row = await self._one(
+            select(
+                func.coalesce(func.sum(s.calls), 0).label("n"),
+                func.coalesce(func.sum(case((s.slot <= edge, s.calls), else_=0)), 0).label(
+                    "within"
+                ),
+            ).where(waits)
+        )
+        n = int(row["n"]) if row else 0
+        within = int(row["within"]) if row else 0
+        if n == 0:
+            return AnswerTimes(0, None, None, None, 0)
+        # The bucket holding each nearest-rank value: the first whose running total
+        # reaches rank + 1.
+        hist = select(s.slot, func.sum(s.calls).label("n")).where(waits).group_by(s.slot).subquery()
+        running = select(
+            hist.c.slot, func.sum(hist.c.n).over(order_by=hist.c.slot).label("upto")
+        ).subquery()
+        ranks = [nearest_rank(p, n) + 1 for p in PERCENTILES]
+        found = await self._one(
+            select(
+                *(
+                    func.min(case((running.c.upto >= rank, running.c.slot))).label(f"p{i}")
+                    for i, rank in enumerate(ranks)
+                )
+            )
+        )
+        assert found is not None
+        values: list[float | None] = []
+        for i, p in enumerate(PERCENTILES):
+            bucket = int(found[f"p{i}"])
+            if bucket >= OVERFLOW_BUCKET:  # past a day: the rows know the exact wait
+                rows = RowReports(self.conn, self.keyring)
+                answered = and_(rows._where(since, until, None), c.answered_at.is_not(None))
+                values.append(await rows._nth_wait(answered, nearest_rank(p, n)))
+            else:
+                values.append(bucket_edge_s(bucket))
+        return AnswerTimes(n, values[0], values[1], values[2], within)
+
+    async def rebuild_rollup(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        return await ReportRollup(self.conn).rebuild(on_progress)
+
+
+def _utc_day(at: datetime) -> date | None:
+    """The day ``at`` starts, if it is a UTC midnight (rollup rows are whole UTC days)."""
+    utc = at.astimezone(UTC)
+    return utc.date() if utc.time() == time() else None
+
+
+def _us(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _hours(rows: list[Any]) -> dict[tuple[int, int], int]:
+    return {divmod(int(row["slot"]), 24): int(row["n"]) for row in rows if int(row["n"])}

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -200,6 +201,82 @@ representations = Table(
     Index("ix_representations_consultation", "consultation_id"),
 )
 
+# The rota (rota/ solves it; these tables keep its inputs and published results).
+staff_contracts = Table(
+    "staff_contracts",
+    metadata,
+    Column("staff_id", Integer, ForeignKey("staff_users.id"), primary_key=True),
+    Column("contracted_hours", Float, nullable=False),
+    Column("night_capable", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+staff_leave = Table(
+    "staff_leave",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("staff_id", Integer, ForeignKey("staff_users.id"), nullable=False, index=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+staff_requests = Table(
+    "staff_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("staff_id", Integer, ForeignKey("staff_users.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("weight", Integer, nullable=False),
+    Column("shift", String(40), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+rota_demand = Table(
+    "rota_demand",
+    metadata,
+    # Monday 00:00 local = 0 … Sunday 23:00 = 167.
+    Column("hour_of_week", Integer, primary_key=True, autoincrement=False),
+    Column("needed", Integer, nullable=False),
+)
+
+rotas = Table(
+    "rotas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("start_day", Date, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("pattern", String(20), nullable=False),
+    Column("status", String(12), nullable=False),
+    # The exact problem solved (docs/rota.md format) and the solver's summary, so a
+    # rota can be re-checked and explained later whatever happened to contracts since.
+    Column("problem", JSON, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("created_by", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_by", Integer, ForeignKey("staff_users.id"), nullable=True),
+    Column("published_at", UTCDateTime, nullable=True),
+    Index("ix_rotas_status_start", "status", "start_day"),
+)
+
+rota_shifts = Table(
+    "rota_shifts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rota_id", Integer, ForeignKey("rotas.id"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("shift", String(40), nullable=False),
+    # Real instants (the hub's wall-clock start, elapsed length): what routing asks.
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Index("ix_rota_shifts_rota_staff_day", "rota_id", "staff_id", "day", unique=True),
+    Index("ix_rota_shifts_starts_at", "starts_at"),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,
@@ -226,4 +303,67 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# The report rollup (migration 0005): counted consultations summed per UTC day, kept
+# in step by hub/store/report_rollup.py in the transaction of every write that changes
+# a reported figure, and recomputed from scratch by `telehub report rebuild-rollup`.
+# Per care home, and for all homes together (totals): the avoided-event counts. For all
+# homes together: the outcome and reason mix (codes) and the local hour of week and
+# answer-time histogram (slots).
+report_daily_totals = Table(
+    "report_daily_totals",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("calls", Integer, nullable=False),
+    *(
+        Column(flag, Integer, nullable=False)
+        for flag in (
+            "attributable",
+            "avoided_ae",
+            "avoided_999",
+            "avoided_conveyance",
+            "avoided_admission",
+            "avoided_gp",
+        )
+    ),
+)
+
+report_daily_homes = Table(
+    "report_daily_homes",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("home_id", Integer, ForeignKey("care_homes.id"), primary_key=True, autoincrement=False),
+    Column("calls", Integer, nullable=False),
+    *(
+        Column(flag, Integer, nullable=False)
+        for flag in (
+            "attributable",
+            "avoided_ae",
+            "avoided_999",
+            "avoided_conveyance",
+            "avoided_admission",
+            "avoided_gp",
+        )
+    ),
+)
+
+report_daily_codes = Table(
+    "report_daily_codes",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("kind", String(10), primary_key=True),  # outcome | reason
+    Column("code", String(40), primary_key=True),
+    Column("calls", Integer, nullable=False),
+)
+
+report_daily_slots = Table(
+    "report_daily_slots",
+    metadata,
+    Column("day", Date, primary_key=True),
+    # hour: Monday 00:00 UK local time = 0 … Sunday 23:00 = 167;
+    # wait: answer-time histogram bucket (hub.reports.wait_bucket).
+    Column("kind", String(10), primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("calls", Integer, nullable=False),
 )

@@ -18,6 +18,7 @@ from hub.store.repositories import (
     SqlSessions,
     SqlStaff,
 )
+from hub.store.rota_repository import SqlRota
 
 
 class SqlUnitOfWork:
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self.consultations = SqlConsultations(conn, k)
         self.audit = SqlAudit(conn, k)
         self.reports = SqlReports(conn, k)
+        self.rota = SqlRota(conn, k)
         return self
 
     async def commit(self) -> None:

@@ -91,3 +91,81 @@ async def test_header_problems(ctx) -> None:
             "when; give nhs_number or resident_name",
         )
     ]
+
+
+MORE = "".join(
+    f"AB123,9434765919,,2026-02-{day:02d}T08:00:00Z,2026-02-{day:02d}T08:02:00Z,"
+    f"2026-02-{day:02d}T08:20:00Z,fall,ae,managed_advice,none,yes\n"
+    for day in range(3, 12)
+)
+
+
+async def test_a_bad_row_after_written_batches_still_imports_nothing(
+    ctx, clock, home, monkeypatch
+) -> None:
+    from hub import call_import
+
+    monkeypatch.setattr(call_import, "BATCH", 2)  # good rows are written while checking
+    await edna(ctx, clock, home)
+    bad = HEADER + GOOD + MORE + "AB123,9434765918,,2026-02-20T11:00:00Z,,,fall,,,,\n"
+    with pytest.raises(RowErrors) as err:
+        await import_calls(ctx, SYSTEM, bad.splitlines(keepends=True))
+    assert [line for line, _ in err.value.errors] == [13]
+    async with ctx.uow() as uow:
+        assert await uow.consultations.count() == 0
+    report = await build(ctx, SYSTEM, ReportQuery.parse("2026-02-01", "2026-02-28"), load_tariffs())
+    assert report.counts.calls == 0  # the rollup went back with the rows
+
+
+async def test_batches_with_progress_skip_and_already_stored(ctx, clock, home, monkeypatch) -> None:
+    from hub import call_import
+
+    monkeypatch.setattr(call_import, "BATCH", 3)
+    await edna(ctx, clock, home)
+    first = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))
+    assert first.imported == 2
+    seen: list[int] = []
+    text = HEADER + MORE + GOOD + "AB123,9434765918,,2026-02-20T11:00:00Z,,,fall,,,,\n"
+    result = await import_calls(
+        ctx, SYSTEM, text.splitlines(keepends=True), skip_invalid=True, on_progress=seen.append
+    )
+    assert result.imported == 9
+    assert result.skipped == [
+        (11, "this call is already stored"),
+        (12, "this call is already stored"),
+        (13, "NHS number 9434765918 fails its modulus-11 check digit"),
+    ]
+    assert seen == sorted(seen) and seen[-1] == 9
+    report = await build(ctx, SYSTEM, ReportQuery.parse("2026-02-01", "2026-02-28"), load_tariffs())
+    assert report.counts.calls == 11 and report.counts.ae_attendance == 10
+
+
+def test_imported_avoided_events_are_what_closure_derives() -> None:
+    """The import derives avoided events without building each call twice: the same
+    answer as ``hub.closure.derive`` on the stored call, for every combination."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+    from itertools import product
+
+    from hub.call_import import _consultation, parse_row
+    from hub.closure import derive
+    from hub.outcomes import AdmissionJudgement, Intention, OutcomeCode
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    window = timedelta(hours=72)
+    for intention, outcome, judgement in product(
+        [None, *Intention], [None, *OutcomeCode], [None, *AdmissionJudgement]
+    ):
+        values = {
+            "home_code": "AB123",
+            "nhs_number": "9434765919",
+            "requested_at": "2026-02-01T10:00:00Z",
+            "answered_at": "2026-02-01T10:03:00Z",
+            "ended_at": "2026-02-01T10:20:00Z",
+            "reason": "fall",
+            "intention": intention.value if intention else "",
+            "outcome": outcome.value if outcome else "",
+            "admission_judgement": judgement.value if judgement else "",
+        }
+        call = _consultation(parse_row(2, values, now), 1, 1, window)
+        assert call.avoided == derive(replace(call, avoided=None), (), window)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -100,3 +100,79 @@ async def test_care_home_manager_sees_only_their_home(ctx, clock, home, other_ho
             reports.ReportQuery(day, day),
             load_tariffs(),
         )
+
+
+async def _heat_map(ctx, first: str, last: str, home_id: int | None) -> dict[tuple[int, int], int]:  # type: ignore[no-untyped-def]
+    query = reports.ReportQuery.parse(first, last, home_id)
+    return (await reports.build(ctx, SYSTEM, query, load_tariffs())).hour_of_week
+
+
+async def test_heat_map_is_in_uk_local_time(ctx, clock, home) -> None:
+    tab = await tablet(ctx, home)
+    r = await edna(ctx, clock, home)
+    (nurse,) = await clinicians(ctx, 1)
+    for at in (datetime(2026, 7, 1, 8, 30, tzinfo=UTC), datetime(2026, 1, 14, 8, 30, tzinfo=UTC)):
+        clock.current = at
+        await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=1)
+    # All homes come from the daily rollup, one home from the rows: both say the same.
+    for home_id in (None, home.id):
+        # Wednesday 1 July 2026, 08:30 UTC is 09:30 British Summer Time.
+        assert await _heat_map(ctx, "2026-07-01", "2026-07-01", home_id) == {(2, 9): 1}
+        # Wednesday 14 January 2026, 08:30 UTC is 08:30 GMT.
+        assert await _heat_map(ctx, "2026-01-14", "2026-01-14", home_id) == {(2, 8): 1}
+        assert await _heat_map(ctx, "2026-01-01", "2026-12-31", home_id) == {
+            (2, 8): 1,
+            (2, 9): 1,
+        }
+
+
+async def test_heat_map_across_the_daylight_saving_changes(ctx, clock, home) -> None:
+    tab = await tablet(ctx, home)
+    r = await edna(ctx, clock, home)
+    (nurse,) = await clinicians(ctx, 1)
+    for at in (
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # 00:30 GMT, Sunday
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # clocks went forward at 01:00: 02:30 BST
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 01:30 BST
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # clocks went back at 01:00: 01:30 GMT
+    ):
+        clock.current = at
+        await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=1)
+    for home_id in (None, home.id):
+        assert await _heat_map(ctx, "2026-03-29", "2026-03-29", home_id) == {(6, 0): 1, (6, 2): 1}
+        assert await _heat_map(ctx, "2026-10-25", "2026-10-25", home_id) == {(6, 1): 2}
+        assert await _heat_map(ctx, "2026-03-01", "2026-10-31", home_id) == {
+            (6, 0): 1,
+            (6, 1): 2,
+            (6, 2): 1,
+        }
+
+
+async def test_answer_percentiles_are_bucket_edges_and_agree_across_scopes(
+    ctx, clock, home
+) -> None:
+    tab = await tablet(ctx, home)
+    r = await edna(ctx, clock, home)
+    (nurse,) = await clinicians(ctx, 1)
+    # Waits of 61 s (bucket (60, 65]), exactly 5 min (within the target) and 90 min
+    # (1-minute buckets past the hour); nearest-rank p50 is the middle one.
+    await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=61 / 60)
+    await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=5)
+    await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=90)  # 1-minute buckets
+    day = clock.now().date()
+    for home_id in (None, home.id):
+        query = reports.ReportQuery(day, day, home_id)
+        answer = (await reports.build(ctx, SYSTEM, query, load_tariffs())).answer
+        assert (answer.answered, answer.within_target) == (3, 2)
+        assert (answer.p50_s, answer.p90_s, answer.p95_s) == (300.0, 5400.0, 5400.0)
+    assert reports.wait_bucket(61_000_000) == 13 and reports.bucket_edge_s(13) == 65.0
+
+
+def test_answer_time_buckets() -> None:
+    b, edge = reports.wait_bucket, reports.bucket_edge_s
+    assert [b(0), b(1), b(5_000_000), b(5_000_001)] == [0, 1, 1, 2]
+    assert (b(3_600_000_000), b(3_600_000_001)) == (720, 721)
+    assert (edge(720), edge(721), edge(2100)) == (3600.0, 3660.0, 86400.0)
+    assert b(86_400_000_001) == reports.OVERFLOW_BUCKET and edge(reports.OVERFLOW_BUCKET) is None
+    assert reports.reported_wait_s(86_400_000_001) == pytest.approx(86400.000001)
+    assert reports.reported_wait_s(299_999_999) == 300.0

@@ -170,3 +170,20 @@ def test_sickness_over_existing_leave_keeps_leave_entries_apart() -> None:
     assert parse_problem(dump_problem(sick)) == sick
     with pytest.raises(RotaInputError, match="unknown staff id 'zed'"):
         with_sickness(p, "zed", day(1), day(1))
+
+
+def test_a_stop_event_ends_the_search_early() -> None:
+    import threading
+
+    from rota.errors import RotaCancelledError
+    from rota.solver import solve
+    from tests.bench.rota_instance import reference_problem
+
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    # Unstopped, this instance returns a feasible (not proven optimal) rota after the
+    # 60 s limit; stopped, it raises instead.
+    with pytest.raises(RotaCancelledError):
+        solve(reference_problem("12h"), 60, 2, 0, stop=stop)
+    timer.cancel()

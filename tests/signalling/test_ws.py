@@ -59,6 +59,14 @@ async def test_bad_messages_get_precise_errors_and_keep_the_connection(
     await tab.expect("pong")
 
 
+async def test_an_error_about_a_bad_message_carries_its_ref(home, tablet) -> None:
+    tab = await tablet(home)
+    assert tab.ws is not None
+    await tab.ws.send_str('{"type": "call.claim", "call_id": "7", "ref": "r-42"}')
+    error = await tab.expect("error")
+    assert error["code"] == "bad_field" and error["ref"] == "r-42"
+
+
 async def test_oversized_frame_closes_with_1009(home, tablet, settings) -> None:
     tab = await tablet(home)
     assert tab.ws is not None

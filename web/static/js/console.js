@@ -5,6 +5,10 @@ import { SignallingClient } from "./signalling.js";
 
 const $ = (id) => document.getElementById(id);
 const canAnswer = $("console").dataset.canAnswer === "yes";
+const ANSWER_TARGET_S = Number($("console").dataset.answerTargetS) || 300;
+const SKILL_FOR_REASON = JSON.parse($("console").dataset.skillForReason || "{}");
+const TARGET_TEXT = ANSWER_TARGET_S % 60 ? `${ANSWER_TARGET_S}-second` : `${ANSWER_TARGET_S / 60}-minute`;
+const NOT_ON_SHIFT = "you are not on shift (the queue is read-only until your shift starts)";
 const TITLE = document.title;
 const NEWS2_INPUTS = [["respiration_rate", "breathing rate"], ["spo2", "SpO₂"], ["on_oxygen", "air/oxygen"],
   ["systolic_bp", "BP"], ["pulse", "pulse"], ["consciousness", "ACVPU"], ["temperature", "temperature"]];
@@ -25,6 +29,9 @@ let notesTimer = null;
 let notesDirty = false;
 let unseen = 0;
 let media = null; // { callId, stream: Promise<MediaStream|null> } opened when Answer is pressed
+// Who may answer what (GET /api/routing): the queue snapshot is the same for everyone,
+// routing is per clinician. Until the first fetch, the page's own read-only flag holds.
+const routing = { readOnly: $("console").dataset.readOnly === "yes", byCall: new Map(), onShift: null, enforced: false };
 
 // -- the link ------------------------------------------------------------------------
 
@@ -63,11 +70,16 @@ sig.on("queue.snapshot", (m) => {
   items = m.items.map((i) => ({ ...i, seenAt: now }));
   known = new Set(m.items.map((i) => i.call_id));
   render(new Set(fresh.map((i) => i.call_id)));
+  refreshRoutingSoon();
   if (fresh.length) alertNew(fresh);
   else if (known.size === 0) document.title = TITLE;
 });
 
-function render(fresh = new Set()) {
+let recentFresh = { ids: new Set(), until: 0 };
+function render(fresh) {
+  // A redraw soon after a new call arrived (a routing update) keeps its highlight.
+  if (fresh === undefined) fresh = Date.now() < recentFresh.until ? recentFresh.ids : new Set();
+  else if (fresh.size) recentFresh = { ids: fresh, until: Date.now() + 3000 };
   const body = $("queue-body");
   body.replaceChildren();
   const waiting = items.filter((i) => i.state === "waiting").length;
@@ -86,7 +98,15 @@ function render(fresh = new Set()) {
       b.type = "button";
       b.className = "primary";
       b.dataset.testid = "answer";
-      b.addEventListener("click", () => answer(item.call_id, b));
+      const why = refusalFor(item);
+      if (why) {
+        // Off shift, or the call needs a skill: shown, but not answerable (the server refuses too).
+        b.disabled = true;
+        b.title = why.charAt(0).toUpperCase() + why.slice(1);
+        b.dataset.refusal = why;
+      } else {
+        b.addEventListener("click", () => answer(item.call_id, b));
+      }
       action.append(b);
     }
     const state = item.state === "waiting" ? "waiting"
@@ -95,13 +115,34 @@ function render(fresh = new Set()) {
     waited.dataset.base = String(item.waited_s);
     waited.dataset.seenAt = String(item.seenAt);
     const tr = row([cellNode(news2Badge(item)), cell(item.resident_name, "resident"), cell(item.home_name),
-      cell(label(item.reason)), waited, cell(state, `state ${item.state}`), action]);
+      reasonCell(item), waited, cell(state, `state ${item.state}`), action]);
     tr.dataset.callId = String(item.call_id);
     const complete = item.news2_score !== null && !item.news2_missing.length;
     tr.className = `q-${complete ? item.news2_band : "unknown"}${item.state === "waiting" ? "" : " taken"}${fresh.has(item.call_id) ? " fresh" : ""}`;
     body.append(tr);
   }
   tick();
+}
+
+/** The reason, with a "needs prescriber" badge when the call needs a skill. */
+function reasonCell(item) {
+  const td = cell(label(item.reason));
+  const known = routing.byCall.get(item.call_id);
+  const skill = known ? known.needs : SKILL_FOR_REASON[item.reason];
+  if (skill && item.state === "waiting") {
+    const b = badge(`needs ${human(skill)}`, `needs${known?.shortfall ? " unmet" : ""}`);
+    b.dataset.testid = "needs-skill";
+    b.title = known?.shortfall ? `${known.shortfall}: any clinician on shift may answer` : `Offered to clinicians on shift who are a ${human(skill)}`;
+    td.append(b);
+  }
+  return td;
+}
+
+/** Why this clinician may not answer the call now (null: they may). */
+function refusalFor(item) {
+  const known = routing.byCall.get(item.call_id);
+  if (known) return known.may_answer ? null : known.refusal;
+  return routing.readOnly ? NOT_ON_SHIFT : null; // a call newer than the last routing fetch
 }
 
 /** Score and band as colour when complete; otherwise a grey badge: missing is never normal. */
@@ -128,11 +169,96 @@ function news2Badge(item) {
 function tick() {
   for (const td of document.querySelectorAll("td.waited")) {
     const s = Number(td.dataset.base) + Math.floor((Date.now() - Number(td.dataset.seenAt)) / 1000);
-    td.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-    td.classList.toggle("long", s >= 300); // the hub answers within five minutes
+    td.textContent = clockText(s);
+    td.classList.toggle("long", s > ANSWER_TARGET_S); // past the answer-time target (rota.answer_target_s)
   }
+  renderAlerts();
 }
 setInterval(tick, 1000);
+
+const clockText = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+const waitedNow = (item) => item.waited_s + Math.floor((Date.now() - item.seenAt) / 1000);
+
+// -- routing: who may answer, shift status, alerts ------------------------------------------
+
+let routingTimer = null;
+let routingKey = "";
+function refreshRoutingSoon() {
+  clearTimeout(routingTimer);
+  routingTimer = setTimeout(refreshRouting, 200);
+}
+
+async function refreshRouting() {
+  clearTimeout(routingTimer);
+  let data;
+  try {
+    data = await api("GET", "/api/routing");
+  } catch (err) {
+    return; // the next queue update or poll tries again; the server enforces routing anyway
+  }
+  routing.readOnly = data.viewer.read_only;
+  routing.enforced = data.enforced;
+  routing.onShift = new Set(data.on_shift_ids);
+  routing.byCall = new Map(data.calls.map((c) => [c.call_id, c]));
+  const key = JSON.stringify([data.viewer.read_only, data.calls.map((c) => [c.call_id, c.refusal, c.needs, c.shortfall])]);
+  const note = $("shift-note");
+  note.textContent = data.viewer.shift_note ?? "";
+  note.classList.toggle("on", data.viewer.on_shift);
+  if ($("off-shift")) $("off-shift").hidden = !data.viewer.read_only;
+  $("console").dataset.readOnly = data.viewer.read_only ? "yes" : "no";
+  markColleagues();
+  if (key !== routingKey) {
+    routingKey = key;
+    render();
+  } else renderAlerts();
+}
+setInterval(refreshRouting, 30_000); // shifts start and end between queue updates
+
+/** Alerts at the top: calls nobody on shift can take as routed (server), and calls
+ * waiting longer than the answer target (this page's timer). */
+let shownAlerts = null; // what the server drew stays until the first queue snapshot
+function renderAlerts() {
+  if (known === null) return;
+  const lines = [];
+  for (const item of items) {
+    if (item.state !== "waiting") continue;
+    const who = `${item.resident_name} at ${item.home_name} (${label(item.reason)})`;
+    const short = routing.byCall.get(item.call_id)?.shortfall;
+    if (short) lines.push(["unanswerable", item.call_id, `${who}: ${short}`]);
+    const s = waitedNow(item);
+    if (s > ANSWER_TARGET_S) {
+      lines.push(["over_target", item.call_id, `${who}: waiting ${clockText(s)}, over the ${TARGET_TEXT} answer target`]);
+    }
+  }
+  // Redraw only when the set of alerts changes, not with every second of waiting.
+  const signature = lines.map(([kind, id]) => `${kind}:${id}`).join(",");
+  const list = $("routing-alert-list");
+  if (signature === shownAlerts) {
+    lines.forEach(([, , text], i) => {
+      if (list.children[i]) list.children[i].textContent = text;
+    });
+    return;
+  }
+  shownAlerts = signature;
+  list.replaceChildren(...lines.map(([kind, id, text]) => {
+    const li = el("li", text);
+    li.className = `alert-${kind}`;
+    li.dataset.kind = kind;
+    li.dataset.callId = String(id);
+    return li;
+  }));
+  $("routing-alerts").hidden = lines.length === 0;
+}
+
+/** Mark colleagues who are off shift in the transfer list (the server refuses them). */
+function markColleagues() {
+  for (const option of $("colleague").options) {
+    if (!option.value) continue;
+    option.dataset.name ??= option.textContent;
+    const off = routing.enforced && routing.onShift && !routing.onShift.has(Number(option.value));
+    option.textContent = off ? `${option.dataset.name} (off shift)` : option.dataset.name;
+  }
+}
 
 // -- alerts --------------------------------------------------------------------------
 
@@ -212,7 +338,11 @@ sig.on("call.claimed", (m) => {
 sig.on("error", (m) => {
   showError(m.message);
   if (active?.handedTo) active.handedTo = null; // the transfer did not happen
-  if (m.code === "conflict") render();
+  if (m.code === "forbidden" && media && !active) {
+    dropMedia(); // routing refused the answer: off shift, or the call needs a skill
+    refreshRouting();
+  }
+  if (m.code === "conflict" || m.code === "forbidden") render();
 });
 
 sig.on("call.state", (m) => {
@@ -495,4 +625,5 @@ const row = (cells) => {
 
 sig.connect();
 loadPending();
+refreshRouting();
 if (canAnswer) prefetchIce();

@@ -1,0 +1,155 @@
+"""The routing service: what the console shows about who may answer which call, and the
+alerts the background watcher records (``hub.routing`` holds the rules themselves).
+
+Each alert (call, kind) is audited once as ``routing.alert``: the watcher remembers
+what it has recorded, and the audit trail is asked before recording again, so a
+restarted process (or a second one) does not record it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableSet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hub import routing
+from hub.access import Actor, Role, require_role
+from hub.audit import AuditRecord
+from hub.context import HubContext
+from hub.queue import QueueEntry, order
+from hub.rostering import TIMEZONE
+from hub.rota_cover import OnShift, on_shift_at
+from hub.rota_plans import my_shifts
+
+ALERT_ACTION = "routing.alert"
+SHIFT_LOOKAHEAD = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class CallRouting:
+    """One queue entry as this viewer sees it."""
+
+    entry: QueueEntry
+    needs: str | None  # the skill the call needs
+    refusal: str | None  # why this viewer may not answer it (None: they may)
+    shortfall: str | None  # why nobody on shift meets its need (alert)
+    waited_s: int
+
+    @property
+    def may_answer(self) -> bool:
+        return self.refusal is None
+
+
+@dataclass(frozen=True)
+class ConsoleRouting:
+    at: datetime
+    cover: OnShift
+    enforced: bool
+    answer_target_s: int
+    clinician: bool  # only clinicians answer
+    on_shift: bool
+    read_only: bool  # a clinician off shift while on-shift routing is enforced
+    skills: frozenset[str]
+    shift_note: str | None
+    calls: list[CallRouting]
+    alerts: list[routing.Alert]
+
+
+async def console_routing(ctx: HubContext, actor: Actor) -> ConsoleRouting:
+    """Who may answer what, for the console of ``actor`` (hub staff)."""
+    require_role(actor, Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+    settings = ctx.settings.rota
+    now = ctx.clock.now()
+    cover = await on_shift_at(ctx, now)
+    async with ctx.uow() as uow:
+        entries = order(await uow.consultations.queue())
+        user = await uow.staff.get(actor.id)
+    clinician = actor.role is Role.CLINICIAN and user is not None and user.active
+    skills = frozenset(s.value for s in user.skills) if user is not None else frozenset()
+    note = None
+    if clinician:
+        shifts = await my_shifts(ctx, actor, now - timedelta(days=1), now + SHIFT_LOOKAHEAD)
+        note = routing.shift_note(shifts, now, ZoneInfo(TIMEZONE))
+    views = []
+    for e in entries:
+        why = (
+            routing.refusal(actor.id, skills, e.reason, cover, settings)
+            if clinician
+            else "only clinicians answer calls"
+        )
+        views.append(
+            CallRouting(
+                e,
+                routing.needed_skill(e.reason, settings),
+                why,
+                routing.shortfall(e.reason, cover, settings) if e.state == "waiting" else None,
+                routing.waited_s(e, now),
+            )
+        )
+    return ConsoleRouting(
+        at=now,
+        cover=cover,
+        enforced=routing.enforced(cover, settings),
+        answer_target_s=settings.answer_target_s,
+        clinician=clinician,
+        on_shift=cover.has(actor.id),
+        read_only=clinician and routing.read_only(actor.id, cover, settings),
+        skills=skills,
+        shift_note=note,
+        calls=views,
+        alerts=routing.alerts(entries, cover, settings, now),
+    )
+
+
+async def current_alerts(ctx: HubContext) -> list[routing.Alert]:
+    now = ctx.clock.now()
+    cover = await on_shift_at(ctx, now)
+    async with ctx.uow() as uow:
+        entries = await uow.consultations.queue()
+    return routing.alerts(entries, cover, ctx.settings.rota, now)
+
+
+async def record_alerts(
+    ctx: HubContext, recorded: MutableSet[tuple[int, str]]
+) -> list[routing.Alert]:
+    """Audit the alerts not recorded before; return them (the caller logs them).
+
+    ``recorded`` is the caller's memory of (call id, kind) pairs already recorded; it is
+    updated, and pruned of calls that have left the queue.
+    """
+    now = ctx.clock.now()
+    cover = await on_shift_at(ctx, now)
+    fresh: list[routing.Alert] = []
+    async with ctx.uow() as uow:
+        entries = await uow.consultations.queue()
+        live = {e.call_id for e in entries}
+        for key in [k for k in recorded if k[0] not in live]:
+            recorded.discard(key)
+        for alert in routing.alerts(entries, cover, ctx.settings.rota, now):
+            if alert.key in recorded:
+                continue
+            earlier = await uow.audit.for_subject(
+                "consultation", str(alert.call_id), [ALERT_ACTION]
+            )
+            if not any(ev.detail.get("kind") == alert.kind for ev in earlier):
+                await uow.audit.append(
+                    AuditRecord(
+                        ALERT_ACTION,
+                        "system:0",
+                        "consultation",
+                        str(alert.call_id),
+                        {
+                            "kind": alert.kind,
+                            "why": alert.why,
+                            "waited_s": alert.waited_s,
+                            "reason": alert.reason,
+                            "home": alert.home_name,
+                        },
+                    ),
+                    now,
+                )
+                fresh.append(alert)
+            recorded.add(alert.key)
+        await uow.commit()
+    return fresh

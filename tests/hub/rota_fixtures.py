@@ -1,0 +1,59 @@
+"""A small real hub staff for rota tests: ten clinicians with contracts, enough to
+cover a week of the 8-hour pattern with a senior every hour and a prescriber 08–22."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hub.access import SYSTEM, Actor, Role, Skill
+from hub.admin import create_staff
+from hub.context import HubContext
+from hub.rota_inputs import set_contract, set_demand
+from hub.staff import NewStaff, StaffUser
+
+PASSWORD = "correct horse battery staple"
+MONDAY = date(2026, 3, 2)  # the test clock's day (10:00 UTC = 10:00 GMT)
+
+# username, skills, night-capable
+TEAM: tuple[tuple[str, tuple[Skill, ...], bool], ...] = (
+    ("sen1", (Skill.SENIOR_CLINICIAN, Skill.PRESCRIBER), True),
+    ("sen2", (Skill.SENIOR_CLINICIAN, Skill.PRESCRIBER), True),
+    ("sen3", (Skill.SENIOR_CLINICIAN,), True),
+    ("sen4", (Skill.SENIOR_CLINICIAN,), True),
+    ("sen5", (Skill.SENIOR_CLINICIAN,), True),
+    ("pre1", (Skill.PRESCRIBER,), False),
+    ("pre2", (Skill.PRESCRIBER,), True),
+    ("pre3", (Skill.PRESCRIBER,), False),
+    ("nur1", (), True),
+    ("nur2", (), False),
+)
+
+
+async def rota_team(ctx: HubContext) -> list[StaffUser]:
+    """Create the team with 37.5-hour contracts and a flat demand of one clinician an
+    hour (the skill rules then need two or three on duty at most hours)."""
+    users = []
+    for username, skills, nights in TEAM:
+        new = NewStaff.parse(
+            username,
+            username.capitalize(),
+            Role.CLINICIAN.value,
+            [Skill.CLINICIAN.value, *(s.value for s in skills)],
+        )
+        user = await create_staff(ctx, SYSTEM, new, PASSWORD)
+        await set_contract(ctx, SYSTEM, user.id, 37.5, nights)
+        users.append(user)
+    await set_demand(ctx, SYSTEM, [1] * 168)
+    return users
+
+
+async def rota_lead(ctx: HubContext, home_id: int | None = None) -> Actor:
+    """A hub manager (or, with ``home_id``, a care-home manager) as an actor."""
+    name = "lead" if home_id is None else f"chm{home_id}"
+    new = NewStaff.parse(name, name.capitalize(), Role.MANAGER.value, [], home_id)
+    user = await create_staff(ctx, SYSTEM, new, PASSWORD)
+    return actor_for(user)
+
+
+def actor_for(user: StaffUser) -> Actor:
+    return Actor("staff", user.id, user.display_name, user.role, user.home_id)

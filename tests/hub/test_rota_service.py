@@ -1,0 +1,291 @@
+"""The hub's rota services on a real database: inputs, generate, edit, publish,
+sickness, who is on shift and the cover gaps ahead."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from hub import rota_cover, rota_inputs, rota_plans
+from hub.context import HubContext
+from hub.errors import Conflict, Forbidden, NotFound, ValidationError
+from hub.rostering import LeaveKind, RotaStatus
+from rota.model import RequestKind
+from tests.hub.rota_fixtures import MONDAY, actor_for, rota_lead, rota_team
+
+LIMIT = 3.0  # seconds: a week of ten clinicians is solved (not proven optimal) in well under
+
+
+async def _draft(ctx: HubContext, lead, days: int = 7):  # type: ignore[no-untyped-def]
+    return await rota_plans.generate(ctx, lead, MONDAY, days, "8h", time_limit_s=LIMIT)
+
+
+async def test_inputs_are_validated(ctx: HubContext) -> None:
+    team = await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    who = team[0].id
+    await rota_inputs.add_leave(
+        ctx, lead, who, MONDAY, MONDAY + timedelta(days=2), LeaveKind.ANNUAL
+    )
+    with pytest.raises(ValidationError, match="overlaps"):
+        await rota_inputs.add_leave(
+            ctx, lead, who, MONDAY + timedelta(days=2), MONDAY + timedelta(days=4), LeaveKind.ANNUAL
+        )
+    with pytest.raises(ValidationError, match="before"):
+        await rota_inputs.add_leave(
+            ctx, lead, who, MONDAY, MONDAY - timedelta(days=1), LeaveKind.ANNUAL
+        )
+    with pytest.raises(ValidationError, match="weight"):
+        await rota_inputs.add_request(ctx, lead, who, RequestKind.DAY_OFF, MONDAY, MONDAY, 0, None)
+    with pytest.raises(ValidationError, match="preferred-shift"):
+        await rota_inputs.add_request(ctx, lead, who, RequestKind.SHIFT, MONDAY, MONDAY, 5, None)
+    with pytest.raises(NotFound):
+        await rota_inputs.add_leave(ctx, lead, 9999, MONDAY, MONDAY, LeaveKind.ANNUAL)
+    with pytest.raises(NotFound):  # a manager is not on the rota
+        await rota_inputs.set_contract(ctx, lead, lead.id, 30, True)
+    with pytest.raises(ValidationError, match="contracted hours"):
+        await rota_inputs.set_contract(ctx, lead, who, 0, True)
+    with pytest.raises(ValidationError, match="168"):
+        await rota_inputs.set_demand(ctx, lead, [1] * 24)
+    with pytest.raises(ValidationError, match="Monday 05:00"):
+        await rota_inputs.set_demand(ctx, lead, [1] * 5 + [-1] + [1] * 162)
+    roster = await rota_inputs.roster(ctx, lead)
+    assert len(roster.clinicians) == 10 and len(roster.leave) == 1
+    assert roster.demand == (1,) * 168 and not roster.demand_is_default
+
+
+async def test_care_home_managers_and_clinicians_do_not_lead_the_rota(
+    ctx: HubContext, home
+) -> None:  # type: ignore[no-untyped-def]
+    team = await rota_team(ctx)
+    home_manager = await rota_lead(ctx, home.id)
+    with pytest.raises(Forbidden):
+        await rota_inputs.roster(ctx, home_manager)
+    with pytest.raises(Forbidden):
+        await _draft(ctx, home_manager)
+    clinician = actor_for(team[3])
+    with pytest.raises(Forbidden):
+        await rota_inputs.set_contract(ctx, clinician, team[3].id, 20, True)
+    # …but a clinician may ask for their own day off, not someone else's.
+    await rota_inputs.add_request(
+        ctx, clinician, team[3].id, RequestKind.DAY_OFF, MONDAY, MONDAY, 5, None
+    )
+    with pytest.raises(Forbidden):
+        await rota_inputs.add_request(
+            ctx, clinician, team[4].id, RequestKind.DAY_OFF, MONDAY, MONDAY, 5, None
+        )
+
+
+async def test_a_period_of_zero_days_or_no_contracts_is_refused(ctx: HubContext) -> None:
+    lead = await rota_lead(ctx)
+    with pytest.raises(ValidationError, match="no clinician has a contract"):
+        await _draft(ctx, lead)
+    await rota_team(ctx)
+    with pytest.raises(ValidationError, match="1–84 days"):
+        await _draft(ctx, lead, days=0)
+    with pytest.raises(ValidationError, match="unknown shift pattern"):
+        await rota_plans.generate(ctx, lead, MONDAY, 7, "10h", time_limit_s=LIMIT)
+
+
+async def test_generate_publish_and_route_by_shift(ctx: HubContext) -> None:
+    team = await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    seen: list[object] = []
+    record = await rota_plans.generate(
+        ctx, lead, MONDAY, 7, "8h", time_limit_s=LIMIT, on_progress=seen.append
+    )
+    assert record.status is RotaStatus.DRAFT and seen
+    shown = await rota_plans.view(ctx, lead, record.id)
+    assert shown.violations == [] and shown.shifts
+    assert shown.score.uncovered == ()
+    # Nothing is in force until it is published.
+    now = ctx.clock.now()
+    assert not (await rota_cover.on_shift_at(ctx, now)).in_force
+    await rota_plans.publish(ctx, lead, record.id)
+    cover = await rota_cover.on_shift_at(ctx, now)
+    assert cover.in_force
+    expected = {s.staff_id for s in shown.shifts if s.starts_at <= now < s.ends_at}
+    assert set(cover.staff) == expected and expected
+    assert cover.with_skill("senior_clinician")  # the hard rule, seen from routing
+    # Within the rota, the 48 hours ahead have no gaps; a week later nothing is planned.
+    assert await rota_cover.cover_gaps(ctx, lead) == []
+    ctx.clock.advance(timedelta(days=5, hours=14))  # Sunday 00:00: 24 h covered, 24 h not
+    gaps = await rota_cover.cover_gaps(ctx, lead)
+    assert [g.kind for g in gaps] == ["no_rota"] * 24
+    assert gaps[0].start.date() == MONDAY + timedelta(days=7)
+    names = {u.id for u in team}
+    assert set(cover.staff) <= names
+
+
+async def test_hand_edits_show_broken_rules_and_block_publishing(ctx: HubContext) -> None:
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    record = await _draft(ctx, lead)
+    shown = await rota_plans.view(ctx, lead, record.id)
+    night = next(s for s in shown.shifts if s.shift == "night")
+    # An early shift the morning after a night breaks the 11-hour rest rule (and more).
+    broken = await rota_plans.edit(
+        ctx, lead, record.id, night.staff_id, night.day + timedelta(days=1), "early"
+    )
+    assert any(v.rule == "min_rest" for v in broken), [v.rule for v in broken]
+    again = await rota_plans.view(ctx, lead, record.id)
+    assert again.violations == broken  # kept on the draft, shown, not silently accepted
+    with pytest.raises(rota_plans.RotaRulesBroken) as refused:
+        await rota_plans.publish(ctx, lead, record.id)
+    assert refused.value.violations == broken
+    # Undo the edit: the draft is legal again and can be published.
+    after = night.day + timedelta(days=1)
+    had = next(
+        (x.shift for x in shown.shifts if x.staff_id == night.staff_id and x.day == after), None
+    )
+    assert await rota_plans.edit(ctx, lead, record.id, night.staff_id, after, had) == []
+    assert (await rota_plans.publish(ctx, lead, record.id)).status is RotaStatus.PUBLISHED
+
+
+async def test_a_published_rota_refuses_a_breaking_edit(ctx: HubContext) -> None:
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    record = await _draft(ctx, lead)
+    await rota_plans.publish(ctx, lead, record.id)
+    before = (await rota_plans.view(ctx, lead, record.id)).shifts
+    night = next(s for s in before if s.shift == "night")
+    with pytest.raises(rota_plans.RotaRulesBroken):
+        await rota_plans.edit(
+            ctx, lead, record.id, night.staff_id, night.day + timedelta(days=1), "early"
+        )
+    assert (await rota_plans.view(ctx, lead, record.id)).shifts == before
+    with pytest.raises(ValidationError, match="outside the rota"):
+        await rota_plans.edit(
+            ctx, lead, record.id, night.staff_id, MONDAY - timedelta(days=1), None
+        )
+    with pytest.raises(ValidationError, match="unknown shift"):
+        await rota_plans.edit(ctx, lead, record.id, night.staff_id, MONDAY, "long_day")
+
+
+async def test_overlapping_rotas_cannot_both_be_published(ctx: HubContext) -> None:
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    first = await _draft(ctx, lead)
+    second = await rota_plans.generate(
+        ctx, lead, MONDAY + timedelta(days=3), 7, "8h", time_limit_s=LIMIT
+    )
+    await rota_plans.publish(ctx, lead, first.id)
+    with pytest.raises(Conflict, match="withdraw it first"):
+        await rota_plans.publish(ctx, lead, second.id)
+    await rota_plans.withdraw(ctx, lead, first.id)
+    await rota_plans.publish(ctx, lead, second.id)
+    with pytest.raises(Conflict, match="not a draft"):
+        await rota_plans.publish(ctx, lead, second.id)
+
+
+async def test_sickness_re_solves_only_the_affected_days(ctx: HubContext) -> None:
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    record = await _draft(ctx, lead)
+    await rota_plans.publish(ctx, lead, record.id)
+    before = (await rota_plans.view(ctx, lead, record.id)).shifts
+    sick = next(s for s in before if s.day == MONDAY + timedelta(days=2))
+    first, last = MONDAY + timedelta(days=2), MONDAY + timedelta(days=3)
+    after = await rota_plans.report_sickness(ctx, lead, record.id, sick.staff_id, first, last)
+    assert after.violations == []
+    assert not [s for s in after.shifts if s.staff_id == sick.staff_id and first <= s.day <= last]
+    untouched = {s.assignment for s in before if not first <= s.day <= last}
+    assert untouched == {s.assignment for s in after.shifts if not first <= s.day <= last}
+    leave = await rota_inputs.roster(ctx, lead)
+    assert [(e.staff_id, e.kind) for e in leave.leave] == [(sick.staff_id, LeaveKind.SICK)]
+
+
+async def test_forecast_needs_history(ctx: HubContext) -> None:
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    with pytest.raises(ValidationError, match="no answered calls"):
+        await rota_inputs.forecast_demand(ctx, lead, MONDAY)
+
+
+async def test_my_shifts_are_my_own(ctx: HubContext) -> None:
+    team = await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    record = await _draft(ctx, lead)
+    await rota_plans.publish(ctx, lead, record.id)
+    mine = await rota_plans.my_shifts(
+        ctx, actor_for(team[0]), datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)
+    )
+    assert mine and {s.staff_id for s in mine} == {team[0].id}
+    assert date(2026, 3, 2) <= mine[0].day
+
+
+async def test_forecast_from_call_history_uses_erlang_c(ctx: HubContext, home) -> None:  # type: ignore[no-untyped-def]
+    from hub.access import SYSTEM
+    from hub.admin import add_resident
+    from hub.consultations import Consultation, Reason, State
+    from hub.residents import ResidentDetails
+
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    resident = await add_resident(
+        ctx,
+        SYSTEM,
+        home.id,
+        ResidentDetails.parse(
+            given_name="Ivy",
+            family_name="Stone",
+            date_of_birth="1931-04-01",
+            nhs_number="9434765919",
+            today=MONDAY,
+        ),
+    )
+    # Four weeks of one 20-minute call every Tuesday at 14:30 (GMT = UK time in February),
+    # and a cancelled call that must not count.
+    calls = []
+    for week in range(1, 5):
+        at = datetime(2026, 3, 3, 14, 30, tzinfo=UTC) - timedelta(weeks=week)
+        calls.append(
+            Consultation(
+                0,
+                home.id,
+                resident.id,
+                None,
+                State.ENDED,
+                Reason.FALL,
+                (),
+                {},
+                None,
+                None,
+                "ae",
+                at,
+                at + timedelta(minutes=1),
+                at + timedelta(minutes=21),
+            )
+        )
+    at = datetime(2026, 2, 24, 3, 0, tzinfo=UTC)
+    calls.append(
+        Consultation(
+            0,
+            home.id,
+            resident.id,
+            None,
+            State.CANCELLED,
+            Reason.FALL,
+            (),
+            {},
+            None,
+            None,
+            None,
+            at,
+            at,
+            at + timedelta(minutes=5),
+        )
+    )
+    async with ctx.uow() as uow:
+        await uow.consultations.add_many(calls)
+        await uow.commit()
+    result = await rota_inputs.forecast_demand(ctx, lead, MONDAY)
+    tuesday_1400 = 1 * 24 + 14
+    # History spans 3 Feb … 24 Feb: 22 days, so Tuesday 14:00 was seen on 4 days, one
+    # call each: 1 arrival an hour of 20 minutes → 1 clinician answers 90% in 5 minutes.
+    assert result.arrivals_per_hour[tuesday_1400] == pytest.approx(1.0)
+    assert result.handling_s[tuesday_1400] == pytest.approx(1200)
+    assert result.clinicians[tuesday_1400] >= 1
+    assert result.arrivals_per_hour[1 * 24 + 3] == 0  # the cancelled call
+    assert min(result.clinicians) == 1  # the floor: a hub is never staffed by nobody

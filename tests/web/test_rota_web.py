@@ -1,0 +1,455 @@
+"""The rota lead's pages over HTTP on a real database: inputs, demand, generating in the
+background with progress, the rota grid with hand edits, publish, sickness, and who
+may see what."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from hub import rota_inputs, rota_plans
+from hub.access import SYSTEM
+from hub.admin import add_resident
+from hub.consultations import Consultation, Reason, State
+from hub.context import HubContext
+from hub.residents import ResidentDetails
+from hub.rostering import RotaStatus
+from hub.settings import Settings
+from rota.problem_io import parse_problem
+from rota.rules import check
+from rota.solution_io import parse_assignments
+from tests.conftest import PASSWORD
+from tests.hub.rota_fixtures import MONDAY, actor_for, rota_lead, rota_team
+from tests.web.helpers import csrf, login, post_form
+from web.rota_jobs import ROTA_JOBS, JobState
+
+NEXT_MONDAY = MONDAY + timedelta(days=7)  # the form's default first day
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Short solver runs: every job here (generate and sickness) stops within 2 s."""
+    return settings.replace("rota", time_limit_s=2, days=7)
+
+
+@pytest.fixture
+async def team(ctx: HubContext):  # type: ignore[no-untyped-def]
+    return await rota_team(ctx)
+
+
+@pytest.fixture
+async def lead(client, ctx, clock, team):  # type: ignore[no-untyped-def]
+    actor = await rota_lead(ctx)
+    await login(client, ctx, clock, "lead", PASSWORD, actor.id)
+    return actor
+
+
+async def _start(client: TestClient, path: str, data: dict[str, str], page: str) -> str:
+    resp = await post_form(client, path, data, token_from=page)
+    assert resp.status == 303, await resp.text()
+    (job_id,) = parse_qs(urlparse(resp.headers["Location"]).query)["job"]
+    return job_id
+
+
+async def _generate(client: TestClient, limit: str = "2", start: str = "") -> str:
+    data = {"start": start or NEXT_MONDAY.isoformat(), "days": "7", "pattern": "8h"}
+    return await _start(client, "/rota/generate", {**data, "limit": limit}, "/rota")
+
+
+async def _finish(client: TestClient, job_id: str) -> dict[str, Any]:
+    """Poll the job like the page does until it is no longer running."""
+    seen: list[dict[str, Any]] = []
+    for _ in range(1200):  # a safety net only: the jobs here stop after 2 s
+        resp = await client.get(f"/rota/jobs/{job_id}", headers=JSON)
+        assert resp.status == 200, await resp.text()
+        seen.append(await resp.json())
+        if seen[-1]["state"] != "running":
+            return seen[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job still running: {seen[-1]}")
+
+
+async def _draft(client: TestClient) -> int:
+    job = await _finish(client, await _generate(client))
+    assert job["state"] == "done", job
+    match = re.fullmatch(r"/rota/(\d+)", job["redirect"])
+    assert match, job
+    return int(match.group(1))
+
+
+# -- who may see what ---------------------------------------------------------------
+
+
+async def test_pages_render_for_the_lead(client, lead, team) -> None:  # type: ignore[no-untyped-def]
+    resp = await client.get("/rota")
+    body = await resp.text()
+    assert resp.status == 200
+    assert f'name="start" required value="{NEXT_MONDAY.isoformat()}"' in body
+    assert 'name="days" min="1" max="84" required value="7"' in body
+    assert 'href="/rota/people"' in body and 'href="/rota/demand"' in body
+    assert '<a href="/rota">Rota</a>' in body  # the nav link
+    people = await (await client.get("/rota/people")).text()
+    assert all(u.display_name in people for u in team)
+    assert people.count('name="hours"') == len(team)
+    demand = await client.get("/rota/demand")
+    html = await demand.text()
+    assert demand.status == 200 and html.count('name="h') == 168
+    assert 'data-testid="demand-chart"' in html
+    assert (await client.get("/rota/mine")).status == 200
+
+
+async def test_care_home_managers_are_refused(client, ctx, clock, home, team) -> None:  # type: ignore[no-untyped-def]
+    manager = await rota_lead(ctx, home.id)
+    await login(client, ctx, clock, f"chm{home.id}", PASSWORD, manager.id)
+    for path in ("/rota", "/rota/people", "/rota/demand"):
+        assert (await client.get(path)).status == 403, path
+    token = await csrf(client, "/rota/mine")
+    resp = await client.post(
+        "/rota/generate",
+        data={
+            "csrf_token": token,
+            "start": "2026-03-09",
+            "days": "7",
+            "pattern": "8h",
+            "limit": "2",
+        },
+    )
+    assert resp.status == 403
+    assert '<a href="/rota">Rota</a>' not in await (await client.get("/rota/mine")).text()
+
+
+async def test_a_clinician_sees_only_their_own_shifts_and_requests(
+    client, ctx, clock, team
+) -> None:  # type: ignore[no-untyped-def]
+    me = team[8]
+    await login(client, ctx, clock, me.username, PASSWORD, me.id)
+    for path in ("/rota", "/rota/people", "/rota/demand"):
+        assert (await client.get(path)).status == 403, path
+    page = await client.get("/rota/mine")
+    body = await page.text()
+    assert page.status == 200 and "No published shifts" in body
+    assert '<a href="/rota/mine">Rota</a>' in body
+    request = {"kind": "day_off", "first": "2026-03-12", "last": "", "weight": "7", "shift": ""}
+    resp = await post_form(client, "/rota/mine/requests", request, token_from="/rota/mine")
+    assert resp.status == 303
+    (own,) = await rota_inputs.own_requests(ctx, actor_for(me))
+    assert (own.first, own.last, own.weight) == (MONDAY + timedelta(days=10),) * 2 + (7,)
+    bad = await post_form(
+        client, "/rota/mine/requests", {**request, "weight": "0"}, token_from="/rota/mine"
+    )
+    text = await bad.text()
+    assert bad.status == 422 and "request weight must be between 1 and 100" in text
+    assert 'value="2026-03-12"' in text  # what was typed is kept
+    resp = await post_form(
+        client, f"/rota/mine/requests/{own.id}/remove", {}, token_from="/rota/mine"
+    )
+    assert resp.status == 303
+    assert "No requests." in await (await client.get("/rota/mine")).text()
+
+
+# -- contracts, leave, requests, demand ------------------------------------------------
+
+
+async def test_contract_leave_and_request_forms(client, ctx, lead, team) -> None:  # type: ignore[no-untyped-def]
+    who = team[8]
+    page = "/rota/people"
+    resp = await post_form(
+        client, "/rota/people/contract", {"staff_id": str(who.id), "hours": "30"}, token_from=page
+    )
+    assert resp.status == 303
+    roster = await rota_inputs.roster(ctx, lead)
+    assert roster.contracts[who.id].contracted_hours == 30
+    assert roster.contracts[who.id].night_capable is False  # box unticked: day only
+    bad = await post_form(
+        client,
+        "/rota/people/contract",
+        {"staff_id": str(who.id), "hours": "seventy", "night_capable": "on"},
+        token_from=page,
+    )
+    assert bad.status == 422 and "is not a number of hours" in await bad.text()
+
+    leave = {"staff_id": str(who.id), "first": "2026-03-10", "last": "2026-03-12", "kind": "annual"}
+    assert (await post_form(client, "/rota/people/leave", leave, token_from=page)).status == 303
+    clash = await post_form(
+        client,
+        "/rota/people/leave",
+        {**leave, "first": "2026-03-12", "last": "2026-03-14", "kind": "training"},
+        token_from=page,
+    )
+    text = await clash.text()
+    assert clash.status == 422 and "overlaps" in text
+    assert 'value="2026-03-14"' in text and '<option value="training" selected>' in text
+    (entry,) = (await rota_inputs.roster(ctx, lead)).leave
+    removed = await post_form(client, f"/rota/people/leave/{entry.id}/remove", {}, token_from=page)
+    assert removed.status == 303 and not (await rota_inputs.roster(ctx, lead)).leave
+
+    request = {
+        "staff_id": str(who.id),
+        "kind": "shift",
+        "first": "2026-03-11",
+        "last": "2026-03-13",
+        "weight": "5",
+        "shift": "early",
+    }
+    assert (
+        await post_form(client, "/rota/people/requests", request, token_from=page)
+    ).status == 303
+    zero = await post_form(
+        client, "/rota/people/requests", {**request, "weight": "0"}, token_from=page
+    )
+    assert zero.status == 422 and "between 1 and 100" in await zero.text()
+    nobody = await post_form(
+        client, "/rota/people/requests", {**request, "staff_id": "9999"}, token_from=page
+    )
+    assert nobody.status == 422 and "no clinician with id 9999" in await nobody.text()
+    (kept,) = (await rota_inputs.roster(ctx, lead)).requests
+    assert (kept.shift, kept.weight) == ("early", 5)
+    assert "Preferred shift: early" in await (await client.get(page)).text()
+    gone = await post_form(client, f"/rota/people/requests/{kept.id}/remove", {}, token_from=page)
+    assert gone.status == 303 and not (await rota_inputs.roster(ctx, lead)).requests
+
+    no_token = await client.post("/rota/people/leave", data=leave, allow_redirects=False)
+    assert no_token.status == 403 and not (await rota_inputs.roster(ctx, lead)).leave
+
+
+async def test_demand_grid_save_bad_value_and_forecast(client, ctx, home, lead) -> None:  # type: ignore[no-untyped-def]
+    week = {f"h{h}": str(2 + (h % 24 >= 8)) for h in range(168)}
+    resp = await post_form(client, "/rota/demand", week, token_from="/rota/demand")
+    assert resp.status == 303
+    assert (await rota_inputs.roster(ctx, lead)).demand == tuple(
+        2 + (h % 24 >= 8) for h in range(168)
+    )
+    bad = await post_form(
+        client, "/rota/demand", {**week, "h5": "x", "h6": "9"}, token_from="/rota/demand"
+    )
+    text = await bad.text()
+    assert bad.status == 422 and "Mon 05:00" in text
+    assert 'name="h6" value="9"' in text  # nothing typed is lost
+    high = await post_form(client, "/rota/demand", {**week, "h30": "51"}, token_from="/rota/demand")
+    assert high.status == 422 and "must be 0–50" in await high.text()
+
+    none = await client.get("/rota/demand?forecast=1&before=2026-03-02")
+    assert none.status == 422 and "no answered calls" in await none.text()
+    await _history(ctx, home)
+    found = await client.get("/rota/demand?forecast=1&before=2026-03-02")
+    text = await found.text()
+    assert found.status == 200 and 'data-testid="forecast-summary"' in text
+    assert 'data-testid="arrivals-chart"' in text and "calls/h" in text
+    assert "not saved yet" in text
+    # The forecast fills the grid but saves nothing until the lead presses Save.
+    assert (await rota_inputs.roster(ctx, lead)).demand[0] == 2
+
+
+async def _history(ctx: HubContext, home: Any) -> None:
+    resident = await add_resident(
+        ctx,
+        SYSTEM,
+        home.id,
+        ResidentDetails.parse(
+            given_name="Ivy",
+            family_name="Stone",
+            date_of_birth="1931-04-01",
+            nhs_number="9434765919",
+            today=MONDAY,
+        ),
+    )
+    calls = []
+    for week in range(1, 5):
+        at = datetime(2026, 3, 3, 14, 30, tzinfo=UTC) - timedelta(weeks=week)
+        calls.append(
+            Consultation(
+                0, home.id, resident.id, None, State.ENDED, Reason.FALL, (), {}, None, None,
+                "ae", at, at + timedelta(minutes=1), at + timedelta(minutes=21),
+            )
+        )  # fmt: skip
+    async with ctx.uow() as uow:
+        await uow.consultations.add_many(calls)
+        await uow.commit()
+
+
+# -- generating, the grid, editing, publishing -----------------------------------------
+
+
+async def test_generate_in_the_background_and_show_the_grid(client, ctx, lead, team) -> None:  # type: ignore[no-untyped-def]
+    job_id = await _generate(client)
+    page = await client.get(f"/rota?job={job_id}", allow_redirects=False)
+    if page.status == 200:  # still running: the page shows the progress panel
+        body = await page.text()
+        assert 'data-testid="rota-progress"' in body and f"/rota/jobs/{job_id}" in body
+    job = await _finish(client, job_id)
+    assert job["state"] == "done" and job["error"] is None
+    assert job["time_limit_s"] == 2 and job["solutions"] >= 0
+    assert job["redirect"].startswith("/rota/")
+    # Without JavaScript, the progress page moves on to the rota once it is done.
+    after = await client.get(f"/rota?job={job_id}", allow_redirects=False)
+    assert after.status == 303 and after.headers["Location"] == job["redirect"]
+
+    resp = await client.get(job["redirect"])
+    body = await resp.text()
+    assert resp.status == 200
+    assert all(u.display_name in body for u in team)
+    grid = body.split('data-testid="rota-grid"')[1].split("</table>")[0]
+    assert grid.count("<select ") == len(team) * 7
+    assert 'data-testid="cover-chart"' in body and 'class="need"' in body
+    assert 'data-testid="violations"' not in body
+    assert 'data-testid="publish"' in body and 'data-testid="score"' in body
+    overview = await (await client.get("/rota")).text()
+    assert job["redirect"] in overview and "draft" in overview
+
+    rota_id = job["redirect"].rsplit("/", 1)[1]
+    problem_resp = await client.get(f"/rota/{rota_id}/problem.json")
+    assert problem_resp.status == 200
+    assert "attachment" in problem_resp.headers["Content-Disposition"]
+    problem = parse_problem(json.loads(await problem_resp.text()))
+    solution = json.loads(await (await client.get(f"/rota/{rota_id}/solution.json")).text())
+    assert check(problem, parse_assignments(problem, solution)) == []
+    assert solution["score"]["total"] >= 0 and solution["status"] in (
+        "optimal",
+        "feasible",
+        "heuristic",
+    )
+
+
+async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
+    rota_id = await _draft(client)
+    page = f"/rota/{rota_id}"
+    shown = await rota_plans.view(ctx, lead, rota_id)
+    night = next(s for s in shown.shifts if s.shift == "night" and s.day < shown.record.last)
+    morning = night.day + timedelta(days=1)
+    had = next(
+        (s.shift for s in shown.shifts if s.staff_id == night.staff_id and s.day == morning), ""
+    )
+    cell = f"cell:{night.staff_id}:{morning.isoformat()}"
+    resp = await post_form(client, f"{page}/edit", {cell: "early"}, token_from=page)
+    assert resp.status == 303 and resp.headers["Location"] == f"{page}?saved=1"
+    body = await (await client.get(page)).text()
+    assert 'data-testid="violations"' in body and "min_rest" in body
+    assert re.search(r'data-testid="publish"\s+disabled', body)
+    refused = await post_form(client, f"{page}/publish", {}, token_from=page)
+    assert refused.status == 409 and "fix them before publishing" in await refused.text()
+
+    undo = await post_form(client, f"{page}/edit", {cell: had}, token_from=page)
+    assert undo.status == 303
+    published = await post_form(client, f"{page}/publish", {}, token_from=page)
+    assert published.status == 303
+    body = await (await client.get(published.headers["Location"])).text()
+    assert 'data-testid="rota-status">published' in body and 'data-testid="sickness-form"' in body
+    assert (await rota_plans.view(ctx, lead, rota_id)).record.status is RotaStatus.PUBLISHED
+
+    # A published rota refuses the same edit, says why, and keeps every shift.
+    again = await post_form(client, f"{page}/edit", {cell: "early"}, token_from=page)
+    text = await again.text()
+    assert again.status == 409 and 'data-testid="refused"' in text and "min_rest" in text
+    assert (await rota_plans.view(ctx, lead, rota_id)).shifts == shown.shifts
+
+
+async def test_one_job_at_a_time(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
+    first = await _generate(client, limit="3")
+    second = await post_form(
+        client,
+        "/rota/generate",
+        {"start": "2026-03-16", "days": "7", "pattern": "12h", "limit": "2"},
+        token_from="/rota",
+    )
+    text = await second.text()
+    assert second.status == 409 and "already running" in text
+    assert 'value="2026-03-16"' in text  # the form keeps what was typed
+    assert 'data-testid="rota-job"' in text  # …and shows the job that is running
+    assert (await _finish(client, first))["state"] == "done"
+
+
+async def test_bad_generate_input_and_no_contracts(client, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    actor = await rota_lead(ctx)
+    await login(client, ctx, clock, "lead", PASSWORD, actor.id)
+    nobody = await post_form(
+        client,
+        "/rota/generate",
+        {"start": "2026-03-09", "days": "7", "pattern": "8h", "limit": "2"},
+        token_from="/rota",
+    )
+    assert nobody.status == 422 and "no clinician has a contract" in await nobody.text()
+    bad = await post_form(
+        client,
+        "/rota/generate",
+        {"start": "9 March", "days": "7", "pattern": "8h", "limit": "2"},
+        token_from="/rota",
+    )
+    assert bad.status == 422 and "is not a date" in await bad.text()
+
+
+async def test_an_impossible_rota_fails_with_the_rule_named(client, ctx, lead, team) -> None:  # type: ignore[no-untyped-def]
+    for user in team:  # nobody works nights: no senior clinician overnight
+        await rota_inputs.set_contract(ctx, lead, user.id, 37.5, False)
+    job = await _finish(client, await _generate(client))
+    assert job["state"] == "failed" and "skill_cover:senior_clinician" in job["error"]
+    page = await client.get(f"/rota?job={job['id']}")
+    assert page.status == 200 and "skill_cover:senior_clinician" in await page.text()
+
+
+async def test_sickness_is_a_background_job_too(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
+    rota_id = await _draft(client)
+    await rota_plans.publish(ctx, lead, rota_id)
+    page = f"/rota/{rota_id}"
+    before = (await rota_plans.view(ctx, lead, rota_id)).shifts
+    sick = before[0]
+    job_id = await _start(
+        client,
+        f"{page}/sickness",
+        {"staff": str(sick.staff_id), "first": sick.day.isoformat(), "last": sick.day.isoformat()},
+        page,
+    )
+    job = await _finish(client, job_id)
+    assert job["state"] == "done" and job["kind"] == "sickness", job
+    assert job["redirect"] == f"{page}?repaired=1"
+    body = await (await client.get(job["redirect"])).text()
+    assert "Sickness recorded" in body
+    after = await rota_plans.view(ctx, lead, rota_id)
+    assert after.violations == []
+    assert not [s for s in after.shifts if s.staff_id == sick.staff_id and s.day == sick.day]
+    assert [e.kind.value for e in (await rota_inputs.roster(ctx, lead)).leave] == ["sick"]
+    draft_only = await post_form(
+        client,
+        f"{page}/sickness",
+        {"staff": str(sick.staff_id), "first": "2026-03-30", "last": "2026-03-29"},
+        token_from=page,
+    )
+    assert draft_only.status == 422 and "before" in await draft_only.text()
+
+
+async def test_the_running_job_is_cancelled_on_shutdown(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
+    job_id = await _generate(client, limit="30")
+    job = client.app[ROTA_JOBS].get(job_id)
+    await client.close()
+    assert job.state is JobState.CANCELLED and job.stop.is_set()
+
+
+async def test_unknown_job_is_404_json(client, lead) -> None:  # type: ignore[no-untyped-def]
+    resp = await client.get("/rota/jobs/abc123", headers=JSON)
+    assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_the_demo_has_a_legal_draft_rota_for_its_manager(client, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    from hub import demo
+
+    summary = await demo.seed(ctx, months=0, rota_time_limit_s=2)
+    assert summary.rota is not None and summary.rota.status is RotaStatus.DRAFT
+    assert summary.rota.days == demo.ROTA_DAYS
+    manager = next(x for x in summary.logins if x.username == "manager")
+    async with ctx.uow() as uow:
+        users = {u.username: u for u in await uow.staff.list()}
+    await login(client, ctx, clock, "manager", manager.password, users["manager"].id)
+    resp = await client.get(f"/rota/{summary.rota.id}")
+    body = await resp.text()
+    assert resp.status == 200 and 'data-testid="violations"' not in body
+    shown = await rota_plans.view(ctx, SYSTEM, summary.rota.id)
+    assert shown.violations == [] and len(shown.problem.staff) == 12
+    assert all(shown.names[s.id] in body for s in shown.problem.staff)
+    assert shown.problem.leave and shown.problem.requests

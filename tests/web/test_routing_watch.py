@@ -1,0 +1,53 @@
+"""The routing watcher logs and audits each alert once, not on every tick."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from hub.call_routing import ALERT_ACTION
+from tests.hub.test_calls_routing import set_skills, staffed_hub, waiting_call
+from web import routing_watch
+
+
+async def test_each_alert_is_logged_and_audited_once(ctx, clock, home, caplog) -> None:  # type: ignore[no-untyped-def]
+    hub = await staffed_hub(ctx, clock)
+    for user in hub.on:  # nobody on shift can prescribe
+        await set_skills(ctx, user)
+    call = await waiting_call(ctx, clock, home, "medication")
+    recorded: set[tuple[int, str]] = set()
+    caplog.set_level(logging.WARNING, logger="telehub.routing")
+
+    first = await routing_watch.check(ctx, recorded)
+    assert [(a.call_id, a.kind) for a in first] == [(call.id, "unanswerable")]
+    assert await routing_watch.check(ctx, recorded) == []  # the next tick: nothing new
+
+    clock.advance(timedelta(seconds=ctx.settings.rota.answer_target_s + 60))
+    second = await routing_watch.check(ctx, recorded)
+    assert [(a.call_id, a.kind) for a in second] == [(call.id, "over_target")]
+    assert await routing_watch.check(ctx, recorded) == []
+    # A restarted watcher (empty memory) finds both already in the audit trail.
+    assert await routing_watch.check(ctx, set()) == []
+
+    lines = [r for r in caplog.records if r.name == "telehub.routing"]
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING]
+    assert lines[0].getMessage() == (
+        f"routing alert kind=unanswerable call={call.id} home='Rose Court' waited_s=0 "
+        "reason=medication why='no prescriber is on shift'"
+    )
+    assert f"kind=over_target call={call.id}" in lines[1].getMessage()
+    assert "waited_s=360" in lines[1].getMessage()
+    async with ctx.uow() as uow:
+        events = await uow.audit.for_subject("consultation", str(call.id), [ALERT_ACTION])
+    assert [(e.actor, e.detail["kind"]) for e in events] == [
+        ("system:0", "unanswerable"),
+        ("system:0", "over_target"),
+    ]
+    assert events[1].detail["waited_s"] == 360 and events[1].detail["home"] == "Rose Court"
+
+
+async def test_no_alerts_while_calls_are_answered_in_time(ctx, clock, home, caplog) -> None:  # type: ignore[no-untyped-def]
+    await waiting_call(ctx, clock, home)  # no rota published: nothing to say yet
+    caplog.set_level(logging.WARNING, logger="telehub.routing")
+    assert await routing_watch.check(ctx, set()) == []
+    assert not [r for r in caplog.records if r.name == "telehub.routing"]

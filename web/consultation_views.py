@@ -1,0 +1,168 @@
+"""One consultation for hub staff: its details, its outcome history, and amending it.
+
+Opening the page is an audited access to the resident's record
+(``hub.call_records.view_call``). Amending goes through the one domain function,
+``hub.closure.record_outcome``, which refuses an amendment without a reason and
+writes who changed what, from what, and why to the audit trail; the page reads that
+history back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from hub import call_records, closure
+from hub.access import Actor, Role
+from hub.call_records import CallRecord, HistoryEntry
+from hub.consultations import SOFT_SIGNS, State
+from hub.errors import NotFound, ValidationError
+from hub.outcomes import (
+    AdmissionJudgement,
+    FollowUp,
+    Intention,
+    OutcomeCode,
+    RepresentationKind,
+)
+from web.forms import form, int_param, text
+from web.keys import CTX
+from web.local_time import hub_zone, local, parse_local
+from web.render import render
+from web.security import actor_of, require
+
+routes = web.RouteTableDef()
+STAFF = (Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+FIELDS = ("outcome", "follow_up", "call_back_at", "admission_judgement", "why")
+
+
+def _actor(request: web.Request) -> Actor:
+    actor = actor_of(request)
+    assert actor is not None
+    return actor
+
+
+@routes.get("/calls/{call_id}")
+@require(*STAFF)
+async def call_detail(request: web.Request) -> web.StreamResponse:
+    return await _render(request)
+
+
+@routes.post("/calls/{call_id}/outcome")
+@require(*STAFF)
+async def amend_outcome(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    actor = _actor(request)
+    call_id = int_param(request, "call_id")
+    data = await form(request)
+    submitted = {name: text(data, name)[:2000] for name in FIELDS}
+    values: dict[str, Any] = dict(submitted)
+    try:
+        if submitted["call_back_at"]:
+            at = parse_local(submitted["call_back_at"], field="call_back_at", name="call back time")
+            values["call_back_at"] = at.isoformat()
+        await closure.record_outcome(ctx, actor, call_id, values, submitted["why"])
+    except NotFound:
+        await call_records.audit_refused(ctx, actor, call_id, "outcome")
+        raise
+    except ValidationError as err:
+        return await _render(request, submitted=submitted, error=err, status=422)
+    raise web.HTTPSeeOther(f"/calls/{call_id}#history")
+
+
+async def _render(
+    request: web.Request,
+    *,
+    submitted: Mapping[str, str] | None = None,
+    error: ValidationError | None = None,
+    status: int = 200,
+) -> web.StreamResponse:
+    ctx = request.app[CTX]
+    actor = _actor(request)
+    call_id = int_param(request, "call_id")
+    record = await call_records.view_call(ctx, actor, call_id)
+    call = record.call
+    amending = call.outcome is not None
+    can_edit = (
+        actor.role is Role.CLINICIAN
+        and call.state is State.ENDED
+        and (amending or call.answered_by == actor.id)
+    )
+    return render(
+        "consultation.html",
+        request,
+        {
+            "rec": record,
+            "call": call,
+            "local": local,
+            "soft_sign_labels": SOFT_SIGNS,
+            "intention": _label(Intention, call.intention),
+            "outcome_label": _label(OutcomeCode, call.outcome),
+            "follow_up_label": _label(FollowUp, call.follow_up),
+            "judgement_label": _label(AdmissionJudgement, call.admission_judgement),
+            "history": [_history_row(e) for e in reversed(record.history)],
+            "amending": amending,
+            "can_edit": can_edit,
+            "is_clinician": actor.role is Role.CLINICIAN,
+            "form": submitted if submitted is not None else _current(record),
+            "error": error.message if error else None,
+            "error_field": error.field if error else None,
+            "outcomes": list(OutcomeCode),
+            "follow_ups": list(FollowUp),
+            "judgements": list(AdmissionJudgement),
+        },
+        status=status,
+    )
+
+
+def _current(record: CallRecord) -> dict[str, str]:
+    """The form starts from the outcome as it stands."""
+    c = record.call
+    call_back = ""
+    if c.call_back_at:
+        call_back = c.call_back_at.astimezone(hub_zone()).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "outcome": c.outcome or "",
+        "follow_up": c.follow_up or "",
+        "call_back_at": call_back,
+        "admission_judgement": c.admission_judgement or "",
+        "why": "",
+    }
+
+
+def _label(enum: Any, value: str | None) -> str:
+    if not value:
+        return "—"
+    try:
+        return str(enum(value).label)
+    except ValueError:
+        return value
+
+
+def _history_row(entry: HistoryEntry) -> dict[str, str]:
+    d = entry.detail
+    if entry.action == "call.representation":
+        at = d.get("at")
+        when = local(datetime.fromisoformat(at)) if isinstance(at, str) else "—"
+        what = f"Re-presentation: {_label(RepresentationKind, d.get('kind'))} ({when})"
+    elif entry.action == "call.outcome_amended":
+        before = _label(OutcomeCode, d.get("previous"))
+        what = f"Outcome amended: {before} → {_label(OutcomeCode, d.get('outcome'))}"
+    else:
+        what = f"Outcome recorded: {_label(OutcomeCode, d.get('outcome'))}"
+    extra = []
+    if d.get("follow_up"):
+        extra.append(f"follow-up: {_label(FollowUp, d.get('follow_up'))}")
+    if d.get("admission_judgement"):
+        judgement = _label(AdmissionJudgement, d.get("admission_judgement"))
+        extra.append(f"admission likely: {judgement}")
+    return {
+        "at": local(entry.at),
+        "who": entry.who,
+        "what": what,
+        "extra": "; ".join(extra),
+        "why": entry.why,
+        "action": entry.action,
+    }

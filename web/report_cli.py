@@ -1,0 +1,46 @@
+"""``telehub report`` maintenance commands (the report itself is ``cmd_report`` in
+``web/cli.py``).
+
+    telehub report rebuild-rollup
+
+recomputes the daily report rollup from every stored consultation (docs/outcomes.md,
+"The report rollup"), in one transaction, with a progress bar. Writes wait meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from tqdm import tqdm
+
+from hub.access import SYSTEM
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser(
+        "rebuild-rollup", help="recompute the dashboard's daily rollup from every consultation"
+    )
+    s.set_defaults(func=cmd_rebuild_rollup)
+
+
+def cmd_rebuild_rollup(args: argparse.Namespace) -> int:
+    from hub.reports import rebuild_rollup
+    from web.cli import _context, _settings
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        with tqdm(desc="rebuilding the report rollup", unit="block") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            async with _context(settings) as ctx:
+                return await rebuild_rollup(ctx, SYSTEM, progress)
+
+    calls = asyncio.run(run())
+    print(f"report rollup rebuilt from {calls} counted calls")
+    return 0
