@@ -1,6 +1,9 @@
 // Hub console: the live queue (no reload), alerts, answering, and the call itself.
 import { api } from "./api.js";
 import { Call, describePath, describeQuality, localMedia, prefetchIce } from "./call.js";
+import {
+  badge, beep, cell, cellNode, clockText, describeNews2, el, human, news2Badge, OBS_LABELS, row,
+} from "./console_format.js";
 import { SignallingClient } from "./signalling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -10,14 +13,6 @@ const SKILL_FOR_REASON = JSON.parse($("console").dataset.skillForReason || "{}")
 const TARGET_TEXT = ANSWER_TARGET_S % 60 ? `${ANSWER_TARGET_S}-second` : `${ANSWER_TARGET_S / 60}-minute`;
 const NOT_ON_SHIFT = "you are not on shift (the queue is read-only until your shift starts)";
 const TITLE = document.title;
-const NEWS2_INPUTS = [["respiration_rate", "breathing rate"], ["spo2", "SpO₂"], ["on_oxygen", "air/oxygen"],
-  ["systolic_bp", "BP"], ["pulse", "pulse"], ["consciousness", "ACVPU"], ["temperature", "temperature"]];
-const OBS_LABELS = { respiration_rate: "breathing rate", spo2: "SpO₂", spo2_scale: "SpO₂ scale", on_oxygen: "on oxygen",
-  systolic_bp: "BP", pulse: "pulse", consciousness: "ACVPU", temperature: "temperature" };
-const MISSING_LABELS = {
-  respiration_rate: "breathing rate", spo2: "SpO₂", air_or_oxygen: "air/oxygen", systolic_bp: "BP",
-  pulse: "pulse", consciousness: "ACVPU", temperature: "temperature",
-};
 const sig = new SignallingClient();
 window.telehubSignalling = sig; // for tests
 window.telehubTimings = {}; // answer pressed → first frame, for tests and benchmarks
@@ -145,26 +140,6 @@ function refusalFor(item) {
   return routing.readOnly ? NOT_ON_SHIFT : null; // a call newer than the last routing fetch
 }
 
-/** Score and band as colour when complete; otherwise a grey badge: missing is never normal. */
-function news2Badge(item) {
-  const box = document.createElement("span");
-  box.className = "news2-cell";
-  if (item.news2_score === null) {
-    box.append(badge("not taken", "obs-missing"));
-    return box;
-  }
-  if (!item.news2_missing.length) {
-    const b = badge(String(item.news2_score), `band ${item.news2_band}`);
-    b.title = `NEWS2 ${item.news2_score}: ${item.news2_band} risk`;
-    box.append(b);
-    return box;
-  }
-  const partial = badge(`≥${item.news2_score}`, "band partial");
-  const missing = badge("incomplete", "obs-missing");
-  partial.title = missing.title = `missing: ${item.news2_missing.map((m) => MISSING_LABELS[m] ?? m).join(", ")}`;
-  box.append(partial, missing);
-  return box;
-}
 
 function tick() {
   for (const td of document.querySelectorAll("td.waited")) {
@@ -176,7 +151,6 @@ function tick() {
 }
 setInterval(tick, 1000);
 
-const clockText = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 const waitedNow = (item) => item.waited_s + Math.floor((Date.now() - item.seenAt) / 1000);
 
 // -- routing: who may answer, shift status, alerts ------------------------------------------
@@ -270,7 +244,7 @@ function alertNew(fresh) {
   box.classList.remove("flash", "flash-high");
   void box.offsetWidth; // restart the animation
   box.classList.add(high ? "flash-high" : "flash");
-  if (audio) beep(high);
+  if (audio) beep(audio, high);
 }
 
 function acknowledge() {
@@ -280,30 +254,11 @@ function acknowledge() {
 window.addEventListener("focus", acknowledge);
 document.addEventListener("pointerdown", acknowledge);
 
-function beep(high) {
-  audio.resume?.();
-  const now = audio.currentTime;
-  const count = high ? 3 : 1;
-  for (let i = 0; i < count; i++) {
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.type = high ? "square" : "sine";
-    osc.frequency.value = high ? 880 : 660;
-    const start = now + i * 0.4;
-    const length = high ? 0.3 : 0.2;
-    gain.gain.setValueAtTime(0, start);
-    gain.gain.linearRampToValueAtTime(high ? 0.5 : 0.2, start + 0.02);
-    gain.gain.linearRampToValueAtTime(0, start + length);
-    osc.connect(gain).connect(audio.destination);
-    osc.start(start);
-    osc.stop(start + length + 0.05);
-  }
-}
 
 $("sound").addEventListener("click", () => {
   // Browsers only let a page make sound after a click: this is that click.
   audio = new AudioContext();
-  beep(false);
+  beep(audio, false);
   $("sound").textContent = "Sound alerts on";
   $("sound").disabled = true;
 });
@@ -353,7 +308,7 @@ sig.on("call.state", (m) => {
       if (window.telehubTimings.callId !== m.call_id) {
         // Not one we just answered: a colleague handed it to us (or this page reloaded).
         showNotice(`Call ${m.call_id} is yours${m.clinician_name ? `, ${m.clinician_name}` : ""}: connecting…`);
-        if (audio) beep(false);
+        if (audio) beep(audio, false);
       }
       startCall(m.call_id);
     }
@@ -593,35 +548,10 @@ function age(isoDate) {
 }
 
 /** The band only when every parameter was measured: missing never counts as normal. */
-function describeNews2(c) {
-  if (c.news2_score === null) return "not taken";
-  const missing = NEWS2_INPUTS.filter(([key]) => c.observations[key] === undefined || c.observations[key] === null);
-  if (!missing.length) return `${c.news2_score}${c.news2_band ? ` (${c.news2_band} risk)` : ""}`;
-  return `at least ${c.news2_score}: incomplete, missing ${missing.map(([, name]) => name).join(", ")}`;
-}
 
-const human = (s) => String(s ?? "").replaceAll("_", " ");
 // Labels the page was given (reasons, soft signs), else the code made readable.
 const LABELS = Object.fromEntries([...document.querySelectorAll("#labels [data-key]")].map((e) => [e.dataset.key, e.textContent]));
 const label = (key) => LABELS[key] ?? human(key);
-const el = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
-const badge = (text, cls) => Object.assign(el("span", text), { className: cls });
-const cell = (text, cls, span) => {
-  const td = el("td", text);
-  if (cls) td.className = cls;
-  if (span) td.colSpan = span;
-  return td;
-};
-const cellNode = (node) => {
-  const td = document.createElement("td");
-  td.append(node);
-  return td;
-};
-const row = (cells) => {
-  const tr = document.createElement("tr");
-  tr.append(...cells);
-  return tr;
-};
 
 sig.connect();
 loadPending();
