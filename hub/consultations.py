@@ -94,3 +94,4 @@ class Consultation:
     call_back_at: datetime | None = None
     outcome_at: datetime | None = None
     avoided: Avoided | None = None  # derived from the rest; see hub.closure.derive
+    state_seq: int = 0  # goes up with every change of state: orders what clients hear

@@ -33,6 +33,7 @@ class QueueEntry:
     claimed_by: str | None = None
     device_id: int | None = None
     answered_by: int | None = None
+    state_seq: int = 0  # goes up with every change of state
 
 
 def priority(entry: QueueEntry) -> int:

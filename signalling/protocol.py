@@ -246,6 +246,9 @@ class CallState:
     estimated_wait_s: int | None = None
     clinician_name: str | None = None
     reason: str | None = None  # why it changed, for people ("cancelled by the care home")
+    # Goes up with every change of the call's state. A client that has seen a higher
+    # seq drops the message: it was overtaken (read before a change it already heard of).
+    seq: int = 0
 
 
 @dataclass(frozen=True)

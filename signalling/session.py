@@ -230,7 +230,7 @@ class ClientSession:
         # Resuming: tell the client where each of its open calls stands right now.
         for call in await calls.open_calls_of(self.board.ctx, a):
             view = await calls.view(self.board.ctx, a, call.id)
-            self.send(await self.board.describe(call.id, call.state.value, view.clinician_name))
+            self.send(await self.board.describe(call, view.clinician_name))
             if call.state in LIVE and m.resume_call_id == call.id:
                 await self.board.deliver(
                     self._peer_address(call.device_id, call.answered_by),

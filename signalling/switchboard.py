@@ -21,6 +21,7 @@ from typing import Protocol
 
 from hub import calls
 from hub.access import Actor
+from hub.consultations import Consultation
 from hub.context import HubContext
 from hub.events import CallChanged
 from hub.queue import QueueEntry, estimated_wait_s, position
@@ -152,13 +153,19 @@ class Switchboard:
     # -- turning events into views ---------------------------------------------------
 
     async def on_call_changed(self, event: CallChanged) -> None:
+        # Read everything first, then send without awaiting in between, so that what
+        # goes out is one reading. A change committed meanwhile (a claim racing this
+        # event) still makes a message overtaken by another path (a hello's answer);
+        # each call.state carries the call's state seq so that clients drop such ones.
+        handle_s = await self._handle_s()
+        changed = await calls.participants(self.ctx, event.call_id)
+        name = await self._name(changed.answered_by)
         entries = await calls.queue(self.ctx)
         snapshot = p.dump(queue_snapshot(entries, self.ctx))
         for conns in list(self._local.values()):
             for conn in list(conns):
                 if conn.queue_subscribed:
                     conn.send_text(snapshot)
-        handle_s = await self._handle_s()
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
         free = max(0, self.connected_clinicians() - busy)
         # Every waiting tablet's place may have moved: tell each one where it stands.
@@ -166,14 +173,16 @@ class Switchboard:
             if e.state == "waiting" and f"device:{e.device_id}" in self._local:
                 self._send_local(
                     f"device:{e.device_id}",
-                    p.dump(call_state(e.call_id, e.state, entries, free, handle_s, None)),
+                    p.dump(call_state(e.call_id, e.state, e.state_seq, entries, free, handle_s)),
                 )
-        changed = await calls.participants(self.ctx, event.call_id)
         self._parties[changed.id] = Parties(
             changed.device_id, changed.answered_by, changed.state.value
         )
-        name = await self._name(changed.answered_by)
-        text = p.dump(call_state(changed.id, changed.state.value, entries, free, handle_s, name))
+        text = p.dump(
+            call_state(
+                changed.id, changed.state.value, changed.state_seq, entries, free, handle_s, name
+            )
+        )
         if changed.device_id is not None and changed.state.value != "waiting":
             self._send_local(f"device:{changed.device_id}", text)
         for user_id in {changed.answered_by, event.previous_clinician} - {None}:
@@ -194,12 +203,15 @@ class Switchboard:
             self._parties[call_id] = cached
         return cached
 
-    async def describe(self, call_id: int, state: str, clinician_name: str | None) -> p.CallState:
+    async def describe(self, call: Consultation, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""
+        handle_s = await self._handle_s()
         entries = await calls.queue(self.ctx)
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
         free = max(0, self.connected_clinicians() - busy)
-        return call_state(call_id, state, entries, free, await self._handle_s(), clinician_name)
+        return call_state(
+            call.id, call.state.value, call.state_seq, entries, free, handle_s, clinician_name
+        )
 
     async def _handle_s(self) -> float:
         async with self.ctx.uow() as uow:
@@ -249,16 +261,18 @@ def queue_snapshot(entries: list[QueueEntry], ctx: HubContext) -> p.QueueSnapsho
 def call_state(
     call_id: int,
     state: str,
+    seq: int,
     entries: list[QueueEntry],
     free: int,
     handle_s: float,
-    clinician_name: str | None,
+    clinician_name: str | None = None,
 ) -> p.CallState:
-    place = position(entries, call_id)
+    place = position(entries, call_id) if state == "waiting" else None
     return p.CallState(
         call_id=call_id,
         state=state,
         position=place,
         estimated_wait_s=estimated_wait_s(place, free, handle_s) if place else None,
         clinician_name=clinician_name,
+        seq=seq,
     )

@@ -97,6 +97,7 @@ class SqlConsultations(Repo):
             resident_id=r["resident_id"],
             device_id=r["device_id"],
             state=State(r["state"]),
+            state_seq=r["state_seq"],
             reason=Reason(r["reason"]),
             soft_signs=tuple(r["soft_signs"]),
             observations=r["observations"],
@@ -143,7 +144,7 @@ class SqlConsultations(Repo):
         stmt = (
             update(t.consultations)
             .where(c.id == call_id, c.state.in_([s.value for s in sources]))
-            .values(state=target.value, **values)
+            .values(state=target.value, state_seq=c.state_seq + 1, **values)
         )
         if not touches_figures(sources, target, values):
             return (await self.conn.execute(stmt)).rowcount == 1
@@ -187,6 +188,7 @@ class SqlConsultations(Repo):
                 c.news2_band,
                 c.observations,
                 c.state,
+                c.state_seq,
                 c.requested_at,
                 c.device_id,
                 c.answered_by,
@@ -209,6 +211,7 @@ class SqlConsultations(Repo):
                 news2_band=row["news2_band"],
                 news2_missing=news2.missing_from(row["observations"]),
                 state=row["state"],
+                state_seq=row["state_seq"],
                 requested_at=row["requested_at"],
                 claimed_by=row["claimed_by"],
                 device_id=row["device_id"],

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -153,6 +154,8 @@ consultations = Table(
     Column("resident_id", Integer, ForeignKey("residents.id"), nullable=False),
     Column("device_id", Integer, ForeignKey("devices.id"), nullable=True),
     Column("state", String(20), nullable=False),
+    # Goes up by one with every change of state (see migration 0006).
+    Column("state_seq", Integer, nullable=False, server_default=text("0")),
     Column("reason", String(30), nullable=False),
     Column("soft_signs", JSON, nullable=False),
     Column("observations", JSON, nullable=False),

@@ -189,6 +189,15 @@ def test_call_survives_the_tablet_socket_dropping(
     assert tablet.evaluate("() => window.telehubSignalling.state") != "open"
     tablet.context.set_offline(False)  # back: reconnects at once ("online"), no back-off
     still_in_call_and_decoding(restarts)
+
+    # 3. A "waiting" read before the call was answered arrives late (a queue update that
+    # the claim overtook, racing the resumed hello's answer): its seq is older, so the
+    # tablet drops it instead of taking it for a hand-back and hanging up.
+    stale = {"type": "call.state", "call_id": call_id, "state": "waiting", "position": 1, "seq": 0}
+    tablet.evaluate("(m) => window.telehubSignalling._receive(JSON.stringify(m))", stale)
+    assert tablet.get_attribute("#call", "data-state") == "in_call"
+    assert tablet.locator("#live").is_visible()
+    wait_for_frames(tablet, above=frames_now(tablet) + 15)
     end_call(console, tablet)
 
 

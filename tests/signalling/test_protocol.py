@@ -144,7 +144,7 @@ def test_types_are_unique_per_direction() -> None:
             },
         ),
         (
-            p.CallState(call_id=3, state="waiting", position=2, estimated_wait_s=90),
+            p.CallState(call_id=3, state="waiting", position=2, estimated_wait_s=90, seq=4),
             {
                 "type": "call.state",
                 "call_id": 3,
@@ -152,6 +152,7 @@ def test_types_are_unique_per_direction() -> None:
                 "position": 2,
                 "estimated_wait_s": 90,
                 "clinician_name": None,
+                "seq": 4,
             },
         ),
         (

@@ -235,13 +235,19 @@ async def test_release_puts_the_call_back_and_transfer_moves_it(
     call_id = await place_call(tab, resident.id)
     await cleo.send("call.claim", call_id=call_id)
     await cleo.expect("call.claimed")
+    answered = await tab.expect("call.state", state="answered")
     await cleo.send("call.release", call_id=call_id)
-    assert (await tab.expect("call.state", state="waiting"))["position"] == 1
+    handed_back = await tab.expect("call.state", state="waiting")
+    assert handed_back["position"] == 1
+    # Every change of state moves the seq on, so a tablet can tell this hand-back from
+    # a "waiting" that was read before the claim and overtaken.
+    assert 0 < answered["seq"] < handed_back["seq"]
     await cleo.send("call.claim", call_id=call_id)
     await cleo.expect("call.claimed")
     await cleo.send("call.transfer", call_id=call_id, to_user_id=bob_user.id)
     to_bob = await bob.expect("call.state", call_id=call_id, state="answered")
     assert to_bob["clinician_name"] == "Bob"
+    assert to_bob["seq"] > handed_back["seq"] + 1  # claimed again, then transferred
     await cleo.expect("call.state", call_id=call_id, clinician_name="Bob")
     await bob.send("rtc.offer", call_id=call_id, sdp="v=0 from bob", restart=True)
     assert (await tab.expect("rtc.offer"))["restart"] is True
@@ -278,7 +284,10 @@ async def test_live_call_resume_tells_the_other_side(
     try:
         await again.connect(hello=False)
         await again.send("hello", v=1, resume_call_id=call_id)
-        assert (await again.expect("call.state", call_id=call_id))["state"] == "answered"
+        # A queue update read just before the claim may still be on its way ("waiting");
+        # it carries an older seq, which the tablet drops.
+        answered = await again.expect("call.state", call_id=call_id, state="answered")
+        assert answered["seq"] > 0
         assert (await nurse.expect("call.peer"))["event"] == "joined"
     finally:
         await again.close()

@@ -300,7 +300,10 @@ sig.on("error", (m) => {
   if (m.code === "conflict" || m.code === "forbidden") render();
 });
 
+const seenSeq = new Map(); // call id → the state seq last acted on
 sig.on("call.state", (m) => {
+  if ((m.seq ?? 0) < (seenSeq.get(m.call_id) ?? -1)) return; // overtaken by a newer state
+  seenSeq.set(m.call_id, m.seq ?? 0);
   if (!active || m.call_id !== active.callId) {
     // We only hear of calls we hold or held: an answered one we are not in was
     // transferred to us by a colleague, or is ours after a reload.

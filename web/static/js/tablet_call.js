@@ -36,8 +36,13 @@ sig.addEventListener("state", (e) => {
   $("link").textContent = "Connection to the hub lost: reconnecting… Your call is kept.";
 });
 
+let seenSeq = -1; // the call's state seq last acted on
 sig.on("call.state", (m) => {
   if (m.call_id !== callId) return;
+  // Overtaken: read before a change we already heard of (a stale "waiting" must not
+  // hang up a live call).
+  if ((m.seq ?? 0) < seenSeq) return;
+  seenSeq = m.seq ?? 0;
   root.dataset.state = m.state;
   if (m.state === "waiting") showWaiting(m);
   else if (m.state === "answered" || m.state === "in_call") showLive(m);
