@@ -234,16 +234,27 @@ def _weekly_rest(rm: RotaModel, sid: str) -> None:
 def _cover(rm: RotaModel, relaxed: set[str]) -> tuple[list[tuple[cp_model.IntVar, int]], int]:
     grid, m = rm.grid, rm.model
     problem, w = grid.problem, grid.problem.weights
-    on: list[list[Key]] = [[] for _ in range(grid.hours)]
+    tail = grid.tail()
+    on: list[list[Key]] = [[] for _ in range(tail.stop)]
     terms: list[tuple[cp_model.IntVar, int]] = []
     for key, var in rm.x.items():
         start, end = grid.span(key[1], grid.shift_by_name[key[2]])
-        scoped = [h for h in range(start, min(end, grid.hours)) if grid.in_scope(h)]
+        scoped = [h for h in range(start, min(end, tail.stop)) if h >= grid.first_hour]
         for h in scoped:
             on[h].append(key)
         if scoped and w.over_cover:
             terms.append((var, w.over_cover * len(scoped)))
     constant = 0
+    # Past the end only over-cover counts (see rota.grid): the shortfall variable there
+    # costs nothing but over-cover's own correction.
+    for h in tail:
+        need = grid.tail_demand(h)
+        constant -= w.over_cover * need
+        if need > 0 and w.over_cover:
+            u = m.new_int_var(0, need, f"tail_short[{h}]")
+            m.add(sum(rm.x[k] for k in on[h]) + u >= need)
+            rm.aux.append((u, _shortfall(on[h], need)))
+            terms.append((u, w.over_cover))
     scope = range(grid.first_hour, grid.hours)
     for h in scope:
         need = problem.demand.hourly[h]

@@ -9,7 +9,13 @@ one place that decides it:
 - cover is only asked for hours in scope, ``[first shift start on day one, 24 × days)``:
   the hours of day one before the earliest shift belong to the previous rota's last
   night, and the hours of the last night past the end belong to the next rota (they
-  still count as worked for the clinician).
+  still count as worked for the clinician);
+- those hours past the end (the "tail") are not asked to be covered, but cover there
+  above what the next rota will need is over-cover like any other. Without it a night on
+  the last day would be the cheapest way to make up contract hours (nine hours worked
+  for two hours of over-cover), and the period would end with twice the nights it needs.
+  The next rota's demand is taken to be this one's a week earlier (a day earlier for a
+  period shorter than a week).
 """
 
 from __future__ import annotations
@@ -84,6 +90,16 @@ class Grid:
 
     def in_scope(self, hour: int) -> bool:
         return self.first_hour <= hour < self.hours
+
+    def tail(self) -> range:
+        """The hours past the end that shifts of the last day still cover."""
+        ends = (self.span(self.days - 1, s)[1] for s in self.problem.shifts)
+        return range(self.hours, max(ends, default=self.hours))
+
+    def tail_demand(self, hour: int) -> int:
+        """What the next rota is taken to need at ``hour`` of the tail."""
+        back = HOURS_PER_DAY * (7 if self.days >= 7 else 1)
+        return self.problem.demand.hourly[hour - back]
 
     # -- staff -----------------------------------------------------------------
 

@@ -33,15 +33,19 @@ SOFT_RULES = (
 )
 
 
-def on_duty(grid: Grid, assignments: Iterable[Assignment], skill: str | None = None) -> list[int]:
-    """Clinicians on duty in each hour of the period (with ``skill``, if given)."""
-    counts = [0] * grid.hours
+def on_duty(
+    grid: Grid, assignments: Iterable[Assignment], skill: str | None = None, *, tail: bool = False
+) -> list[int]:
+    """Clinicians on duty in each hour of the period (with ``skill``, if given); with
+    ``tail``, also in the hours past the end that the last day's shifts cover."""
+    stop = grid.tail().stop if tail else grid.hours
+    counts = [0] * stop
     for a in assignments:
         staff = grid.staff_by_id[a.staff]
         if skill is not None and skill not in staff.skills:
             continue
         start, end = grid.span(grid.day_index(a.day), grid.shift_by_name[a.shift])
-        for h in range(start, min(end, grid.hours)):
+        for h in range(start, min(end, stop)):
             counts[h] += 1
     return counts
 
@@ -56,7 +60,7 @@ def score(problem: Problem, assignments: Iterable[Assignment]) -> Score:
     demands: list[tuple[str | None, tuple[int, ...]]] = [(None, problem.demand.hourly)]
     demands += sorted(problem.demand.by_skill.items())
     for skill, need in demands:
-        have = on_duty(grid, chosen, skill)
+        have = on_duty(grid, chosen, skill, tail=True)
         rule = "uncovered" if skill is None else f"uncovered:{skill}"
         short_by_day: dict[int, int] = defaultdict(int)
         over_by_day: dict[int, int] = defaultdict(int)
@@ -66,6 +70,9 @@ def score(problem: Problem, assignments: Iterable[Assignment]) -> Score:
                 uncovered.append(UncoveredHour(grid.hour_start(h), need[h], have[h], skill))
             elif skill is None:
                 over_by_day[h // 24] += have[h] - need[h]
+        if skill is None:  # past the end, over-cover counts against the last day
+            for h in grid.tail():
+                over_by_day[grid.days - 1] += max(0, have[h] - grid.tail_demand(h))
         for day, amount in sorted(short_by_day.items()):
             lines.append(
                 ScoreLine(

@@ -37,6 +37,21 @@ RULE_LABELS = {
     "fair_nights": "Nights shared unevenly",
     "fair_weekends": "Weekends shared unevenly",
 }
+# Hard rules, as a rota lead would name them (rota/rules.py keeps the codes).
+HARD_RULE_LABELS = {
+    "unknown": "Unknown clinician or shift",
+    "one_shift_per_day": "More than one shift a day",
+    "leave": "Works on leave",
+    "night_capable": "Night shift for day-only staff",
+    "min_rest": "Too little rest between shifts",
+    "weekly_rest": "No full day's rest in the week",
+    "max_avg_weekly_hours": "Over 48 hours a week on average",
+    "max_consecutive_days": "Too many days in a row",
+    "max_consecutive_nights": "Too many nights in a row",
+    "max_consecutive_long_nights": "Too many long nights in a row",
+    "skill_cover:senior_clinician": "No senior clinician on duty",
+    "skill_cover:prescriber": "No prescriber on duty",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class Row:
 @dataclass(frozen=True)
 class Broken:
     rule: str
+    label: str
     who: str
     when: str
     message: str
@@ -134,7 +150,19 @@ def _when(v: Violation) -> str:
 
 
 def broken_rules(violations: list[Violation], names: Mapping[str, str]) -> list[Broken]:
-    return [Broken(v.rule, _who(names, v.staff), _when(v), v.message) for v in violations]
+    return [
+        Broken(
+            v.rule, HARD_RULE_LABELS.get(v.rule, v.rule), _who(names, v.staff), _when(v), _what(v)
+        )
+        for v in violations
+    ]
+
+
+def _what(v: Violation) -> str:
+    """The checker's message without the staff id it starts with (the page names the
+    person in its own column; "7: only 9 hours' rest" reads badly beside "Cleo Jones")."""
+    prefix = f"{v.staff}: "
+    return v.message[len(prefix) :] if v.staff and v.message.startswith(prefix) else v.message
 
 
 def build(shown: RotaView) -> RotaPage:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rota.model import Request, RequestKind, RuleParams, Weights
 from rota.score import score
 from rota.solver import solve
@@ -62,3 +64,29 @@ def test_solver_objective_is_the_score_of_its_rota() -> None:
     again = score(p, solution.assignments)
     assert solution.objective == again.total
     assert solution.best_bound is not None and solution.best_bound <= solution.objective
+
+
+def test_over_cover_past_the_end_counts_against_the_last_day() -> None:
+    # Night is 23–07: one hour in the period, seven in the next rota's first morning,
+    # which is taken to need what this period needed a day (or a week) earlier.
+    p = make_problem(days=1, demand=1, rules=NO_COVER)
+    s = score(p, [a("sen1", 0, "night"), a("sen2", 0, "night")])
+    [over] = [line for line in s.lines if line.rule == "over_cover"]
+    assert over.day == day(0) and over.amount == 1 + 7
+
+
+def test_the_last_night_is_not_where_spare_contract_hours_go() -> None:
+    # Far more contracted hours than demand, and an hour above demand costs more than an
+    # hour short of contract, so no extra shift pays for itself — except, before the
+    # tail counted, a night on the last day (seven of its eight hours cost nothing).
+    p = replace(
+        make_problem(days=7, demand=1, rules=NO_COVER),
+        weights=Weights(over_cover=3, contract_hours=2),
+    )
+    solution = solve(p, time_limit_s=5, workers=2, seed=0)
+    nights = [0] * 7
+    for x in solution.assignments:
+        if x.shift == "night":
+            nights[(x.day - day(0)).days] += 1
+    assert nights[-1] <= max(nights[:-1]), nights
+    assert solution.objective == score(p, solution.assignments).total

@@ -22,13 +22,15 @@ from hub.context import HubContext
 from hub.residents import ResidentDetails
 from hub.rostering import RotaStatus
 from hub.settings import Settings
+from rota.model import RuleParams
 from rota.problem_io import parse_problem
-from rota.rules import check
+from rota.rules import RULES, check
 from rota.solution_io import parse_assignments
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import MONDAY, actor_for, rota_lead, rota_team
 from tests.web.helpers import csrf, login, post_form
 from web.rota_jobs import ROTA_JOBS, JobState
+from web.rota_page import HARD_RULE_LABELS
 
 NEXT_MONDAY = MONDAY + timedelta(days=7)  # the form's default first day
 JSON = {"Accept": "application/json"}
@@ -332,6 +334,14 @@ async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, 
     assert resp.status == 303 and resp.headers["Location"] == f"{page}?saved=1"
     body = await (await client.get(page)).text()
     assert 'data-testid="violations"' in body and "min_rest" in body
+    # The row names the clinician; the message does not repeat their id.
+    row = re.search(
+        r'<tr><td title="min_rest" data-rule="min_rest">Too little rest between shifts</td>'
+        r"<td>([^<]*)</td><td>[^<]*</td><td>([^<]*)<",
+        body,
+    )
+    assert row is not None and row.group(1) == shown.names[str(night.staff_id)]
+    assert not row.group(2).startswith(f"{night.staff_id}:")
     assert re.search(r'data-testid="publish"\s+disabled', body)
     refused = await post_form(client, f"{page}/publish", {}, token_from=page)
     assert refused.status == 409 and "fix them before publishing" in await refused.text()
@@ -453,3 +463,9 @@ async def test_the_demo_has_a_legal_draft_rota_for_its_manager(client, ctx, cloc
     assert shown.violations == [] and len(shown.problem.staff) == 12
     assert all(shown.names[s.id] in body for s in shown.problem.staff)
     assert shown.problem.leave and shown.problem.requests
+
+
+def test_every_hard_rule_has_a_name_a_rota_lead_reads() -> None:
+    codes = [r for r in RULES if not r.startswith("skill_cover:")]
+    codes += [c.rule for c in RuleParams().skill_cover]
+    assert [c for c in codes if c not in HARD_RULE_LABELS] == []
