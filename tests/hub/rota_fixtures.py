@@ -3,11 +3,14 @@ cover a week of the 8-hour pattern with a senior every hour and a prescriber 08â
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from hub.access import SYSTEM, Actor, Role, Skill
-from hub.admin import create_staff
+from hub.admin import add_resident, create_staff
+from hub.consultations import Consultation, Reason, State
 from hub.context import HubContext
+from hub.homes import CareHome
+from hub.residents import ResidentDetails
 from hub.rota_inputs import set_contract, set_demand
 from hub.staff import NewStaff, StaffUser
 
@@ -57,3 +60,36 @@ async def rota_lead(ctx: HubContext, home_id: int | None = None) -> Actor:
 
 def actor_for(user: StaffUser) -> Actor:
     return Actor("staff", user.id, user.display_name, user.role, user.home_id)
+
+
+async def call_history(ctx: HubContext, home: CareHome) -> None:
+    """Four weeks of one 20-minute call every Tuesday at 14:30 (GMT = UK time in
+    February) before MONDAY, and a cancelled call on Tuesday 24 Feb at 03:00 that a
+    forecast must not count."""
+    resident = await add_resident(
+        ctx,
+        SYSTEM,
+        home.id,
+        ResidentDetails.parse(
+            given_name="Ivy",
+            family_name="Stone",
+            date_of_birth="1931-04-01",
+            nhs_number="9434765919",
+            today=MONDAY,
+        ),
+    )
+
+    def call(state: State, at: datetime, minutes: int, outcome: str | None) -> Consultation:
+        answered = at + timedelta(minutes=1) if outcome else at
+        end = at + timedelta(minutes=minutes)
+        return Consultation(
+            0, home.id, resident.id, None, state, Reason.FALL, (), {}, None, None,
+            outcome, at, answered, end,
+        )  # fmt: skip
+
+    tuesday = datetime(2026, 3, 3, 14, 30, tzinfo=UTC)
+    calls = [call(State.ENDED, tuesday - timedelta(weeks=w), 21, "ae") for w in range(1, 5)]
+    calls.append(call(State.CANCELLED, datetime(2026, 2, 24, 3, 0, tzinfo=UTC), 5, None))
+    async with ctx.uow() as uow:
+        await uow.consultations.add_many(calls)
+        await uow.commit()

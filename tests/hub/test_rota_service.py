@@ -12,7 +12,7 @@ from hub.context import HubContext
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.rostering import LeaveKind, RotaStatus
 from rota.model import RequestKind
-from tests.hub.rota_fixtures import MONDAY, actor_for, rota_lead, rota_team
+from tests.hub.rota_fixtures import MONDAY, actor_for, call_history, rota_lead, rota_team
 
 LIMIT = 3.0  # seconds: a week of ten clinicians is solved (not proven optimal) in well under
 
@@ -216,70 +216,9 @@ async def test_my_shifts_are_my_own(ctx: HubContext) -> None:
 
 
 async def test_forecast_from_call_history_uses_erlang_c(ctx: HubContext, home) -> None:  # type: ignore[no-untyped-def]
-    from hub.access import SYSTEM
-    from hub.admin import add_resident
-    from hub.consultations import Consultation, Reason, State
-    from hub.residents import ResidentDetails
-
     await rota_team(ctx)
     lead = await rota_lead(ctx)
-    resident = await add_resident(
-        ctx,
-        SYSTEM,
-        home.id,
-        ResidentDetails.parse(
-            given_name="Ivy",
-            family_name="Stone",
-            date_of_birth="1931-04-01",
-            nhs_number="9434765919",
-            today=MONDAY,
-        ),
-    )
-    # Four weeks of one 20-minute call every Tuesday at 14:30 (GMT = UK time in February),
-    # and a cancelled call that must not count.
-    calls = []
-    for week in range(1, 5):
-        at = datetime(2026, 3, 3, 14, 30, tzinfo=UTC) - timedelta(weeks=week)
-        calls.append(
-            Consultation(
-                0,
-                home.id,
-                resident.id,
-                None,
-                State.ENDED,
-                Reason.FALL,
-                (),
-                {},
-                None,
-                None,
-                "ae",
-                at,
-                at + timedelta(minutes=1),
-                at + timedelta(minutes=21),
-            )
-        )
-    at = datetime(2026, 2, 24, 3, 0, tzinfo=UTC)
-    calls.append(
-        Consultation(
-            0,
-            home.id,
-            resident.id,
-            None,
-            State.CANCELLED,
-            Reason.FALL,
-            (),
-            {},
-            None,
-            None,
-            None,
-            at,
-            at,
-            at + timedelta(minutes=5),
-        )
-    )
-    async with ctx.uow() as uow:
-        await uow.consultations.add_many(calls)
-        await uow.commit()
+    await call_history(ctx, home)
     result = await rota_inputs.forecast_demand(ctx, lead, MONDAY)
     tuesday_1400 = 1 * 24 + 14
     # History spans 3 Feb … 24 Feb: 22 days, so Tuesday 14:00 was seen on 4 days, one

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -16,10 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from hub import rota_inputs, rota_plans
 from hub.access import SYSTEM
-from hub.admin import add_resident
-from hub.consultations import Consultation, Reason, State
 from hub.context import HubContext
-from hub.residents import ResidentDetails
 from hub.rostering import RotaStatus
 from hub.settings import Settings
 from rota.model import RuleParams
@@ -27,7 +24,7 @@ from rota.problem_io import parse_problem
 from rota.rules import RULES, check
 from rota.solution_io import parse_assignments
 from tests.conftest import PASSWORD
-from tests.hub.rota_fixtures import MONDAY, actor_for, rota_lead, rota_team
+from tests.hub.rota_fixtures import MONDAY, actor_for, call_history, rota_lead, rota_team
 from tests.web.helpers import csrf, login, post_form
 from web.rota_jobs import ROTA_JOBS, JobState
 from web.rota_page import HARD_RULE_LABELS
@@ -240,7 +237,7 @@ async def test_demand_grid_save_bad_value_and_forecast(client, ctx, home, lead) 
 
     none = await client.get("/rota/demand?forecast=1&before=2026-03-02")
     assert none.status == 422 and "no answered calls" in await none.text()
-    await _history(ctx, home)
+    await call_history(ctx, home)
     found = await client.get("/rota/demand?forecast=1&before=2026-03-02")
     text = await found.text()
     assert found.status == 200 and 'data-testid="forecast-summary"' in text
@@ -248,33 +245,6 @@ async def test_demand_grid_save_bad_value_and_forecast(client, ctx, home, lead) 
     assert "not saved yet" in text
     # The forecast fills the grid but saves nothing until the lead presses Save.
     assert (await rota_inputs.roster(ctx, lead)).demand[0] == 2
-
-
-async def _history(ctx: HubContext, home: Any) -> None:
-    resident = await add_resident(
-        ctx,
-        SYSTEM,
-        home.id,
-        ResidentDetails.parse(
-            given_name="Ivy",
-            family_name="Stone",
-            date_of_birth="1931-04-01",
-            nhs_number="9434765919",
-            today=MONDAY,
-        ),
-    )
-    calls = []
-    for week in range(1, 5):
-        at = datetime(2026, 3, 3, 14, 30, tzinfo=UTC) - timedelta(weeks=week)
-        calls.append(
-            Consultation(
-                0, home.id, resident.id, None, State.ENDED, Reason.FALL, (), {}, None, None,
-                "ae", at, at + timedelta(minutes=1), at + timedelta(minutes=21),
-            )
-        )  # fmt: skip
-    async with ctx.uow() as uow:
-        await uow.consultations.add_many(calls)
-        await uow.commit()
 
 
 # -- generating, the grid, editing, publishing -----------------------------------------
