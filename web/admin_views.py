@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from hub.errors import Conflict, DomainError, NotFound, RowErrors, ValidationErr
 from hub.homes import NewHome
 from hub.residents import CSV_COLUMNS, ResidentDetails, format_nhs_number
 from hub.staff import NewStaff
+from web import flash
 from web.forms import checkbox, form, int_param, text, texts
 from web.keys import CTX
 from web.render import render
@@ -90,7 +92,15 @@ async def _render_home(
 @routes.get("/admin/homes/{home_id}")
 @require(Role.ADMIN)
 async def home_page(request: web.Request) -> web.StreamResponse:
-    return await _render_home(request, int_param(request, "home_id"))
+    issued = flash.take(request)  # a code just issued: shown on this one GET only
+    if not isinstance(issued, dict):
+        issued = None
+    elif issued.get("expires_at"):
+        issued["expires_at"] = datetime.fromisoformat(issued["expires_at"])
+    response = await _render_home(request, int_param(request, "home_id"), issued=issued)
+    if issued is not None:
+        flash.forget(response, request)
+    return response
 
 
 def _resident_values(data: Any) -> dict[str, Any]:
@@ -198,7 +208,16 @@ async def issue_code(request: web.Request) -> web.StreamResponse:
         )
     except ValidationError as err:
         return await _render_home(request, home_id, status=422, error=err.message)
-    return await _render_home(request, home_id, issued=issued)
+    # Post/redirect/get: a reload of the page that shows the code must not issue another.
+    page = f"/admin/homes/{home_id}"
+    response = web.HTTPSeeOther(f"{page}#tablets")
+    shown = {
+        "code": issued.code,
+        "label": issued.record.label,
+        "expires_at": issued.record.expires_at.isoformat(),
+    }
+    flash.put(response, request, page, shown)
+    raise response
 
 
 @routes.post("/admin/devices/{device_id}/revoke")

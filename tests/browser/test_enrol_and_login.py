@@ -78,6 +78,9 @@ def test_admin_issues_a_code_in_the_browser_and_the_tablet_stays_enrolled(
     admin.click("button:has-text('Issue enrolment code')")
     code = admin.inner_text("[data-testid=enrolment-code]")
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code), code
+    admin.reload()  # shown once: a reload neither shows it again nor issues another
+    assert admin.locator("[data-testid=enrolment-code]").count() == 0
+    assert admin.locator("text=Ground floor trolley").count() == 1
 
     tablet_context = new_context(viewport=TABLET)
     tablet = tablet_context.new_page()

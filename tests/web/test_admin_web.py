@@ -118,8 +118,15 @@ async def test_csv_upload_not_utf8(admin_client, home) -> None:
 async def test_issue_code_then_revoke_tablet(admin_client, ctx, home) -> None:
     url = f"/admin/homes/{home.id}"
     resp = await post_form(admin_client, f"{url}/codes", {"label": "Lounge"}, token_from=url)
-    code = re.search(r'data-testid="enrolment-code">([A-Z0-9-]+)<', await resp.text())
-    assert code is not None
+    assert resp.status == 303 and resp.headers["Location"] == f"{url}#tablets"
+    page = await (await admin_client.get(url)).text()
+    code = re.search(r'data-testid="enrolment-code">([A-Z0-9-]+)<', page)
+    assert code is not None and "Lounge" in page
+    # Shown once: a reload shows the page without it, and issues nothing.
+    again = await (await admin_client.get(url)).text()
+    assert 'data-testid="enrolment-code"' not in again
+    async with ctx.uow() as uow:
+        assert len(await uow.devices.codes(home.id)) == 1
     from hub import enrolment
 
     enrolled = await enrolment.enrol(ctx, code.group(1))
@@ -154,3 +161,22 @@ async def test_clinician_cannot_open_admin(client, ctx, clock, clinician_user) -
     resp = await client.get("/admin")
     assert resp.status == 403
     assert (await client.get("/hub")).status == 200
+
+
+async def test_a_tampered_or_foreign_code_message_shows_nothing(
+    admin_client, home, other_home
+) -> None:
+    from web.flash import FLASH_COOKIE
+
+    url = f"/admin/homes/{home.id}"
+    resp = await post_form(admin_client, f"{url}/codes", {"label": "Lounge"}, token_from=url)
+    sealed = resp.cookies[FLASH_COOKIE].value
+    assert resp.cookies[FLASH_COOKIE]["httponly"] and resp.cookies[FLASH_COOKIE]["path"] == url
+    await admin_client.get(url)  # shown, and the cookie deleted
+    other = f"/admin/homes/{other_home.id}"  # sealed for another page: does not open there
+    for value, path in ((sealed[:-4] + "AAAA", url), ("not-base64!", url), (sealed, other)):
+        page = await admin_client.get(path, headers={"Cookie": f"{FLASH_COOKIE}={value}"})
+        assert page.status == 200
+        assert 'data-testid="enrolment-code"' not in await page.text()
+    replayed = await admin_client.get(url, headers={"Cookie": f"{FLASH_COOKIE}={sealed}"})
+    assert 'data-testid="enrolment-code"' in await replayed.text()  # the untampered one opens
