@@ -4,8 +4,10 @@ Every figure is aggregated by the database (``uow.reports``) from the avoided fl
 ``hub.avoided.avoided`` stored on each consultation; this module only validates the
 question, assembles the answer and prices it with the tariffs.
 
-Date ranges are whole UTC days; the hour-of-week heat map is in UK local time
-(``REPORT_ZONE``, daylight saving included). Answer-time percentiles are reported at
+Every day, month and hour in a report is on the UK wall clock (``REPORT_ZONE``, British
+Summer Time included): a range of days runs from local midnight to local midnight, so a
+day is 23 or 25 hours long when the clocks change, and a month is a local month.
+Answer-time percentiles are reported at
 the precision of the answer-time histogram (``wait_bucket``): the upper edge of the
 bucket that holds the nearest-rank value, so they are the same whether the database
 answers from rows or from its daily rollup (docs/outcomes.md, "The report rollup").
@@ -18,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hub.access import Actor, Role, require_role
 from hub.audit import AuditRecord
@@ -28,7 +31,7 @@ from hub.tariffs import Tariffs, cost_by_event
 
 MAX_DAYS = 3 * 366
 ANSWER_TARGET = timedelta(minutes=5)
-REPORT_ZONE = "Europe/London"  # the heat map's wall clock
+REPORT_ZONE = "Europe/London"  # the wall clock of every report day, month and hour
 
 # The answer-time histogram: 5-second buckets up to an hour, 1-minute buckets up to a
 # day, then one open bucket. Bucket k > 0 holds waits in (edge(k-1), edge(k)].
@@ -66,6 +69,21 @@ def reported_wait_s(wait_us: int) -> float:
     return wait_us / 1e6 if edge is None else edge
 
 
+def report_zone() -> ZoneInfo:
+    return ZoneInfo(REPORT_ZONE)  # cached by zoneinfo
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant (in UTC) the UK calendar day ``day`` starts. UK clocks change at
+    01:00 UTC, never at midnight, so every local midnight exists exactly once."""
+    return datetime.combine(day, time(), report_zone()).astimezone(UTC)
+
+
+def local_date(at: datetime) -> date:
+    """The UK calendar day of the instant ``at`` (an aware datetime)."""
+    return at.astimezone(report_zone()).date()
+
+
 def nearest_rank(p: float, n: int) -> int:
     """The 0-based index of the nearest-rank ``p`` percentile among ``n`` sorted values."""
     return max(0, min(n - 1, math.ceil(p * n) - 1))
@@ -73,17 +91,21 @@ def nearest_rank(p: float, n: int) -> int:
 
 @dataclass(frozen=True)
 class ReportQuery:
+    """Calls requested on the UK calendar days ``start`` to ``end``, both included."""
+
     start: date  # inclusive
     end: date  # inclusive
     home_id: int | None = None
 
     @property
     def since(self) -> datetime:
-        return datetime.combine(self.start, time(), UTC)
+        """UK midnight starting ``start`` (23:00 UTC the day before in summer)."""
+        return local_midnight(self.start)
 
     @property
     def until(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time(), UTC)
+        """UK midnight ending ``end`` (exclusive)."""
+        return local_midnight(self.end + timedelta(days=1))
 
     @classmethod
     def parse(cls, start: str | None, end: str | None, home_id: int | None = None) -> ReportQuery:
@@ -124,7 +146,7 @@ class Report:
     currency: str
     answer: AnswerTimes
     by_home: list[tuple[str, AvoidedCounts]] = field(default_factory=list)
-    by_month: list[tuple[str, AvoidedCounts]] = field(default_factory=list)
+    by_month: list[tuple[str, AvoidedCounts]] = field(default_factory=list)  # UK months
     # (weekday 0=Monday, hour) on the UK wall clock (REPORT_ZONE), daylight saving included
     hour_of_week: dict[tuple[int, int], int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)

@@ -101,8 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_dev_cert)
 
     s = sub.add_parser("report", help="avoided events and answer times for a date range")
-    s.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (required)")
-    s.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (required)")
+    s.add_argument("--from", dest="start", help="first UK day, YYYY-MM-DD (required)")
+    s.add_argument("--to", dest="end", help="last UK day (included), YYYY-MM-DD")
     s.add_argument("--home", help="a care home's code (default: all homes)")
     s.add_argument(
         "--format",

@@ -1,7 +1,9 @@
 """The printable monthly report of one care home (A4, for commissioners and boards).
 
 Built with ``hub.reports.build`` like the dashboard, so its figures and its access
-rules (a care-home manager sees their own home only) are the dashboard's.
+rules (a care-home manager sees their own home only) are the dashboard's. A month is a
+UK calendar month: from 00:00 UK time on the 1st to 00:00 UK time on the 1st of the
+next month (BST in summer), as the manager reading it expects.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def _home_id(request: web.Request, actor: Actor) -> int:
 async def monthly_report(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     actor = _actor(request)
-    today = ctx.clock.now().date()
+    # The default is last month on the UK calendar, the one the report itself counts.
+    today = reports.local_date(ctx.clock.now())
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     month = request.query.get("month") or last_month
     first, last = month_range(month)
@@ -109,7 +112,7 @@ async def monthly_report(request: web.Request) -> web.StreamResponse:
             "target_min": int(reports.ANSWER_TARGET.total_seconds() // 60),
             "outcome_bars": _bars(report.outcomes, {c.value: c.label for c in OutcomeCode}),
             "reason_bars": _bars(report.reasons, {r.value: r.label for r in Reason}),
-            "generated": ctx.clock.now(),
+            "generated": ctx.clock.now().astimezone(reports.report_zone()),
         },
     )
 

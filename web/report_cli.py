@@ -3,8 +3,9 @@
 
     telehub report rebuild-rollup
 
-recomputes the daily report rollup from every stored consultation (docs/outcomes.md,
-"The report rollup"), in one transaction, with a progress bar. Writes wait meanwhile.
+recomputes the daily report rollup (one row per UK day, like every report day) from
+every stored consultation (docs/outcomes.md, "The report rollup"), in one transaction,
+with a progress bar. Writes wait meanwhile.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def _actor(request: web.Request) -> Actor:
 
 async def _report(request: web.Request) -> reports.Report:
     ctx = request.app[CTX]
-    today = ctx.clock.now().date()
+    today = reports.local_date(ctx.clock.now())  # report days are UK days
     start = request.query.get("from") or (today - timedelta(days=182)).isoformat()
     end = request.query.get("to") or today.isoformat()
     home = request.query.get("home", "")

@@ -6,9 +6,9 @@ Two ways to the same figures:
 - ``RowReports`` aggregates the consultation rows of the range. For one care home it
   reads a few thousand rows at most through the (home_id, requested_at) index.
 - ``SqlReports`` (the repository the unit of work hands out) answers all-homes questions
-  over whole UTC days from the daily rollup (``hub/store/report_rollup.py``): a year of
-  a busy hub is a few hundred thousand small rows instead of a million consultations.
-  Anything else goes to the rows.
+  over whole UK days (from one local midnight to another) from the daily rollup
+  (``hub/store/report_rollup.py``): a year of a busy hub is a few hundred thousand
+  small rows instead of a million consultations. Anything else goes to the rows.
 
 Both compute every figure with the same SQL expressions (``hub/store/report_sql.py``),
 so they agree exactly; a test compares them on random data.
@@ -17,7 +17,7 @@ so they agree exactly; a test compares them on random data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, select
@@ -28,6 +28,8 @@ from hub.reports import (
     OVERFLOW_BUCKET,
     AnswerTimes,
     bucket_edge_s,
+    local_date,
+    local_midnight,
     nearest_rank,
     reported_wait_s,
     wait_bucket,
@@ -99,7 +101,7 @@ class RowReports(Repo):
     async def by_month(
         self, since: datetime, until: datetime, home_id: int | None
     ) -> list[tuple[str, AvoidedCounts]]:
-        month = q.utc_month(c.requested_at, self.dialect).label("month")
+        month = q.local_time(c.requested_at, self.dialect, (since, until)).month.label("month")
         stmt = (
             select(month, *self._count_columns())
             .where(self._where(since, until, home_id))
@@ -112,7 +114,8 @@ class RowReports(Repo):
         self, since: datetime, until: datetime, home_id: int | None
     ) -> dict[tuple[int, int], int]:
         """Calls by (weekday 0=Monday, hour) on the UK wall clock (hub.reports.REPORT_ZONE)."""
-        slot = q.local_hour_of_week(c.requested_at, self.dialect, (since, until)).label("slot")
+        local = q.local_time(c.requested_at, self.dialect, (since, until))
+        slot = local.hour_of_week.label("slot")
         stmt = (
             select(slot, func.count().label("n"))
             .where(self._where(since, until, home_id))
@@ -161,13 +164,13 @@ class RowReports(Repo):
 
 
 class SqlReports(RowReports):
-    """All homes over whole UTC days from the daily rollup; the rest from the rows."""
+    """All homes over whole UK days from the daily rollup; the rest from the rows."""
 
     def _days(
         self, since: datetime, until: datetime, home_id: int | None
     ) -> Callable[[Table], ColumnElement[bool]] | None:
         """The rollup's WHERE for this question, or None if only the rows can answer it."""
-        first, end = _utc_day(since), _utc_day(until)
+        first, end = _local_day(since), _local_day(until)
         if home_id is not None or first is None or end is None:
             return None
         return lambda table: and_(table.c.day >= first, table.c.day < end)
@@ -317,10 +320,11 @@ class SqlReports(RowReports):
         return await ReportRollup(self.conn).rebuild(on_progress)
 
 
-def _utc_day(at: datetime) -> date | None:
-    """The day ``at`` starts, if it is a UTC midnight (rollup rows are whole UTC days)."""
-    utc = at.astimezone(UTC)
-    return utc.date() if utc.time() == time() else None
+def _local_day(at: datetime) -> date | None:
+    """The UK day ``at`` starts, if it is a UK midnight (rollup rows are whole UK days;
+    a range from any other instant must be answered from the rows)."""
+    day = local_date(at)
+    return day if local_midnight(day) == at else None
 
 
 def _us(delta: timedelta) -> int:

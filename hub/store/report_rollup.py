@@ -1,9 +1,11 @@
 """Keeping the report rollup (tables ``report_daily_*``) equal to the consultations.
 
-The rollup holds, per UTC day, the sums the all-homes dashboard needs: per care home
-the counted calls and avoided events; for all homes together the outcome and reason
-mix, the UK-local hour of week and the answer-time histogram. It changes only in the
-transaction of the consultation write that changes a figure:
+The rollup holds, per UK calendar day (``hub.reports.REPORT_ZONE``: a day runs from
+local midnight to local midnight, 23 or 25 hours when the clocks change), the sums the
+all-homes dashboard needs: per care home the counted calls and avoided events; for all
+homes together the outcome and reason mix, the UK-local hour of week and the
+answer-time histogram. It changes only in the transaction of the consultation write
+that changes a figure:
 
 - ``add`` after calls are inserted adds their contribution;
 - ``changing`` wraps an update: it locks the row (``FOR UPDATE`` on PostgreSQL; SQLite
@@ -15,7 +17,8 @@ row-level report queries use (``hub/store/report_sql.py``) and merged with an up
 (``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE SET calls = calls + excluded``),
 so a sum in the rollup is always exactly the row-level figure. ``rebuild`` empties the
 rollup and adds every call again, a block of ids at a time (``telehub report
-rebuild-rollup``).
+rebuild-rollup``), keying each call by the same local-day expression as ``changing``
+and ``add``, so the three always agree.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from hub.consultations import State
+from hub.reports import REPORT_ZONE
 from hub.store import report_sql as q
 from hub.store import tables as t
 
@@ -140,14 +144,23 @@ class ReportRollup:
             if found[0] is None:
                 return
             span = _aware(found[0]), _aware(found[1])
-        hour = q.local_hour_of_week(c.requested_at, self.dialect, span)
-        for stmt in merges(self.dialect, where, sign, hour):
+        local = q.local_time(c.requested_at, self.dialect, span)
+        for stmt in merges(self.dialect, where, sign, local.day, local.hour_of_week):
             await self.conn.execute(stmt)
 
 
-def rebuild(conn: Connection, on_progress: Callable[[int, int], None] | None = None) -> int:
+def rebuild(
+    conn: Connection,
+    on_progress: Callable[[int, int], None] | None = None,
+    *,
+    day_zone: str = REPORT_ZONE,
+) -> int:
     """Empty the rollup and add every consultation again, a block of ids at a time;
-    returns the counted calls. Synchronous, for ``run_sync`` and migration 0005."""
+    returns the counted calls. Synchronous, for ``run_sync`` and the migrations.
+
+    ``day_zone`` is the clock the rollup's days are kept on: UK time, except for
+    migration 0007's downgrade, which restores the UTC days that code before it
+    expects (the hour of week is UK time either way)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # Writers wait until the rebuild commits, so no change slips in between.
@@ -164,8 +177,9 @@ def rebuild(conn: Connection, on_progress: Callable[[int, int], None] | None = N
             found = conn.execute(_span_of(where)).one()
             span = None if found[0] is None else (_aware(found[0]), _aware(found[1]))
         if dialect != "sqlite" or span is not None:
-            hour = q.local_hour_of_week(c.requested_at, dialect, span)
-            for stmt in merges(dialect, where, +1, hour):
+            day = q.local_time(c.requested_at, dialect, span, day_zone).day
+            hour = q.local_time(c.requested_at, dialect, span).hour_of_week
+            for stmt in merges(dialect, where, +1, day, hour):
                 conn.execute(stmt)
         if on_progress:
             on_progress(step + 1, steps)
@@ -176,26 +190,28 @@ def rebuild(conn: Connection, on_progress: Callable[[int, int], None] | None = N
 @lru_cache(maxsize=64)
 def _one_call(dialect: str, sign: int, parts: Parts) -> tuple[Executable, ...]:
     """``merges`` for the one call ``:call_id``, built once (SQLite's local time
-    modifier is the parameter ``:shift``)."""
-    hour = (
-        q.sqlite_hour_of_week(c.requested_at, bindparam("shift", type_=String))
+    modifier is the parameter ``:shift``, for both the call's day and its hour)."""
+    local = (
+        q.sqlite_local_time(c.requested_at, bindparam("shift", type_=String))
         if dialect == "sqlite"
-        else q.local_hour_of_week(c.requested_at, dialect, None)
+        else q.local_time(c.requested_at, dialect, None)
     )
-    return tuple(merges(dialect, c.id == bindparam("call_id"), sign, hour, parts))
+    where = c.id == bindparam("call_id")
+    return tuple(merges(dialect, where, sign, local.day, local.hour_of_week, parts))
 
 
 def merges(
     dialect: str,
     where: ColumnElement[bool],
     sign: int,
+    day: ColumnElement[Any],
     hour: ColumnElement[Any],
     parts: Parts = ALL_PARTS,
 ) -> list[Executable]:
     """The upserts adding ``sign`` × the contribution of the rows ``where`` to the
-    rollup tables named in ``parts``. ``hour`` is their local hour of week
-    (``report_sql.local_hour_of_week`` for the span of their ``requested_at``)."""
-    day = q.utc_day(c.requested_at, dialect).label("day")
+    rollup tables named in ``parts``. ``day`` and ``hour`` are their UK local day and
+    hour of week (``report_sql.local_time`` for the span of their ``requested_at``)."""
+    day = day.label("day")
     counted = and_(c.state.in_(COUNTED), where)
     n = (func.count() * literal_column(str(sign))).label("calls")
 

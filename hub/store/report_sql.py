@@ -1,19 +1,21 @@
 """SQL expressions shared by the row-level report queries and the report rollup, so that
 both compute every figure the same way, on SQLite and on PostgreSQL.
 
-- ``utc_day`` / ``utc_month``: report ranges and months are UTC days and months.
-- ``wait_us``: an answer wait in exact whole microseconds (no floating point, so a wait
-  of exactly five minutes is within a five-minute target on both databases), and
-  ``wait_bucket`` its answer-time histogram bucket (``hub.reports.wait_bucket``).
-- ``local_hour_of_week``: Monday 00:00 = 0 … Sunday 23:00 = 167 on the UK wall clock.
+- ``local_time``: the UK local day, month (``YYYY-MM``) and hour of week (Monday 00:00
+  = 0 … Sunday 23:00 = 167) of an instant. Every day and month in a report is a UK
+  calendar day or month (``hub.reports.REPORT_ZONE``), like the heat map's hours.
   PostgreSQL converts with its own time-zone database (``AT TIME ZONE``). SQLite has
   none, so the UTC offsets in force between two instants are worked out in Python
   (zoneinfo) and become a CASE over the transition instants: such an expression is
   only right for rows between those two instants, which every caller guarantees.
+- ``wait_us``: an answer wait in exact whole microseconds (no floating point, so a wait
+  of exactly five minutes is within a five-minute target on both databases), and
+  ``wait_bucket`` its answer-time histogram bucket (``hub.reports.wait_bucket``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,19 +40,6 @@ def _const(value: int | str) -> Expr:
     """A constant written into the SQL text (not a parameter): the same expression in
     SELECT and GROUP BY stays textually identical, and integers stay 64-bit."""
     return literal_column(str(value) if isinstance(value, int) else f"'{value}'")
-
-
-def utc_day(at: Expr, dialect: str) -> Expr:
-    if dialect == "postgresql":
-        return cast(func.timezone(_const("UTC"), at), Date)
-    return func.date(at)
-
-
-def utc_month(at: Expr, dialect: str) -> Expr:
-    """``YYYY-MM`` of an instant (UTC)."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone(_const("UTC"), at), _const("YYYY-MM"))
-    return func.strftime(_const("%Y-%m"), at)
 
 
 def month_of_day(day: Expr, dialect: str) -> Expr:
@@ -94,10 +83,6 @@ def wait_bucket(wait: Expr) -> Expr:
     )
 
 
-def report_zone() -> tzinfo:
-    return ZoneInfo(REPORT_ZONE)
-
-
 def utc_offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
     """The UTC offsets (seconds) in force from ``since`` to ``until``: the offset at
     ``since``, then each transition instant with the offset from then on."""
@@ -128,15 +113,63 @@ def utc_offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[da
     return found
 
 
-def local_hour_of_week(
+@dataclass(frozen=True)
+class LocalTime:
+    """The UK local day, month and hour of week of the instant ``at``, as SQL.
+
+    On SQLite ``shift`` is a date modifier (such as '+3600 seconds', or a CASE choosing
+    one per row) that moves ``at`` to the wall clock; PostgreSQL needs none. The day,
+    month and hour of one row are always taken with the same shift, so they agree.
+    """
+
+    at: Expr
+    dialect: str
+    zone: str = REPORT_ZONE
+    shift: Expr | None = None
+
+    def _shift(self) -> Expr:
+        if self.shift is None:
+            raise ValueError("SQLite needs a shift to convert to local time")
+        return self.shift
+
+    def _whole_seconds(self) -> Expr:
+        # SQLite rounds to the millisecond once a modifier applies: 23:59:59.9999 would
+        # become the next day. Days and hours need whole seconds only, so drop the rest.
+        return func.substr(self.at, _const(1), _const(19))
+
+    @property
+    def day(self) -> Expr:
+        """The local calendar day (a DATE on PostgreSQL, 'YYYY-MM-DD' on SQLite)."""
+        if self.dialect == "postgresql":
+            return cast(func.timezone(_const(self.zone), self.at), Date)
+        return func.date(self._whole_seconds(), self._shift())
+
+    @property
+    def month(self) -> Expr:
+        """``YYYY-MM`` of the local calendar month."""
+        if self.dialect == "postgresql":
+            return func.to_char(func.timezone(_const(self.zone), self.at), _const("YYYY-MM"))
+        return func.strftime(_const("%Y-%m"), self._whole_seconds(), self._shift())
+
+    @property
+    def hour_of_week(self) -> Expr:
+        """Monday 00:00 = 0 … Sunday 23:00 = 167 on the local wall clock."""
+        if self.dialect == "postgresql":
+            local = func.timezone(_const(self.zone), self.at)
+            dow = cast(func.extract("isodow", local), Integer) - _const(1)
+            return dow * _const(24) + cast(func.extract("hour", local), Integer)
+        at, shift = self._whole_seconds(), self._shift()
+        dow = (cast(func.strftime(_const("%w"), at, shift), Integer) + _const(6)) % _const(7)
+        return dow * _const(24) + cast(func.strftime(_const("%H"), at, shift), Integer)
+
+
+def local_time(
     at: Expr, dialect: str, span: tuple[datetime, datetime] | None, zone: str = REPORT_ZONE
-) -> Expr:
-    """The UK local hour of week of ``at``, for rows with ``span[0] <= at <= span[1]``
-    (PostgreSQL needs no span)."""
+) -> LocalTime:
+    """Local time of ``at`` for rows with ``span[0] <= at <= span[1]`` (PostgreSQL needs
+    no span; on SQLite the expression is only right inside it)."""
     if dialect == "postgresql":
-        local = func.timezone(_const(zone), at)
-        dow = cast(func.extract("isodow", local), Integer) - _const(1)
-        return dow * _const(24) + cast(func.extract("hour", local), Integer)
+        return LocalTime(at, dialect, zone)
     if span is None:
         raise ValueError("SQLite needs the span of instants to convert to local time")
     segments = utc_offsets(ZoneInfo(zone), *span)
@@ -150,13 +183,13 @@ def local_hour_of_week(
             *((at >= start, shift(off)) for start, off in reversed(segments[1:])),
             else_=shift(segments[0][1]),
         )
-    return sqlite_hour_of_week(at, modifier)
+    return LocalTime(at, dialect, zone, modifier)
 
 
-def sqlite_hour_of_week(at: Expr, modifier: Expr) -> Expr:
-    """Hour of week of ``at`` moved by an SQLite date modifier such as '+3600 seconds'."""
-    dow = (cast(func.strftime(_const("%w"), at, modifier), Integer) + _const(6)) % _const(7)
-    return dow * _const(24) + cast(func.strftime(_const("%H"), at, modifier), Integer)
+def sqlite_local_time(at: Expr, shift: Expr) -> LocalTime:
+    """Local time of ``at`` on SQLite, moved by the given modifier (for one-row
+    statements, whose modifier is ``sqlite_modifier_at`` of the row's instant)."""
+    return LocalTime(at, "sqlite", REPORT_ZONE, shift)
 
 
 def sqlite_modifier_at(at: datetime, zone: str = REPORT_ZONE) -> str:

@@ -45,7 +45,7 @@ from hub.store.bootstrap import keyring_from, resolve_secrets
 from hub.store.bulk import insert_rows
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
-from hub.store.report_repository import RowReports
+from hub.store.report_repository import RowReports, SqlReports
 from hub.store.report_rollup import ROLLUP_TABLES
 from hub.store.uow import SqlUnitOfWork
 from hub.tariffs import load_tariffs
@@ -266,6 +266,12 @@ def _figures(report: Report) -> dict[str, Any]:
 async def time_dashboards(label: str, ctx: HubContext, rows: HubContext, quick: bool) -> None:
     year = ReportQuery(date(2025, 1, 1), date(2025, 12, 31))
     month = ReportQuery(date(2025, 6, 1), date(2025, 6, 30), home_id=7)
+    async with ctx.uow() as uow:
+        # Report days are UK days: a range from UK midnight to UK midnight, in winter
+        # (the year) or in summer (23:00 UTC, BST), must still be answered by the rollup.
+        assert isinstance(uow.reports, SqlReports)
+        for q in (year, ReportQuery(date(2025, 4, 1), date(2025, 9, 30))):
+            assert uow.reports._days(q.since, q.until, None) is not None, q
     for name, q in (("full year, all homes", year), ("one home, one month", month)):
         await build(ctx, SYSTEM, q, load_tariffs())  # warm caches once
         best, report = await _best(ctx, q, 5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -176,3 +176,70 @@ def test_answer_time_buckets() -> None:
     assert b(86_400_000_001) == reports.OVERFLOW_BUCKET and edge(reports.OVERFLOW_BUCKET) is None
     assert reports.reported_wait_s(86_400_000_001) == pytest.approx(86400.000001)
     assert reports.reported_wait_s(299_999_999) == 300.0
+
+
+def test_a_range_runs_from_uk_midnight_to_uk_midnight() -> None:
+    july = reports.ReportQuery(date(2026, 7, 1), date(2026, 7, 31))
+    # 00:00 BST on 1 July is 23:00 UTC on 30 June; 00:00 BST on 1 August ends the month.
+    assert july.since == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    assert july.until == datetime(2026, 7, 31, 23, 0, tzinfo=UTC)
+    january = reports.ReportQuery(date(2026, 1, 1), date(2026, 1, 31))
+    assert january.since == datetime(2026, 1, 1, tzinfo=UTC)  # GMT: UK midnight is UTC's
+    assert january.until == datetime(2026, 2, 1, tzinfo=UTC)
+
+    def length(day: date) -> timedelta:
+        q = reports.ReportQuery(day, day)
+        return q.until - q.since
+
+    assert length(date(2026, 3, 29)) == timedelta(hours=23)  # clocks go forward
+    assert length(date(2026, 10, 25)) == timedelta(hours=25)  # clocks go back
+    assert length(date(2026, 7, 1)) == timedelta(hours=24)
+    assert reports.local_date(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)) == date(2026, 7, 1)
+    assert reports.local_date(datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
+
+
+# Calls and the UK day each belongs to (the UTC day differs for some).
+UK_DAYS = [
+    (datetime(2026, 6, 30, 22, 59, 59, 999999, tzinfo=UTC), date(2026, 6, 30)),  # 23:59:59 BST
+    (datetime(2026, 6, 30, 23, 30, tzinfo=UTC), date(2026, 7, 1)),  # 00:30 BST, 1 July
+    (datetime(2026, 3, 28, 23, 30, tzinfo=UTC), date(2026, 3, 28)),  # 23:30 GMT
+    (datetime(2026, 3, 29, 23, 30, tzinfo=UTC), date(2026, 3, 30)),  # 00:30 BST
+    (datetime(2026, 10, 24, 23, 30, tzinfo=UTC), date(2026, 10, 25)),  # 00:30 BST
+    (datetime(2026, 10, 25, 23, 30, tzinfo=UTC), date(2026, 10, 25)),  # 23:30 GMT, same day
+]
+
+
+async def _calls_on(ctx, first: date, last: date, home_id: int | None) -> reports.Report:  # type: ignore[no-untyped-def]
+    query = reports.ReportQuery(first, last, home_id)
+    return await reports.build(ctx, SYSTEM, query, load_tariffs())
+
+
+async def test_days_and_months_are_uk_days_and_months(ctx, clock, home) -> None:
+    tab = await tablet(ctx, home)
+    r = await edna(ctx, clock, home)
+    (nurse,) = await clinicians(ctx, 1)
+    for at, _ in UK_DAYS:
+        clock.current = at
+        await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=1)
+    # All homes come from the daily rollup, one home from the rows: both say the same.
+    for home_id in (None, home.id):
+        for day in sorted({d for _, d in UK_DAYS} | {date(2026, 3, 29), date(2026, 10, 24)}):
+            report = await _calls_on(ctx, day, day, home_id)
+            expected = sum(1 for _, d in UK_DAYS if d == day)
+            assert report.counts.calls == expected, (day, home_id)
+            assert sum(report.hour_of_week.values()) == expected
+        june = await _calls_on(ctx, date(2026, 6, 1), date(2026, 6, 30), home_id)
+        july = await _calls_on(ctx, date(2026, 7, 1), date(2026, 7, 31), home_id)
+        assert (june.counts.calls, july.counts.calls) == (1, 1)
+        assert [m for m, _ in july.by_month] == ["2026-07"]
+        # The month trend puts 23:30 UTC on 30 June in July, like the monthly report.
+        year = await _calls_on(ctx, date(2026, 1, 1), date(2026, 12, 31), home_id)
+        assert [(m, c.calls) for m, c in year.by_month] == [
+            ("2026-03", 2),
+            ("2026-06", 1),
+            ("2026-07", 1),
+            ("2026-10", 2),
+        ]
+        # The heat map: 00:30 BST on Wednesday 1 July; 23:59 BST on Tuesday 30 June.
+        assert july.hour_of_week == {(2, 0): 1}
+        assert june.hour_of_week == {(1, 23): 1}

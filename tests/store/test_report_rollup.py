@@ -1,10 +1,12 @@
 """The report rollup gives exactly the figures the consultation rows give.
 
 Random calls (every state, waits on and around the histogram's edges, calls on either
-side of midnight and of both daylight-saving changes) are stored, then amended,
-re-presented, claimed, released and ended through the repository and the closure
-service; every all-homes figure from the rollup must equal the row-level one for many
-ranges, and a rebuild must reproduce the rollup the writes maintained.
+side of UK and UTC midnight and of both daylight-saving changes) are stored, then
+amended, re-presented, claimed, released and ended through the repository and the
+closure service; every all-homes figure from the rollup must equal the row-level one
+for many ranges (from UK midnight to UK midnight, in summer and in winter, so that the
+rollup answers them), and a rebuild must reproduce the rollup the writes maintained.
+The rollup's days are UK days.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from hub.outcomes import AdmissionJudgement, FollowUp, Outcome, OutcomeCode
 from hub.residents import ResidentDetails
 from hub.staff import NewStaff
 from hub.store import tables as t
-from hub.store.report_repository import RowReports, SqlReports
+from hub.store.report_repository import RowReports, SqlReports, _local_day
 from hub.store.report_rollup import ROLLUP_TABLES, ReportRollup
 from tests.bench.livehub import nhs_numbers
 from tests.conftest import PASSWORD
@@ -49,7 +51,17 @@ AWKWARD = [
     datetime(2026, 1, 1, tzinfo=UTC),
     datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
     datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
-    datetime(2026, 6, 30, 23, 30, tzinfo=UTC),  # BST: Wednesday 00:30 local, Tuesday UTC
+    datetime(2026, 6, 30, 23, 30, tzinfo=UTC),  # BST: Wednesday 1 July 00:30, Tuesday UTC
+    # Either side of UK midnight in summer (23:00 UTC) and of UTC midnight.
+    datetime(2026, 6, 30, 22, 59, 59, 999999, tzinfo=UTC),  # 30 June 23:59:59 BST
+    datetime(2026, 6, 30, 23, 0, tzinfo=UTC),  # 1 July 00:00 BST
+    datetime(2026, 7, 1, 0, 0, tzinfo=UTC),  # 1 July 01:00 BST
+    datetime(2025, 10, 25, 23, 30, tzinfo=UTC),  # 26 October 00:30 BST (a 25-hour day)
+    datetime(2025, 10, 26, 23, 30, tzinfo=UTC),  # 26 October 23:30 GMT, the same day
+    datetime(2025, 3, 29, 23, 30, tzinfo=UTC),  # 29 March 23:30 GMT
+    datetime(2025, 3, 30, 22, 59, 59, 999999, tzinfo=UTC),  # 30 March 23:59:59 BST (23 h)
+    datetime(2025, 3, 30, 23, 30, tzinfo=UTC),  # 31 March 00:30 BST
+    datetime(2025, 5, 31, 23, 0, tzinfo=UTC),  # 1 June 00:00 BST: the month's first instant
 ]
 WAITS = [
     timedelta(0),
@@ -215,18 +227,29 @@ class _Fixed:
         return self.at
 
 
-def _ranges(rng: random.Random) -> list[tuple[datetime, datetime]]:
-    def midnight(d: date) -> datetime:
-        return datetime.combine(d, time(), UTC)
+def _utc_midnight(d: date) -> datetime:
+    return datetime.combine(d, time(), UTC)
 
+
+def _ranges(rng: random.Random) -> list[tuple[datetime, datetime]]:
+    """Ranges from UK midnight to UK midnight (the dashboard's; the rollup answers
+    them), and a few from UTC midnights in summer, which only the rows can answer."""
+    midnight = reports.local_midnight
     fixed = [
         (START, END),
         (midnight(date(2025, 1, 1)), midnight(date(2026, 1, 1))),
-        (midnight(date(2025, 3, 30)), midnight(date(2025, 3, 31))),
-        (midnight(date(2025, 10, 26)), midnight(date(2025, 10, 27))),
+        (midnight(date(2025, 3, 30)), midnight(date(2025, 3, 31))),  # 23 hours
+        (midnight(date(2025, 3, 29)), midnight(date(2025, 4, 1))),
+        (midnight(date(2025, 10, 26)), midnight(date(2025, 10, 27))),  # 25 hours
+        (midnight(date(2025, 10, 25)), midnight(date(2025, 10, 28))),
+        (midnight(date(2025, 6, 1)), midnight(date(2025, 7, 1))),  # a BST month
+        (midnight(date(2026, 6, 30)), midnight(date(2026, 7, 2))),
+        (midnight(date(2026, 7, 1)), midnight(date(2026, 8, 1))),
         (midnight(date(2025, 12, 31)), midnight(date(2026, 1, 1))),
         (midnight(date(2026, 1, 1)), midnight(date(2026, 1, 2))),
         (midnight(date(2024, 1, 1)), midnight(date(2024, 2, 1))),  # nothing there
+        (_utc_midnight(date(2026, 6, 30)), _utc_midnight(date(2026, 7, 2))),
+        (_utc_midnight(date(2025, 6, 1)), _utc_midnight(date(2025, 10, 1))),
     ]
     days = (END - START).days
     for _ in range(25):
@@ -285,6 +308,13 @@ async def test_rollup_equals_the_rows_after_random_writes_and_a_rebuild(ctx) -> 
     await _seed(ctx, rng, pairs, 700)
     await _amend(ctx, rng, nurse)
     ranges = _ranges(rng)
+    # The rollup answers every range that starts and ends on a UK midnight, in summer
+    # (23:00 UTC) as in winter; the UTC-midnight ones in summer go to the rows.
+    async with ctx.uow() as uow:
+        assert isinstance(uow.reports, SqlReports)
+        by_rollup = [r for r in ranges if uow.reports._days(*r, None) is not None]
+    assert len(by_rollup) == len(ranges) - 2
+    assert sum(1 for since, _ in by_rollup if since.hour == 23) >= 5  # BST midnights
     assert await _compare(ctx, ranges) > 1000  # the comparison covered real figures
     maintained = await _rollup_rows(ctx)
     assert maintained["report_daily_slots"]
@@ -458,3 +488,158 @@ async def test_rollup_writer_adds_nothing_for_no_rows(ctx) -> None:
     async with ctx.uow() as uow:
         found = await uow.reports.conn.execute(text("SELECT COUNT(*) FROM report_daily_slots"))  # type: ignore[attr-defined]
         assert found.scalar() == 0
+
+
+def test_only_uk_midnights_start_a_rollup_day() -> None:
+    assert _local_day(datetime(2026, 6, 30, 23, 0, tzinfo=UTC)) == date(2026, 7, 1)  # BST
+    assert _local_day(datetime(2026, 7, 1, 0, 0, tzinfo=UTC)) is None  # 01:00 BST
+    assert _local_day(datetime(2026, 1, 1, 0, 0, tzinfo=UTC)) == date(2026, 1, 1)  # GMT
+    assert _local_day(datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)) is None
+    assert _local_day(datetime(2026, 10, 24, 23, 0, tzinfo=UTC)) == date(2026, 10, 25)
+    assert _local_day(datetime(2026, 10, 26, 0, 0, tzinfo=UTC)) == date(2026, 10, 26)
+    assert _local_day(datetime(2026, 3, 29, 0, 0, tzinfo=UTC)) == date(2026, 3, 29)
+    assert _local_day(datetime(2026, 3, 29, 23, 0, tzinfo=UTC)) == date(2026, 3, 30)
+
+
+# Calls and the UK day the rollup must file them under.
+ROLLUP_DAYS = {
+    datetime(2026, 6, 30, 23, 30, tzinfo=UTC): date(2026, 7, 1),  # 00:30 BST
+    datetime(2026, 6, 30, 22, 59, 59, 999999, tzinfo=UTC): date(2026, 6, 30),
+    datetime(2026, 10, 25, 23, 30, tzinfo=UTC): date(2026, 10, 25),  # 23:30 GMT
+    datetime(2026, 3, 28, 23, 30, tzinfo=UTC): date(2026, 3, 28),  # 23:30 GMT
+    datetime(2026, 3, 29, 23, 30, tzinfo=UTC): date(2026, 3, 30),  # 00:30 BST
+    datetime(2026, 1, 10, 12, 0, tzinfo=UTC): date(2026, 1, 10),
+}
+
+
+async def _days_in(conn: Any, table: Any = t.report_daily_totals) -> dict[date, int]:
+    rows = await conn.execute(select(table.c.day, table.c.calls).where(table.c.calls != 0))
+    return {(d if isinstance(d, date) else date.fromisoformat(d)): int(n) for d, n in rows}
+
+
+def _expected_days() -> dict[date, int]:
+    out: dict[date, int] = {}
+    for day in ROLLUP_DAYS.values():
+        out[day] = out.get(day, 0) + 1
+    return out
+
+
+async def test_the_rollup_keys_calls_by_uk_day_on_every_path(ctx) -> None:
+    """Adding calls, the per-call upkeep around an update and a rebuild all file a call
+    under its UK day."""
+    pairs, _ = await _people(ctx, homes=1)
+    rng = random.Random(5)
+    calls = [
+        replace(_random_call(rng, pairs, at), state=State.WAITING, answered_at=None)
+        for at in ROLLUP_DAYS
+    ]
+    async with ctx.uow() as uow:
+        ids = await uow.consultations.add_many(calls)  # waiting: not counted yet
+        await uow.commit()
+    async with ctx.uow() as uow:
+        assert await _days_in(uow.reports.conn) == {}  # type: ignore[attr-defined]
+    for call_id, at in zip(ids, ROLLUP_DAYS, strict=True):  # claims: changing()
+        async with ctx.uow() as uow:
+            assert await uow.consultations.transition(
+                call_id, {State.WAITING}, State.ANSWERED, answered_at=at + FIVE_MIN
+            )
+            await uow.commit()
+    async with ctx.uow() as uow:
+        conn = uow.reports.conn  # type: ignore[attr-defined]
+        assert await _days_in(conn) == _expected_days()
+        assert await _days_in(conn, t.report_daily_homes) == _expected_days()
+    maintained = await _rollup_rows(ctx)
+    assert await reports.rebuild_rollup(ctx, SYSTEM) == len(ROLLUP_DAYS)
+    assert await _rollup_rows(ctx) == maintained
+    # add_many of calls already counted files them the same way.
+    async with ctx.uow() as uow:
+        more = [replace(call, state=State.ENDED, answered_at=call.requested_at) for call in calls]
+        await uow.consultations.add_many(more)
+        await uow.commit()
+    async with ctx.uow() as uow:
+        doubled = {day: 2 * n for day, n in _expected_days().items()}
+        assert await _days_in(uow.reports.conn) == doubled  # type: ignore[attr-defined]
+    await _compare(ctx, [(reports.local_midnight(date(2026, 1, 1)), END)])
+
+
+async def test_migration_0007_rekeys_the_rollup_by_uk_day(settings) -> None:  # type: ignore[no-untyped-def]
+    """A database whose rollup was kept on UTC days (revision 0006) gets UK days on
+    upgrade, and UTC days back on downgrade."""
+    from alembic import command
+    from sqlalchemy import Connection
+
+    from hub.store.db import create_engine
+    from hub.store.migrate import alembic_config, upgrade
+    from hub.store.report_rollup import rebuild
+
+    engine = create_engine(settings.database.url)
+    try:
+        await upgrade(engine, "0006")
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(t.care_homes),
+                [
+                    {
+                        "id": 1,
+                        "code": "M1",
+                        "name": "M",
+                        "address": "",
+                        "beds": 9,
+                        "created_at": START,
+                    }
+                ],
+            )
+            await conn.execute(
+                insert(t.residents),
+                [
+                    {
+                        "id": 1,
+                        "home_id": 1,
+                        "given_name": "A",
+                        "family_name": "B",
+                        "date_of_birth": date(1930, 1, 1),
+                        "nhs_number": nhs_numbers(1)[0],
+                        "dnacpr": False,
+                        "end_of_life": False,
+                        "created_at": START,
+                    }
+                ],
+            )
+            await conn.execute(
+                insert(t.consultations),
+                [
+                    {
+                        "id": i + 1,
+                        "home_id": 1,
+                        "resident_id": 1,
+                        "state": "ended",
+                        "reason": "fall",
+                        "soft_signs": [],
+                        "observations": {},
+                        "requested_at": at,
+                        "answered_at": at + FIVE_MIN,
+                        "ended_at": at + 2 * FIVE_MIN,
+                    }
+                    for i, at in enumerate(ROLLUP_DAYS)
+                ],
+            )
+            # The rollup as code of revision 0006 kept it: on UTC days.
+            await conn.run_sync(lambda c: rebuild(c, day_zone="UTC"))
+            utc_days: dict[date, int] = {}
+            for at in ROLLUP_DAYS:
+                utc_days[at.date()] = utc_days.get(at.date(), 0) + 1
+            assert await _days_in(conn) == utc_days
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert await _days_in(conn) == _expected_days()
+            assert await _days_in(conn, t.report_daily_homes) == _expected_days()
+
+        def down(conn: Connection) -> None:
+            command.downgrade(alembic_config(conn), "0006")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(down)
+        async with engine.connect() as conn:
+            assert await _days_in(conn) == utc_days
+    finally:
+        await engine.dispose()

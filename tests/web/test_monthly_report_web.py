@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -33,7 +33,8 @@ async def test_monthly_report_shows_every_figure(
     assert resp.status == 200
     body = await resp.text()
     assert "Rose Court" in body and "ODS code <strong>AB123</strong>" in body
-    assert "March 2026" in body and "01 Mar 2026 to 31 Mar 2026" in body
+    assert "March 2026" in body and "01 Mar 2026 to 31 Mar 2026, UK time" in body
+    assert "(UTC)" not in body and " UTC" not in body
     assert 'data-testid="avoided-ae_attendance">1<' in body
     assert 'data-testid="avoided-admission">1<' in body  # intention A&E, judgement "yes"
     assert 'data-testid="avoided-call_999">0<' in body
@@ -117,3 +118,38 @@ def test_month_range() -> None:
 
     assert month_range("2024-02") == (date(2024, 2, 1), date(2024, 2, 29))
     assert month_range(" 2026-12 ") == (date(2026, 12, 1), date(2026, 12, 31))
+
+
+async def _manager_at(client, ctx, clock, at: datetime):  # type: ignore[no-untyped-def]
+    """A manager logged in with the clock at ``at`` (a session does not last months)."""
+    clock.current = at
+    user = await create_staff(
+        ctx, SYSTEM, NewStaff.parse("maria", "Maria", "manager", []), PASSWORD
+    )
+    await login(client, ctx, clock, "maria", PASSWORD, user.id)
+    return client
+
+
+async def test_a_month_is_a_uk_month(client, ctx, clock, home, clinician_user) -> None:
+    """23:30 UTC on 30 June 2026 is 00:30 BST on 1 July: July's call, not June's."""
+    manager_client = await _manager_at(
+        client, ctx, clock, datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+    )
+    await closed_call(ctx, clock, home, clinician_user, wait=timedelta(minutes=3))
+    july = await (await manager_client.get(f"/reports/monthly?home={home.id}&month=2026-07")).text()
+    assert 'data-testid="avoided-ae_attendance">1<' in july
+    assert "01 Jul 2026 to 31 Jul 2026, UK time" in july
+    assert 'Median (p50)</th><td class="num">3.0 min' in july
+    june = await (await manager_client.get(f"/reports/monthly?home={home.id}&month=2026-06")).text()
+    assert 'data-testid="avoided-ae_attendance">0<' in june
+    assert "No answered calls this month." in june
+
+
+async def test_last_month_is_on_the_uk_calendar(client, ctx, clock, home) -> None:
+    # 23:30 UTC on 31 July 2026 is already 1 August in the UK: last month is July.
+    manager_client = await _manager_at(
+        client, ctx, clock, datetime(2026, 7, 31, 23, 30, tzinfo=UTC)
+    )
+    body = await (await manager_client.get(f"/reports/monthly?home={home.id}")).text()
+    assert "July 2026" in body and "01 Jul 2026 to 31 Jul 2026" in body
+    assert "Produced 01 Aug 2026 00:30 UK time" in body

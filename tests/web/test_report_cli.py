@@ -16,7 +16,7 @@ CSV = (
 )
 
 
-def _seed(tmp_path: Path, cfg: str) -> None:
+def _seed(tmp_path: Path, cfg: str, calls: str = CSV) -> None:
     assert telehub("--config", cfg, "migrate", cwd=tmp_path).returncode == 0
     with sqlite3.connect(tmp_path / "t.db") as db:
         db.execute(
@@ -28,15 +28,13 @@ def _seed(tmp_path: Path, cfg: str) -> None:
             "nhs_number, dnacpr, end_of_life, created_at) VALUES (1, 1, 'Edna', 'Smith', "
             "'1931-04-02', '9434765919', 0, 0, '2026-01-01 00:00:00.000000')"
         )
-    (tmp_path / "calls.csv").write_text(CSV)
+    (tmp_path / "calls.csv").write_text(calls)
     imported = telehub("--config", cfg, "import-calls", "calls.csv", cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
 
 
-def _calls(tmp_path: Path, cfg: str) -> str:
-    out = telehub(
-        "--config", cfg, "report", "--from", "2026-02-01", "--to", "2026-02-28", cwd=tmp_path
-    )
+def _calls(tmp_path: Path, cfg: str, first: str = "2026-02-01", last: str = "2026-02-28") -> str:
+    out = telehub("--config", cfg, "report", "--from", first, "--to", last, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     return list(csv.DictReader(io.StringIO(out.stdout)))[-1]["calls"]
 
@@ -60,3 +58,25 @@ def test_report_still_needs_both_dates(tmp_path: Path) -> None:
     telehub("--config", cfg, "migrate", cwd=tmp_path)
     out = telehub("--config", cfg, "report", "--from", "2026-02-01", cwd=tmp_path)
     assert out.returncode == 2 and "give both a start and an end date" in out.stderr
+
+
+def test_report_days_are_uk_days(tmp_path: Path) -> None:
+    """23:30 UTC on 30 June is 00:30 BST on 1 July: `telehub report` counts it in July."""
+    cfg = str(config(tmp_path))
+    _seed(
+        tmp_path,
+        cfg,
+        CSV.splitlines()[0] + "\n"
+        "AB123,9434765919,2026-06-30T23:30:00Z,2026-06-30T23:33:00Z,2026-06-30T23:50:00Z,"
+        "fall,call_999,managed_advice\n",
+    )
+    assert _calls(tmp_path, cfg, "2026-07-01", "2026-07-01") == "1"
+    assert _calls(tmp_path, cfg, "2026-06-30", "2026-06-30") == "0"
+    assert _calls(tmp_path, cfg, "2026-06-01", "2026-06-30") == "0"
+    rebuilt = telehub("--config", cfg, "report", "rebuild-rollup", cwd=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _calls(tmp_path, cfg, "2026-07-01", "2026-07-31") == "1"
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        assert db.execute("SELECT day, calls FROM report_daily_totals").fetchall() == [
+            ("2026-07-01", 1)
+        ]

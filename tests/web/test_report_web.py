@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 
@@ -222,3 +223,26 @@ async def test_dashboard_links_the_monthly_report_of_each_home(
     page = await (await manager_client.get(f"/reports?{RANGE}")).text()
     assert f'href="/reports/monthly?home={home.id}&amp;month=2026-03"' in page
     assert "Reasons for calling" in page and 'data-testid="csv-reasons"' in page
+
+
+async def test_days_and_months_are_uk_time(client, ctx, clock, home, clinician_user) -> None:
+    """The dashboard's range, its month trend and its default end are UK days."""
+    from tests.web.closed_calls import closed_call
+
+    clock.current = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)  # 00:30 BST, 1 July
+    user = await create_staff(
+        ctx, SYSTEM, NewStaff.parse("maria", "Maria", "manager", []), PASSWORD
+    )
+    await login(client, ctx, clock, "maria", PASSWORD, user.id)  # sessions last hours
+    manager_client = client
+    await closed_call(ctx, clock, home, clinician_user)
+    clock.current = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)  # the page's "today"
+    _, months = await _csv(manager_client, "table=months&from=2026-06-01&to=2026-07-31")
+    assert [(r["month"], r["calls"]) for r in months] == [("2026-07", "1")]
+    for home_query in ("", f"&home={home.id}"):  # the rollup, and the rows of one home
+        _, first = await _csv(manager_client, f"from=2026-07-01&to=2026-07-01{home_query}")
+        _, last = await _csv(manager_client, f"from=2026-06-30&to=2026-06-30{home_query}")
+        assert (first[-1]["calls"], last[-1]["calls"]) == ("1", "0")
+    page = await (await manager_client.get("/reports")).text()
+    assert 'name="to" value="2026-07-01"' in page  # today in the UK, not UTC's 30 June
+    assert "Days and months are UK time" in page and "UTC" not in page
