@@ -2,13 +2,20 @@
 
 The solver runs for up to its time limit, far longer than a request should wait, so a
 POST starts a job and returns at once; the page polls ``/rota/jobs/{id}`` for the latest
-``rota.solver.Progress`` and moves on to the rota when the job is done.
+progress and moves on to the rota when the job is done.
 
-The jobs live in one ``RotaJobs`` registry per application (``app[ROTA_JOBS]``, set up
-and torn down by ``jobs_ctx`` in ``cleanup_ctx``): no module-level state. One job runs
-at a time per hub: a second start while one runs is a ``Conflict``. On shutdown the
-running job is cancelled and its ``stop`` event set: the solver notices within a fraction
-of a second (``rota.solver``'s stop watcher) instead of running on to its time limit.
+The solver runs here, on the process that started the job, in a thread; the job's
+record lives in the database (``hub/rota_jobs.py``), so every process can show it and
+one job runs at a time hub-wide (a second start while one runs is a ``Conflict``). The
+solver's thread leaves its latest progress in memory and a beat task writes it, with a
+heartbeat, every ``BEAT_EVERY_S``: the solver never waits on the database.
+
+One ``RotaJobs`` per application (``app[ROTA_JOBS]``, set up and torn down by
+``jobs_ctx`` in ``cleanup_ctx``): no module-level state. On shutdown the running job is
+cancelled and its ``stop`` event set: the solver notices within a fraction of a second
+(``rota.solver``'s stop watcher) instead of running on to its time limit; its record
+says it was cancelled. A process that dies without that leaves a record nobody beats
+for, which every process then shows as interrupted.
 """
 
 from __future__ import annotations
@@ -20,28 +27,22 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
 
+from hub.context import HubContext
 from hub.errors import Conflict, DomainError, NotFound
+from hub.rota_jobs import BEAT_EVERY_S, SHUTTING_DOWN, STALE_AFTER, JobRecord, JobState
 from rota.solver import Progress
+from web.keys import CTX
 
 log = logging.getLogger(__name__)
 
-KEEP_FINISHED = 20  # finished jobs remembered for their pages to read the outcome
+CLOSE_WAIT_S = 5.0  # on shutdown, how long a stopped job may take to wind down
 ProgressFn = Callable[[Progress], None]
 #: A job's work: given a progress callback, do it and return the page to show after.
 Work = Callable[[ProgressFn, threading.Event], Awaitable[str]]
-
-
-class JobState(StrEnum):
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class JobCancelled(Exception):
@@ -49,24 +50,15 @@ class JobCancelled(Exception):
 
 
 @dataclass
-class RotaJob:
-    """One background solve. ``progress`` is written by the solver's thread (a single
-    reference assignment of a frozen value) and read by request handlers."""
+class LocalJob:
+    """The part of a job only its own process has: the solver's stop event, the task,
+    and the latest progress (written by the solver's thread as one reference
+    assignment of a frozen value, read by the beat task)."""
 
     id: str
-    kind: str  # "generate" | "sickness"
-    title: str
-    started_by: str
-    started_at: datetime
-    time_limit_s: float
     started_mono: float
-    rota_id: int | None = None  # the rota a sickness job repairs
-    state: JobState = JobState.RUNNING
-    progress: Progress | None = None
-    redirect: str | None = None
-    error: str | None = None
-    finished_mono: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    progress: Progress | None = None
     task: asyncio.Task[None] | None = None
 
     def report(self, progress: Progress) -> None:
@@ -75,114 +67,152 @@ class RotaJob:
             raise JobCancelled(self.id)
         self.progress = progress
 
-    def elapsed(self, now: float) -> float:
-        return (self.finished_mono or now) - self.started_mono
-
-    def as_json(self, now: float) -> dict[str, Any]:
+    def figures(self, now_mono: float) -> dict[str, Any]:
         p = self.progress
         return {
-            "id": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "state": self.state.value,
-            "elapsed_s": round(self.elapsed(now), 1),
-            "time_limit_s": self.time_limit_s,
-            "objective": None if p is None or p.objective is None else round(p.objective),
-            "best_bound": None if p is None or p.best_bound is None else round(p.best_bound),
+            "elapsed_s": now_mono - self.started_mono,
+            "objective": None if p is None else p.objective,
+            "best_bound": None if p is None else p.best_bound,
             "solutions": 0 if p is None else p.solutions,
-            "redirect": self.redirect,
-            "error": self.error,
         }
 
 
 class RotaJobs:
-    """The application's rota jobs: at most one running, the last few remembered."""
+    """The rota jobs this process runs, and every job as the database knows it."""
 
-    def __init__(self) -> None:
-        self._jobs: dict[str, RotaJob] = {}
+    def __init__(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        self._local: dict[str, LocalJob] = {}
 
-    def running(self) -> RotaJob | None:
-        return next((j for j in self._jobs.values() if j.state is JobState.RUNNING), None)
-
-    def get(self, job_id: str) -> RotaJob:
-        job = self._jobs.get(job_id)
+    async def get(self, job_id: str) -> JobRecord:
+        async with self._ctx.uow() as uow:
+            job = await uow.rota_jobs.get(job_id)
         if job is None:
-            raise NotFound(
-                f"no rota job {job_id[:40]!r} "
-                "(jobs are forgotten after a while, and when the server restarts)"
-            )
+            raise NotFound(f"no rota job {job_id[:40]!r} (only the latest jobs are kept)")
+        return job.as_seen(self._ctx.clock.now())
+
+    async def running(self) -> JobRecord | None:
+        async with self._ctx.uow() as uow:
+            job = await uow.rota_jobs.running()
+        if job is None or job.stale(self._ctx.clock.now()):
+            return None
         return job
 
-    def start(
+    def local(self, job_id: str) -> LocalJob | None:
+        """This process's side of a job it runs (None for another process's job)."""
+        return self._local.get(job_id)
+
+    async def start(
         self,
         kind: str,
         title: str,
         started_by: str,
-        started_at: datetime,
         time_limit_s: float,
         work: Work,
         *,
         rota_id: int | None = None,
-    ) -> RotaJob:
-        busy = self.running()
-        if busy is not None:
+    ) -> JobRecord:
+        now = self._ctx.clock.now()
+        job = JobRecord(
+            uuid.uuid4().hex, kind, title, started_by, now, time_limit_s, now, rota_id=rota_id
+        )
+        async with self._ctx.uow() as uow:
+            await uow.rota_jobs.end_stale(now - STALE_AFTER)
+            await uow.rota_jobs.prune()
+            busy = await uow.rota_jobs.running()
+            added = busy is None and await uow.rota_jobs.add(job)
+            if added:
+                await uow.commit()
+        if not added:
+            what = f"{busy.title} (started by {busy.started_by})" if busy else "another rota job"
             raise Conflict(
-                f"{busy.title} is already running (started by {busy.started_by}); "
-                "one rota job runs at a time: wait for it to finish, then try again"
+                f"{what} is already running; one rota job runs at a time: "
+                "wait for it to finish, then try again"
             )
         loop = asyncio.get_running_loop()
-        job = RotaJob(
-            uuid.uuid4().hex, kind, title, started_by, started_at, time_limit_s, loop.time()
-        )
-        job.rota_id = rota_id
-        self._jobs[job.id] = job
-        job.task = asyncio.create_task(self._run(job, work), name=f"rota-job-{job.id}")
-        self._forget_old()
+        local = LocalJob(job.id, loop.time())
+        self._local[job.id] = local
+        local.task = asyncio.create_task(self._run(local, work), name=f"rota-job-{job.id}")
         return job
 
-    async def _run(self, job: RotaJob, work: Work) -> None:
-        loop = asyncio.get_running_loop()
+    async def _run(self, local: LocalJob, work: Work) -> None:
+        # The beat task is told to end, never cancelled: a cancel landing inside its
+        # database write could leave a transaction open (on SQLite, the write lock).
+        ended = asyncio.Event()
+        beating = asyncio.create_task(self._beat(local, ended), name=f"rota-job-beat-{local.id}")
+        cancelled = {"state": JobState.CANCELLED, "error": SHUTTING_DOWN}
+        end: dict[str, Any] = cancelled
         try:
-            job.redirect = await work(job.report, job.stop)
-            job.state = JobState.DONE
+            end = {"state": JobState.DONE, "redirect": await work(local.report, local.stop)}
         except asyncio.CancelledError:
-            job.stop.set()
-            job.state = JobState.CANCELLED
-            job.error = "the job was cancelled (the server is shutting down)"
+            local.stop.set()
             raise
-        except DomainError as err:
-            job.state = JobState.FAILED
-            job.error = err.message
-        except JobCancelled:
-            job.state = JobState.CANCELLED
-            job.error = "the job was cancelled"
+        except (DomainError, JobCancelled) as err:
+            # Stopped for shutdown, the solver ends with an error of its own: say why.
+            stopped = local.stop.is_set()
+            message = err.message if isinstance(err, DomainError) else ""
+            end = cancelled if stopped else {"state": JobState.FAILED, "error": message}
         except Exception:
-            log.exception("rota job %s (%s) failed", job.id, job.kind)
-            job.state = JobState.FAILED
-            job.error = "something went wrong on our side; it has been logged"
+            log.exception("rota job %s failed", local.id)
+            end = {"state": JobState.FAILED, "error": "something went wrong on our side; logged"}
         finally:
-            job.finished_mono = loop.time()
+            ended.set()
+            await beating
+            await self._finish(local, **end)
+            self._local.pop(local.id, None)
 
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.state is not JobState.RUNNING]
-        for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
-            del self._jobs[job.id]
+    async def _beat(self, local: LocalJob, ended: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), BEAT_EVERY_S)
+            if ended.is_set():
+                return
+            try:
+                async with self._ctx.uow() as uow:
+                    figures = local.figures(loop.time())
+                    await uow.rota_jobs.beat(local.id, self._ctx.clock.now(), **figures)
+                    await uow.commit()
+            except Exception:  # a missed beat is retried; too many make the job stale
+                log.exception("rota job %s: could not record progress", local.id)
+
+    async def _finish(self, local: LocalJob, state: JobState, **values: Any) -> None:
+        figures = local.figures(asyncio.get_running_loop().time())
+        try:
+            async with self._ctx.uow() as uow:
+                await uow.rota_jobs.finish(
+                    local.id, state, self._ctx.clock.now(), **figures, **values
+                )
+                await uow.commit()
+        except Exception:  # the record goes stale and reads as interrupted
+            log.exception("rota job %s: could not record its end (%s)", local.id, state)
 
     async def close(self) -> None:
-        """Cancel whatever runs (and stop its solver thread at its next report)."""
-        tasks = []
-        for job in self._jobs.values():
-            job.stop.set()
-            if job.task is not None and not job.task.done():
-                job.task.cancel()
-                tasks.append(job.task)
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for job in self._jobs.values():
-            if job.state is JobState.RUNNING:  # cancelled before it ever ran
-                job.state = JobState.CANCELLED
-                job.error = "the job was cancelled (the server is shutting down)"
+        """Stop what this process runs: the solver thread notices its stop event within
+        a fraction of a second and the job ends by itself, recorded as cancelled. A job
+        that does not end within ``CLOSE_WAIT_S`` (stuck on the database, say) is
+        cancelled outright."""
+        tasks = [j.task for j in self._local.values() if j.task is not None and not j.task.done()]
+        for local in self._local.values():
+            local.stop.set()
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for local in list(self._local.values()):  # cancelled before it ever ran
+            async with self._ctx.uow() as uow:
+                await uow.rota_jobs.finish(
+                    local.id,
+                    JobState.CANCELLED,
+                    self._ctx.clock.now(),
+                    only_running=True,
+                    error=SHUTTING_DOWN,
+                )
+                await uow.commit()
+        self._local.clear()
 
 
 ROTA_JOBS = web.AppKey("rota_jobs", RotaJobs)
@@ -190,7 +220,7 @@ ROTA_JOBS = web.AppKey("rota_jobs", RotaJobs)
 
 async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx`` entry: the registry for the app's lifetime; jobs cancelled at the end."""
-    jobs = RotaJobs()
+    jobs = RotaJobs(app[CTX])
     app[ROTA_JOBS] = jobs
     try:
         yield

@@ -8,7 +8,6 @@ requests and demand are on the pages of ``web/rota_inputs_views.py``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from datetime import date, timedelta
@@ -22,6 +21,7 @@ from hub.context import HubContext
 from hub.errors import Conflict, DomainError, ValidationError
 from hub.rostering import RotaStatus
 from hub.rota_inputs import require_lead
+from hub.rota_jobs import JobRecord, JobState
 from rota.patterns import PATTERNS
 from rota.problem_io import dump_problem
 from web import rota_inputs_views, rota_page
@@ -30,7 +30,7 @@ from web.keys import CTX
 from web.local_time import hub_zone, local
 from web.render import render
 from web.rota_charts import cover_chart
-from web.rota_jobs import ROTA_JOBS, JobState, RotaJob
+from web.rota_jobs import ROTA_JOBS
 from web.security import actor_of, require
 
 LEAD = (Role.MANAGER, Role.ADMIN)
@@ -71,15 +71,15 @@ async def _names(ctx: HubContext) -> dict[int, str]:
         return {u.id: u.display_name for u in await uow.staff.list()}
 
 
-def _job_json(request: web.Request, job: RotaJob | None) -> dict[str, Any] | None:
-    return None if job is None else job.as_json(asyncio.get_running_loop().time())
+def _job_json(job: JobRecord | None) -> dict[str, Any] | None:
+    return None if job is None else job.as_json()
 
 
-def _query_job(request: web.Request) -> RotaJob | None:
+async def _query_job(request: web.Request) -> JobRecord | None:
     job_id = request.query.get("job", "")
     if not job_id:
         return None
-    return request.app[ROTA_JOBS].get(job_id)
+    return await request.app[ROTA_JOBS].get(job_id)
 
 
 # -- the list of rotas, and generating one ------------------------------------------
@@ -95,7 +95,7 @@ async def _render_overview(
     status: int = 200,
     error: str | None = None,
     values: dict[str, str] | None = None,
-    job: RotaJob | None = None,
+    job: JobRecord | None = None,
 ) -> web.StreamResponse:
     ctx = _ctx(request)
     actor = _lead(request)
@@ -120,7 +120,7 @@ async def _render_overview(
         }
         for r in rotas
     ]
-    shown_job = job or request.app[ROTA_JOBS].running()
+    shown_job = job or await request.app[ROTA_JOBS].running()
     return render(
         "rota.html",
         request,
@@ -129,7 +129,7 @@ async def _render_overview(
             "form": {**defaults, **(values or {})},
             "patterns": list(PATTERNS),
             "error": error,
-            "job": _job_json(request, shown_job),
+            "job": _job_json(shown_job),
             "local": local,
         },
         status=status,
@@ -140,7 +140,7 @@ async def _render_overview(
 @require(*LEAD)
 async def overview(request: web.Request) -> web.StreamResponse:
     _lead(request)
-    job = _query_job(request)
+    job = await _query_job(request)
     if job is not None and job.state is JobState.DONE and job.redirect:
         raise web.HTTPSeeOther(job.redirect)  # without JavaScript: refresh until done
     return await _render_overview(request, job=job)
@@ -176,11 +176,10 @@ async def generate(request: web.Request) -> web.StreamResponse:
             return f"/rota/{record.id}"
 
         last = start + timedelta(days=days - 1)
-        job = request.app[ROTA_JOBS].start(
+        job = await request.app[ROTA_JOBS].start(
             "generate",
             f"Generating the {pattern} rota {start:%d %b}–{last:%d %b %Y}",
             actor.name,
-            ctx.clock.now(),
             limit,
             work,
         )
@@ -195,8 +194,8 @@ async def generate(request: web.Request) -> web.StreamResponse:
 @require(*LEAD)
 async def job_status(request: web.Request) -> web.StreamResponse:
     _lead(request)
-    job = request.app[ROTA_JOBS].get(request.match_info["job_id"])
-    return web.json_response(_job_json(request, job))
+    job = await request.app[ROTA_JOBS].get(request.match_info["job_id"])
+    return web.json_response(_job_json(job))
 
 
 # -- one rota -----------------------------------------------------------------------
@@ -211,14 +210,14 @@ async def _render_rota(
     refused: list[rota_page.Broken] | None = None,
     notice: str | None = None,
     sick_form: dict[str, str] | None = None,
-    job: RotaJob | None = None,
+    job: JobRecord | None = None,
 ) -> web.StreamResponse:
     ctx = _ctx(request)
     actor = _lead(request)
     shown = await rota_plans.view(ctx, actor, rota_id)
     names = await _names(ctx)
     record = shown.record
-    running = request.app[ROTA_JOBS].running()
+    running = await request.app[ROTA_JOBS].running()
     if job is None and running is not None and running.rota_id == rota_id:
         job = running
     return render(
@@ -238,7 +237,7 @@ async def _render_rota(
             "refused": refused or [],
             "notice": notice,
             "sick": sick_form or {"first": "", "last": "", "staff": ""},
-            "job": _job_json(request, job),
+            "job": _job_json(job),
             "local": local,
         },
         status=status,
@@ -250,7 +249,7 @@ async def _render_rota(
 async def rota_view(request: web.Request) -> web.StreamResponse:
     rota_id = int_param(request, "rota_id")
     _lead(request)
-    job = _query_job(request)
+    job = await _query_job(request)
     if job is not None and job.state is JobState.DONE and job.redirect:
         raise web.HTTPSeeOther(job.redirect)
     notices = {
@@ -354,11 +353,10 @@ async def sickness(request: web.Request) -> web.StreamResponse:
             return f"/rota/{rota_id}?repaired=1"
 
         who = shown.names.get(staff, f"#{staff}")
-        job = request.app[ROTA_JOBS].start(
+        job = await request.app[ROTA_JOBS].start(
             "sickness",
             f"Re-solving rota {rota_id} for {who}'s sickness {first:%d %b}–{last:%d %b}",
             actor.name,
-            ctx.clock.now(),
             float(ctx.settings.rota.time_limit_s),
             work,
             rota_id=rota_id,

@@ -280,6 +280,36 @@ rota_shifts = Table(
     Index("ix_rota_shifts_starts_at", "starts_at"),
 )
 
+# Background rota jobs (hub/rota_jobs.py): written by the process that runs the solver,
+# read by all. The partial unique index allows one running job at a time, hub-wide.
+_RUNNING = text("state = 'running'")
+rota_jobs = Table(
+    "rota_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("started_by", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("time_limit_s", Float, nullable=False),
+    Column("rota_id", Integer, ForeignKey("rotas.id"), nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
+    Column("elapsed_s", Float, nullable=False),
+    Column("objective", Float, nullable=True),
+    Column("best_bound", Float, nullable=True),
+    Column("solutions", Integer, nullable=False),
+    Column("redirect", String(300), nullable=True),
+    Column("error", Text, nullable=True),
+    Index(
+        "uq_rota_jobs_one_running",
+        "state",
+        unique=True,
+        sqlite_where=_RUNNING,
+        postgresql_where=_RUNNING,
+    ),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,
@@ -308,7 +338,7 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
-# The report rollup (migration 0005): counted consultations summed per UTC day, kept
+# The report rollup (migrations 0005, 0007): counted consultations summed per UK day, kept
 # in step by hub/store/report_rollup.py in the transaction of every write that changes
 # a reported figure, and recomputed from scratch by `telehub report rebuild-rollup`.
 # Per care home, and for all homes together (totals): the avoided-event counts. For all

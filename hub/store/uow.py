@@ -18,6 +18,7 @@ from hub.store.repositories import (
     SqlSessions,
     SqlStaff,
 )
+from hub.store.rota_job_repository import SqlRotaJobs
 from hub.store.rota_repository import SqlRota
 
 
@@ -29,7 +30,13 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
-        await conn.begin()
+        try:
+            await conn.begin()
+        except BaseException:
+            # Cancelled (or failed) after SQLite's BEGIN IMMEDIATE may already hold the
+            # write lock: give the connection back (rolled back) or the lock leaks.
+            await conn.close()
+            raise
         self._conn = conn
         k = self._keyring
         self.homes = SqlHomes(conn, k)
@@ -41,6 +48,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(conn, k)
         self.reports = SqlReports(conn, k)
         self.rota = SqlRota(conn, k)
+        self.rota_jobs = SqlRotaJobs(conn, k)
         return self
 
     async def commit(self) -> None:

@@ -4,12 +4,9 @@ may see what."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import timedelta
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -18,6 +15,7 @@ from hub import rota_inputs, rota_plans
 from hub.access import SYSTEM
 from hub.context import HubContext
 from hub.rostering import RotaStatus
+from hub.rota_jobs import JobState
 from hub.settings import Settings
 from rota.model import RuleParams
 from rota.problem_io import parse_problem
@@ -26,11 +24,9 @@ from rota.solution_io import parse_assignments
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import MONDAY, actor_for, call_history, rota_lead, rota_team
 from tests.web.helpers import csrf, login, post_form
-from web.rota_jobs import ROTA_JOBS, JobState
+from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota, start_job
+from web.rota_jobs import ROTA_JOBS
 from web.rota_page import HARD_RULE_LABELS
-
-NEXT_MONDAY = MONDAY + timedelta(days=7)  # the form's default first day
-JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
@@ -51,33 +47,8 @@ async def lead(client, ctx, clock, team):  # type: ignore[no-untyped-def]
     return actor
 
 
-async def _start(client: TestClient, path: str, data: dict[str, str], page: str) -> str:
-    resp = await post_form(client, path, data, token_from=page)
-    assert resp.status == 303, await resp.text()
-    (job_id,) = parse_qs(urlparse(resp.headers["Location"]).query)["job"]
-    return job_id
-
-
-async def _generate(client: TestClient, limit: str = "2", start: str = "") -> str:
-    data = {"start": start or NEXT_MONDAY.isoformat(), "days": "7", "pattern": "8h"}
-    return await _start(client, "/rota/generate", {**data, "limit": limit}, "/rota")
-
-
-async def _finish(client: TestClient, job_id: str) -> dict[str, Any]:
-    """Poll the job like the page does until it is no longer running."""
-    seen: list[dict[str, Any]] = []
-    for _ in range(1200):  # a safety net only: the jobs here stop after 2 s
-        resp = await client.get(f"/rota/jobs/{job_id}", headers=JSON)
-        assert resp.status == 200, await resp.text()
-        seen.append(await resp.json())
-        if seen[-1]["state"] != "running":
-            return seen[-1]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job still running: {seen[-1]}")
-
-
 async def _draft(client: TestClient) -> int:
-    job = await _finish(client, await _generate(client))
+    job = await finish_job(client, await generate_rota(client))
     assert job["state"] == "done", job
     match = re.fullmatch(r"/rota/(\d+)", job["redirect"])
     assert match, job
@@ -251,12 +222,12 @@ async def test_demand_grid_save_bad_value_and_forecast(client, ctx, home, lead) 
 
 
 async def test_generate_in_the_background_and_show_the_grid(client, ctx, lead, team) -> None:  # type: ignore[no-untyped-def]
-    job_id = await _generate(client)
+    job_id = await generate_rota(client)
     page = await client.get(f"/rota?job={job_id}", allow_redirects=False)
     if page.status == 200:  # still running: the page shows the progress panel
         body = await page.text()
         assert 'data-testid="rota-progress"' in body and f"/rota/jobs/{job_id}" in body
-    job = await _finish(client, job_id)
+    job = await finish_job(client, job_id)
     assert job["state"] == "done" and job["error"] is None
     assert job["time_limit_s"] == 2 and job["solutions"] >= 0
     assert job["redirect"].startswith("/rota/")
@@ -332,7 +303,7 @@ async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, 
 
 
 async def test_one_job_at_a_time(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
-    first = await _generate(client, limit="3")
+    first = await generate_rota(client, limit="3")
     second = await post_form(
         client,
         "/rota/generate",
@@ -343,7 +314,7 @@ async def test_one_job_at_a_time(client, ctx, lead) -> None:  # type: ignore[no-
     assert second.status == 409 and "already running" in text
     assert 'value="2026-03-16"' in text  # the form keeps what was typed
     assert 'data-testid="rota-job"' in text  # …and shows the job that is running
-    assert (await _finish(client, first))["state"] == "done"
+    assert (await finish_job(client, first))["state"] == "done"
 
 
 async def test_bad_generate_input_and_no_contracts(client, ctx, clock) -> None:  # type: ignore[no-untyped-def]
@@ -368,7 +339,7 @@ async def test_bad_generate_input_and_no_contracts(client, ctx, clock) -> None: 
 async def test_an_impossible_rota_fails_with_the_rule_named(client, ctx, lead, team) -> None:  # type: ignore[no-untyped-def]
     for user in team:  # nobody works nights: no senior clinician overnight
         await rota_inputs.set_contract(ctx, lead, user.id, 37.5, False)
-    job = await _finish(client, await _generate(client))
+    job = await finish_job(client, await generate_rota(client))
     assert job["state"] == "failed" and "skill_cover:senior_clinician" in job["error"]
     page = await client.get(f"/rota?job={job['id']}")
     assert page.status == 200 and "skill_cover:senior_clinician" in await page.text()
@@ -380,13 +351,13 @@ async def test_sickness_is_a_background_job_too(client, ctx, lead) -> None:  # t
     page = f"/rota/{rota_id}"
     before = (await rota_plans.view(ctx, lead, rota_id)).shifts
     sick = before[0]
-    job_id = await _start(
+    job_id = await start_job(
         client,
         f"{page}/sickness",
         {"staff": str(sick.staff_id), "first": sick.day.isoformat(), "last": sick.day.isoformat()},
         page,
     )
-    job = await _finish(client, job_id)
+    job = await finish_job(client, job_id)
     assert job["state"] == "done" and job["kind"] == "sickness", job
     assert job["redirect"] == f"{page}?repaired=1"
     body = await (await client.get(job["redirect"])).text()
@@ -405,10 +376,15 @@ async def test_sickness_is_a_background_job_too(client, ctx, lead) -> None:  # t
 
 
 async def test_the_running_job_is_cancelled_on_shutdown(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
-    job_id = await _generate(client, limit="30")
-    job = client.app[ROTA_JOBS].get(job_id)
+    job_id = await generate_rota(client, limit="30")
+    local = client.app[ROTA_JOBS].local(job_id)
+    assert local is not None
     await client.close()
-    assert job.state is JobState.CANCELLED and job.stop.is_set()
+    assert local.stop.is_set()  # the solver thread was told to stop
+    async with ctx.uow() as uow:
+        job = await uow.rota_jobs.get(job_id)
+    assert job is not None and job.state is JobState.CANCELLED
+    assert job.error is not None and "shutting down" in job.error
 
 
 async def test_unknown_job_is_404_json(client, lead) -> None:  # type: ignore[no-untyped-def]

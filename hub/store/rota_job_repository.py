@@ -1,0 +1,121 @@
+"""SQL side of background rota jobs (``hub/rota_jobs.py``): one row per job, written
+by the process that runs it and read by every process.
+
+"One job at a time" holds across processes because of the partial unique index on
+``state`` for running rows (migration 0008): a second running row cannot exist, so two
+processes starting a job at the same instant cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from hub.rota_jobs import INTERRUPTED, KEEP, JobRecord, JobState
+from hub.store import tables as t
+from hub.store.repositories import Repo
+
+c = t.rota_jobs.c
+
+
+def _job(row: RowMapping) -> JobRecord:
+    return JobRecord(
+        id=row["id"],
+        kind=row["kind"],
+        title=row["title"],
+        started_by=row["started_by"],
+        started_at=row["started_at"],
+        time_limit_s=row["time_limit_s"],
+        beat_at=row["beat_at"],
+        rota_id=row["rota_id"],
+        state=JobState(row["state"]),
+        elapsed_s=row["elapsed_s"],
+        objective=row["objective"],
+        best_bound=row["best_bound"],
+        solutions=row["solutions"],
+        redirect=row["redirect"],
+        error=row["error"],
+    )
+
+
+class SqlRotaJobs(Repo):
+    async def get(self, job_id: str) -> JobRecord | None:
+        row = await self._one(select(t.rota_jobs).where(c.id == job_id))
+        return _job(row) if row else None
+
+    async def running(self) -> JobRecord | None:
+        row = await self._one(select(t.rota_jobs).where(c.state == JobState.RUNNING.value))
+        return _job(row) if row else None
+
+    async def end_stale(self, beat_before: datetime) -> int:
+        """Mark running jobs whose owner stopped beating before ``beat_before`` failed."""
+        result = await self.conn.execute(
+            update(t.rota_jobs)
+            .where(c.state == JobState.RUNNING.value, c.beat_at < beat_before)
+            .values(state=JobState.FAILED.value, error=INTERRUPTED)
+        )
+        return int(result.rowcount)
+
+    async def add(self, job: JobRecord) -> bool:
+        """Store a new running job; False if another job is running (the caller's
+        transaction is then spoiled on PostgreSQL: give up on it)."""
+        try:
+            await self.conn.execute(
+                insert(t.rota_jobs).values(
+                    id=job.id,
+                    kind=job.kind,
+                    title=job.title,
+                    started_by=job.started_by,
+                    started_at=job.started_at,
+                    time_limit_s=job.time_limit_s,
+                    beat_at=job.beat_at,
+                    rota_id=job.rota_id,
+                    state=job.state.value,
+                    elapsed_s=job.elapsed_s,
+                    solutions=job.solutions,
+                )
+            )
+        except IntegrityError:
+            return False
+        return True
+
+    async def beat(self, job_id: str, at: datetime, **progress: Any) -> None:
+        """The owner's heartbeat, with its latest progress (elapsed_s, objective,
+        best_bound, solutions)."""
+        await self.conn.execute(
+            update(t.rota_jobs)
+            .where(c.id == job_id, c.state == JobState.RUNNING.value)
+            .values(beat_at=at, **progress)
+        )
+
+    async def finish(
+        self,
+        job_id: str,
+        state: JobState,
+        at: datetime,
+        *,
+        only_running: bool = False,
+        **values: Any,
+    ) -> None:
+        """The job's end (redirect or error, final progress). A job another process
+        took for interrupted still gets its real end: the rota it made is there."""
+        stmt = update(t.rota_jobs).where(c.id == job_id)
+        if only_running:
+            stmt = stmt.where(c.state == JobState.RUNNING.value)
+        await self.conn.execute(stmt.values(state=state.value, beat_at=at, **values))
+
+    async def prune(self) -> None:
+        """Forget all but the latest ``KEEP`` jobs that have ended."""
+        keep = (
+            select(c.id)
+            .where(c.state != JobState.RUNNING.value)
+            .order_by(c.started_at.desc(), c.id)
+            .limit(KEEP)
+        )
+        await self.conn.execute(
+            delete(t.rota_jobs).where(c.state != JobState.RUNNING.value, c.id.not_in(keep))
+        )

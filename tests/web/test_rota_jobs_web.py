@@ -1,0 +1,115 @@
+"""Rota jobs as a hub of several telehub processes sees them: the job's record lives in
+the database, so a second process (here: a second app on the same database) shows its
+progress and refuses a second job; a job whose process died reads as interrupted and
+does not block the next one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from hub.context import HubContext
+from hub.rota_jobs import STALE_AFTER, JobRecord, JobState
+from tests.conftest import PASSWORD
+from tests.hub.rota_fixtures import rota_lead, rota_team
+from tests.web.helpers import login, post_form
+from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota
+from web.app import create_app
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    return settings.replace("rota", time_limit_s=2, days=7)
+
+
+@pytest.fixture
+async def lead(ctx: HubContext):  # type: ignore[no-untyped-def]
+    await rota_team(ctx)
+    return await rota_lead(ctx)
+
+
+@pytest.fixture
+async def two_nodes(aiohttp_client, settings, engine, clock, ctx, lead):  # type: ignore[no-untyped-def]
+    """Two telehub processes behind one load balancer: two apps, one database."""
+    nodes = []
+    for _ in range(2):
+        node = await aiohttp_client(create_app(settings, clock=clock))
+        await login(node, ctx, clock, "lead", PASSWORD, lead.id)
+        nodes.append(node)
+    return nodes
+
+
+async def _state(node: TestClient, job_id: str) -> dict[str, Any]:
+    resp = await node.get(f"/rota/jobs/{job_id}", headers=JSON)
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    return body
+
+
+async def test_another_process_shows_the_job_and_refuses_a_second(two_nodes) -> None:  # type: ignore[no-untyped-def]
+    a, b = two_nodes
+    job_id = await generate_rota(a, limit="3")
+    seen = await _state(b, job_id)
+    assert seen["state"] == "running" and seen["title"].startswith("Generating the 8h rota")
+    page = await (await b.get("/rota")).text()
+    assert 'data-testid="rota-job"' in page and job_id in page
+    second = await post_form(
+        b,
+        "/rota/generate",
+        {"start": NEXT_MONDAY.isoformat(), "days": "7", "pattern": "12h", "limit": "2"},
+        token_from="/rota",
+    )
+    assert second.status == 409 and "already running" in await second.text()
+    done = await finish_job(b, job_id)  # polled on the process that is not solving
+    assert done["state"] == "done" and done["redirect"].startswith("/rota/")
+    assert done["elapsed_s"] > 0 and done["solutions"] >= 1  # the owner's progress
+    after = await post_form(
+        b,
+        "/rota/generate",
+        {"start": NEXT_MONDAY.isoformat(), "days": "7", "pattern": "12h", "limit": "2"},
+        token_from="/rota",
+    )
+    assert after.status == 303  # free again once the first has ended
+    assert (await finish_job(b, after.headers["Location"].rsplit("=", 1)[1]))["state"] == "done"
+
+
+async def test_a_job_whose_process_died_reads_as_interrupted(two_nodes, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    a, _ = two_nodes
+    now = clock.now()
+    dead = JobRecord("d" * 32, "generate", "Generating the 8h rota", "Lead", now, 60, now)
+    async with ctx.uow() as uow:
+        assert await uow.rota_jobs.add(dead)
+        await uow.commit()
+    assert (await _state(a, dead.id))["state"] == "running"  # beat just now
+    clock.advance(STALE_AFTER + timedelta(seconds=1))  # …and never again
+    seen = await _state(a, dead.id)
+    assert seen["state"] == "failed" and "stopped before it finished" in seen["error"]
+    page = await (await a.get("/rota")).text()
+    assert dead.id not in page  # not shown as the running job
+    job_id = await generate_rota(a)  # not blocked by it
+    assert (await finish_job(a, job_id))["state"] == "done"
+    async with ctx.uow() as uow:
+        stored = await uow.rota_jobs.get(dead.id)
+    assert stored is not None and stored.state is JobState.FAILED  # ended for good
+
+
+async def test_the_database_allows_one_running_job(ctx, clock, lead) -> None:  # type: ignore[no-untyped-def]
+    now = clock.now()
+    first = JobRecord("a" * 32, "generate", "first", "Lead", now, 60, now)
+    second = JobRecord("b" * 32, "generate", "second", "Lead", now, 60, now)
+    async with ctx.uow() as uow:
+        assert await uow.rota_jobs.add(first)
+        await uow.commit()
+    # Two processes racing past the "is one running?" check: the index stops the second.
+    async with ctx.uow() as uow:
+        assert not await uow.rota_jobs.add(second)
+    async with ctx.uow() as uow:
+        await uow.rota_jobs.finish(first.id, JobState.DONE, now, redirect="/rota/1")
+        await uow.commit()
+    async with ctx.uow() as uow:
+        assert await uow.rota_jobs.add(second)
+        await uow.commit()
+        assert (await uow.rota_jobs.running()) == second
