@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -199,12 +199,23 @@ async def view(ctx: HubContext, actor: Actor, rota_id: int) -> RotaView:
     )
 
 
+@dataclass(frozen=True)
+class CellEdit:
+    """One cell of the grid: ``staff_id``'s shift on ``day`` (None: no shift)."""
+
+    staff_id: int
+    day: date
+    shift: str | None
+
+
 async def edit(
-    ctx: HubContext, actor: Actor, rota_id: int, staff_id: int, day: date, shift: str | None
+    ctx: HubContext, actor: Actor, rota_id: int, edits: Sequence[CellEdit]
 ) -> list[Violation]:
-    """Set (or clear, with ``shift=None``) one person's shift on one day. Returns every
-    hard rule the rota then breaks. A draft keeps the edit and shows what it breaks; a
-    published rota refuses an edit that would break anything."""
+    """Apply hand edits together, as one change, and return every hard rule the rota
+    then breaks. A draft keeps the change and shows what it breaks; a published rota
+    refuses a change that would break anything, and then nothing changes. Together
+    matters: swapping two people's shifts is often legal only as a pair (each half
+    alone leaves an hour without a senior), and a change is never half-saved."""
     require_lead(actor)
     now = ctx.clock.now()
     async with ctx.uow() as uow:
@@ -212,19 +223,15 @@ async def edit(
         if record.status is RotaStatus.WITHDRAWN:
             raise Conflict("this rota was withdrawn; generate or copy a new one")
         problem = parse_problem(record.problem)
-        sid = str(staff_id)
-        if sid not in {s.id for s in problem.staff}:
-            raise ValidationError(f"staff {staff_id} is not on this rota", field="staff")
-        if not record.covers(day):
-            raise ValidationError(f"{day} is outside the rota ({record.start}–{record.last})")
-        if shift is not None and shift not in {s.name for s in problem.shifts}:
-            raise ValidationError(f"unknown shift {shift!r} for the {record.pattern} pattern")
+        _check_edits(record, problem, edits)
+        cells = {(str(e.staff_id), e.day): e.shift for e in edits}
         kept = [
             a
             for a in assignments_of(await uow.rota.shifts(rota_id))
-            if not (a.staff == sid and a.day == day)
+            if (a.staff, a.day) not in cells
         ]
-        chosen = tuple(sorted([*kept, *([Assignment(sid, day, shift)] if shift else [])]))
+        added = [Assignment(sid, day, shift) for (sid, day), shift in cells.items() if shift]
+        chosen = tuple(sorted([*kept, *added]))
         broken = check(problem, chosen)
         if broken and record.status is RotaStatus.PUBLISHED:
             raise RotaRulesBroken(
@@ -233,16 +240,29 @@ async def edit(
             )
         await uow.rota.set_shifts(rota_id, shift_records(problem, chosen))
         await uow.rota.update(rota_id, summary=_edited_summary(record.summary, problem, chosen))
-        await _audit(
-            uow,
-            actor,
-            "rota.edit",
-            rota_id,
-            now,
-            {"staff": staff_id, "day": day.isoformat(), "shift": shift, "violations": len(broken)},
-        )
+        changes = [{"staff": e.staff_id, "day": e.day.isoformat(), "shift": e.shift} for e in edits]
+        detail = {"changes": changes, "violations": len(broken)}
+        await _audit(uow, actor, "rota.edit", rota_id, now, detail)
         await uow.commit()
     return broken
+
+
+def _check_edits(record: RotaRecord, problem: Problem, edits: Sequence[CellEdit]) -> None:
+    if not edits:
+        raise ValidationError("no change to save")
+    staff = {s.id for s in problem.staff}
+    shifts = {s.name for s in problem.shifts}
+    seen: set[tuple[int, date]] = set()
+    for e in edits:
+        if str(e.staff_id) not in staff:
+            raise ValidationError(f"staff {e.staff_id} is not on this rota", field="staff")
+        if not record.covers(e.day):
+            raise ValidationError(f"{e.day} is outside the rota ({record.start}–{record.last})")
+        if e.shift is not None and e.shift not in shifts:
+            raise ValidationError(f"unknown shift {e.shift!r} for the {record.pattern} pattern")
+        if (e.staff_id, e.day) in seen:
+            raise ValidationError(f"staff {e.staff_id} on {e.day} is changed twice")
+        seen.add((e.staff_id, e.day))
 
 
 async def publish(ctx: HubContext, actor: Actor, rota_id: int) -> RotaRecord:

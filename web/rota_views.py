@@ -274,7 +274,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     shown = await rota_plans.view(ctx, actor, rota_id)
     current = {(a.staff, a.day): a.shift for a in shown.assignments}
-    changes: list[tuple[int, date, str | None]] = []
+    edits: list[rota_plans.CellEdit] = []
     for name in dict.fromkeys(data.keys()):
         cell = rota_page.parse_cell_field(name)
         if cell is None:
@@ -282,23 +282,19 @@ async def edit(request: web.Request) -> web.StreamResponse:
         staff_id, day = cell
         wanted = text(data, name) or None
         if current.get((str(staff_id), day)) != wanted:
-            changes.append((staff_id, day, wanted))
-    saved = 0
+            edits.append(rota_plans.CellEdit(staff_id, day, wanted))
+    if not edits:
+        raise web.HTTPSeeOther(f"/rota/{rota_id}?saved=0")
     try:
-        for staff_id, day, shift in changes:
-            await rota_plans.edit(ctx, actor, rota_id, staff_id, day, shift)
-            saved += 1
+        await rota_plans.edit(ctx, actor, rota_id, edits)
     except rota_plans.RotaRulesBroken as err:
-        staff_id, day, shift = changes[saved]
-        who = shown.names.get(str(staff_id), f"#{staff_id}")
-        message = f"{who}, {day:%a %d %b}: {shift or 'no shift'} — {err.message}" + (
-            f" ({saved} earlier change(s) were saved)" if saved else ""
-        )
+        what = "this change" if len(edits) == 1 else f"these {len(edits)} changes together"
+        message = f"Nothing was saved: {what} would break the published rota's rules."
         refused = rota_page.broken_rules(err.violations, shown.names)
         return await _render_rota(request, rota_id, status=409, error=message, refused=refused)
     except (ValidationError, Conflict) as err:
         return await _render_rota(request, rota_id, status=_status(err), error=err.message)
-    raise web.HTTPSeeOther(f"/rota/{rota_id}?saved={saved}")
+    raise web.HTTPSeeOther(f"/rota/{rota_id}?saved={len(edits)}")
 
 
 @_own.post(r"/rota/{rota_id:\d+}/publish")

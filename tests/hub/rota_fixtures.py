@@ -13,6 +13,8 @@ from hub.homes import CareHome
 from hub.residents import ResidentDetails
 from hub.rota_inputs import set_contract, set_demand
 from hub.staff import NewStaff, StaffUser
+from rota.model import Assignment, Problem
+from rota.rules import check
 
 PASSWORD = "correct horse battery staple"
 MONDAY = date(2026, 3, 2)  # the test clock's day (10:00 UTC = 10:00 GMT)
@@ -93,3 +95,18 @@ async def call_history(ctx: HubContext, home: CareHome) -> None:
     async with ctx.uow() as uow:
         await uow.consultations.add_many(calls)
         await uow.commit()
+
+
+def swap_legal_only_as_a_pair(problem: Problem, chosen: set[Assignment]) -> tuple[Assignment, str]:
+    """A shift to hand from one clinician to another who is off that day, where handing
+    it away alone breaks a hard rule (usually: hours left without a senior) and the two
+    halves together break none: (the shift given away, the taker's staff id)."""
+    working = {(a.staff, a.day) for a in chosen}
+    return next(
+        (a, b.id)
+        for a in sorted(chosen)
+        for b in problem.staff
+        if (b.id, a.day) not in working
+        and check(problem, chosen - {a}) != []
+        and check(problem, (chosen - {a}) | {Assignment(b.id, a.day, a.shift)}) == []
+    )

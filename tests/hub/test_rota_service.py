@@ -11,8 +11,16 @@ from hub import rota_cover, rota_inputs, rota_plans
 from hub.context import HubContext
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.rostering import LeaveKind, RotaStatus
-from rota.model import RequestKind
-from tests.hub.rota_fixtures import MONDAY, actor_for, call_history, rota_lead, rota_team
+from hub.rota_plans import CellEdit
+from rota.model import Assignment, RequestKind
+from tests.hub.rota_fixtures import (
+    MONDAY,
+    actor_for,
+    call_history,
+    rota_lead,
+    rota_team,
+    swap_legal_only_as_a_pair,
+)
 
 LIMIT = 3.0  # seconds: a week of ten clinicians is solved (not proven optimal) in well under
 
@@ -126,7 +134,7 @@ async def test_hand_edits_show_broken_rules_and_block_publishing(ctx: HubContext
     night = next(s for s in shown.shifts if s.shift == "night")
     # An early shift the morning after a night breaks the 11-hour rest rule (and more).
     broken = await rota_plans.edit(
-        ctx, lead, record.id, night.staff_id, night.day + timedelta(days=1), "early"
+        ctx, lead, record.id, [CellEdit(night.staff_id, night.day + timedelta(days=1), "early")]
     )
     assert any(v.rule == "min_rest" for v in broken), [v.rule for v in broken]
     again = await rota_plans.view(ctx, lead, record.id)
@@ -139,7 +147,7 @@ async def test_hand_edits_show_broken_rules_and_block_publishing(ctx: HubContext
     had = next(
         (x.shift for x in shown.shifts if x.staff_id == night.staff_id and x.day == after), None
     )
-    assert await rota_plans.edit(ctx, lead, record.id, night.staff_id, after, had) == []
+    assert await rota_plans.edit(ctx, lead, record.id, [CellEdit(night.staff_id, after, had)]) == []
     assert (await rota_plans.publish(ctx, lead, record.id)).status is RotaStatus.PUBLISHED
 
 
@@ -152,15 +160,23 @@ async def test_a_published_rota_refuses_a_breaking_edit(ctx: HubContext) -> None
     night = next(s for s in before if s.shift == "night")
     with pytest.raises(rota_plans.RotaRulesBroken):
         await rota_plans.edit(
-            ctx, lead, record.id, night.staff_id, night.day + timedelta(days=1), "early"
+            ctx,
+            lead,
+            record.id,
+            [CellEdit(night.staff_id, night.day + timedelta(days=1), "early")],
         )
     assert (await rota_plans.view(ctx, lead, record.id)).shifts == before
     with pytest.raises(ValidationError, match="outside the rota"):
         await rota_plans.edit(
-            ctx, lead, record.id, night.staff_id, MONDAY - timedelta(days=1), None
+            ctx, lead, record.id, [CellEdit(night.staff_id, MONDAY - timedelta(days=1), None)]
         )
     with pytest.raises(ValidationError, match="unknown shift"):
-        await rota_plans.edit(ctx, lead, record.id, night.staff_id, MONDAY, "long_day")
+        await rota_plans.edit(ctx, lead, record.id, [CellEdit(night.staff_id, MONDAY, "long_day")])
+    with pytest.raises(ValidationError, match="no change"):
+        await rota_plans.edit(ctx, lead, record.id, [])
+    with pytest.raises(ValidationError, match="changed twice"):
+        twice = [CellEdit(night.staff_id, MONDAY, None), CellEdit(night.staff_id, MONDAY, "early")]
+        await rota_plans.edit(ctx, lead, record.id, twice)
 
 
 async def test_overlapping_rotas_cannot_both_be_published(ctx: HubContext) -> None:
@@ -228,3 +244,31 @@ async def test_forecast_from_call_history_uses_erlang_c(ctx: HubContext, home) -
     assert result.clinicians[tuesday_1400] >= 1
     assert result.arrivals_per_hour[1 * 24 + 3] == 0  # the cancelled call
     assert min(result.clinicians) == 1  # the floor: a hub is never staffed by nobody
+
+
+async def test_a_swap_legal_only_as_a_pair_is_saved_as_one_change(ctx: HubContext) -> None:
+    await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    record = await _draft(ctx, lead)
+    await rota_plans.publish(ctx, lead, record.id)
+    shown = await rota_plans.view(ctx, lead, record.id)
+    problem, chosen = shown.problem, set(shown.assignments)
+    given, taker = swap_legal_only_as_a_pair(problem, chosen)
+    off = CellEdit(int(given.staff), given.day, None)
+    on = CellEdit(int(taker), given.day, given.shift)
+    with pytest.raises(rota_plans.RotaRulesBroken):  # one half at a time: refused
+        await rota_plans.edit(ctx, lead, record.id, [off])
+    assert set((await rota_plans.view(ctx, lead, record.id)).assignments) == chosen
+    assert await rota_plans.edit(ctx, lead, record.id, [off, on]) == []  # together: legal
+    after = set((await rota_plans.view(ctx, lead, record.id)).assignments)
+    assert after == (chosen - {given}) | {Assignment(taker, given.day, given.shift)}
+    # A change that is half legal is refused whole: nothing of it is saved.
+    day_only = next(s for s in problem.staff if not s.night_capable and s.id != given.staff)
+    half = [
+        CellEdit(int(given.staff), given.day, given.shift),  # alone: legal (one more on duty)
+        CellEdit(int(day_only.id), given.day, "night"),  # a night for day-only staff
+    ]
+    with pytest.raises(rota_plans.RotaRulesBroken) as refused:
+        await rota_plans.edit(ctx, lead, record.id, half)
+    assert {v.rule for v in refused.value.violations} >= {"night_capable"}
+    assert set((await rota_plans.view(ctx, lead, record.id)).assignments) == after

@@ -17,12 +17,19 @@ from hub.context import HubContext
 from hub.rostering import RotaStatus
 from hub.rota_jobs import JobState
 from hub.settings import Settings
-from rota.model import RuleParams
+from rota.model import Assignment, RuleParams
 from rota.problem_io import parse_problem
 from rota.rules import RULES, check
 from rota.solution_io import parse_assignments
 from tests.conftest import PASSWORD
-from tests.hub.rota_fixtures import MONDAY, actor_for, call_history, rota_lead, rota_team
+from tests.hub.rota_fixtures import (
+    MONDAY,
+    actor_for,
+    call_history,
+    rota_lead,
+    rota_team,
+    swap_legal_only_as_a_pair,
+)
 from tests.web.helpers import csrf, login, post_form
 from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota, start_job
 from web.rota_jobs import ROTA_JOBS
@@ -300,6 +307,23 @@ async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, 
     text = await again.text()
     assert again.status == 409 and 'data-testid="refused"' in text and "min_rest" in text
     assert (await rota_plans.view(ctx, lead, rota_id)).shifts == shown.shifts
+
+
+async def test_a_swap_on_a_published_rota_is_saved_as_one_change(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
+    rota_id = await _draft(client)
+    page = f"/rota/{rota_id}"
+    assert (await post_form(client, f"{page}/publish", {}, token_from=page)).status == 303
+    shown = await rota_plans.view(ctx, lead, rota_id)
+    chosen = set(shown.assignments)
+    given, taker = swap_legal_only_as_a_pair(shown.problem, chosen)
+    off = f"cell:{given.staff}:{given.day.isoformat()}"
+    on = f"cell:{taker}:{given.day.isoformat()}"
+    half = await post_form(client, f"{page}/edit", {off: ""}, token_from=page)
+    assert half.status == 409 and "Nothing was saved" in await half.text()
+    both = await post_form(client, f"{page}/edit", {off: "", on: given.shift}, token_from=page)
+    assert both.status == 303 and both.headers["Location"] == f"{page}?saved=2"
+    after = set((await rota_plans.view(ctx, lead, rota_id)).assignments)
+    assert after == (chosen - {given}) | {Assignment(taker, given.day, given.shift)}
 
 
 async def test_one_job_at_a_time(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
