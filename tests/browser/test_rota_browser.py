@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
 from hub import settings as settings_mod
@@ -19,6 +18,7 @@ from hub.context import HubContext
 from hub.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
+from tests.browser.calls_fixtures import first_login
 from tests.browser.server import PASSWORD, LiveServer, run_async, start_server, stop_server
 from tests.hub.rota_fixtures import TEAM, rota_team
 
@@ -52,27 +52,13 @@ def rota_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     stop_server(server)
 
 
-def _log_in(page: Any, server: LiveServer, username: str) -> None:
-    """First login: password, then two-factor set-up with the key shown on the page."""
-    page.goto(f"{server.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Continue')")
-    page.wait_for_url(re.compile(r"/login/setup"))
-    page.click("details > summary")
-    secret = page.inner_text("[data-testid=totp-secret]").replace(" ", "")
-    page.fill("input[name=code]", pyotp.TOTP(secret).now())
-    page.click("button:has-text('Confirm and log in')")
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def test_a_manager_generates_a_rota_and_watches_it_being_solved(
     new_context: Any, rota_server: LiveServer
 ) -> None:
     page = new_context(viewport=DESKTOP).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    _log_in(page, rota_server, "maria")
+    first_login(page, rota_server, "maria")
     page.click("header nav a:has-text('Rota')")
     page.wait_for_url(re.compile(r"/rota$"))
     assert page.input_value("input[name=days]") == "7"

@@ -8,9 +8,13 @@ from typing import Any
 import pyotp
 from aiohttp.test_utils import TestClient
 
+from hub.access import SYSTEM
+from hub.admin import create_staff
 from hub.auth import totp_context
 from hub.clock import FixedClock
 from hub.context import HubContext
+from hub.staff import NewStaff
+from tests.conftest import PASSWORD
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
@@ -56,3 +60,12 @@ async def login(
     )
     assert resp.status == 303, await resp.text()
     clock.advance(__import__("datetime").timedelta(seconds=31))
+
+
+async def login_home_manager(
+    client: TestClient, ctx: HubContext, clock: FixedClock, home_id: int
+) -> None:
+    """Create a care-home manager of ``home_id`` ("homemgr") and log them in."""
+    new = NewStaff.parse("homemgr", "Home Manager", "manager", [], home_id=home_id)
+    user = await create_staff(ctx, SYSTEM, new, PASSWORD)
+    await login(client, ctx, clock, "homemgr", PASSWORD, user.id)

@@ -9,7 +9,7 @@ from hub.staff import NewStaff
 from hub.tariffs import load_tariffs
 from tests.conftest import PASSWORD
 from tests.web.closed_calls import OUTCOME, closed_call
-from tests.web.helpers import csrf, login, post_form
+from tests.web.helpers import csrf, login, login_home_manager, post_form
 
 AMEND = {**OUTCOME, "outcome": "admitted_direct", "call_back_at": ""}
 
@@ -140,13 +140,7 @@ async def test_another_homes_call_is_404_and_audited(
     client, ctx, clock, home, other_home, clinician_user
 ) -> None:
     call = await closed_call(ctx, clock, other_home, clinician_user)
-    user = await create_staff(
-        ctx,
-        SYSTEM,
-        NewStaff.parse("homemgr", "Home Manager", "manager", [], home_id=home.id),
-        PASSWORD,
-    )
-    await login(client, ctx, clock, "homemgr", PASSWORD, user.id)
+    await login_home_manager(client, ctx, clock, home.id)
     resp = await client.get(f"/calls/{call.id}")
     assert resp.status == 404 and f"no call {call.id}" in await resp.text()
     assert (await audit_actions(ctx, call.id))[-1] == "call.denied"

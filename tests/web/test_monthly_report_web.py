@@ -12,7 +12,7 @@ from hub.admin import create_staff
 from hub.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.web.closed_calls import closed_call
-from tests.web.helpers import login
+from tests.web.helpers import login, login_home_manager
 from web.monthly_report_views import month_range
 
 
@@ -86,13 +86,7 @@ async def test_missing_home_is_404_and_home_is_required(manager_client) -> None:
 
 
 async def test_care_home_manager_sees_only_their_home(client, ctx, clock, home, other_home) -> None:
-    user = await create_staff(
-        ctx,
-        SYSTEM,
-        NewStaff.parse("homemgr", "Home Manager", "manager", [], home_id=home.id),
-        PASSWORD,
-    )
-    await login(client, ctx, clock, "homemgr", PASSWORD, user.id)
+    await login_home_manager(client, ctx, clock, home.id)
     resp = await client.get(f"/reports/monthly?home={other_home.id}&month=2026-03")
     assert resp.status == 403
     assert "your own care home&#39;s report only" in await resp.text()

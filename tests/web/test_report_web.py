@@ -12,7 +12,7 @@ from hub.access import SYSTEM
 from hub.admin import create_staff
 from hub.staff import NewStaff
 from tests.conftest import PASSWORD
-from tests.web.helpers import login
+from tests.web.helpers import login, login_home_manager
 
 
 @pytest.fixture
@@ -47,13 +47,7 @@ async def test_reversed_range_is_422(manager_client) -> None:
 async def test_care_home_manager_cannot_see_another_home(
     client, ctx, clock, home, other_home
 ) -> None:
-    user = await create_staff(
-        ctx,
-        SYSTEM,
-        NewStaff.parse("homemgr", "Home Manager", "manager", [], home_id=home.id),
-        PASSWORD,
-    )
-    await login(client, ctx, clock, "homemgr", PASSWORD, user.id)
+    await login_home_manager(client, ctx, clock, home.id)
     resp = await client.get(f"/reports?from=2026-01-01&to=2026-01-31&home={other_home.id}")
     assert resp.status == 403
     assert "your own care home&#39;s report only" in await resp.text()

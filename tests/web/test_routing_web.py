@@ -7,15 +7,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hub import rota_plans
-from hub.access import SYSTEM, Skill
-from hub.admin import create_staff
+from hub.access import Skill
 from hub.rota_cover import Gap
 from hub.routing import NOT_ON_SHIFT
-from hub.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import actor_for, rota_team
 from tests.hub.test_calls_routing import publish_week, set_skills, staffed_hub, waiting_call
-from tests.web.helpers import login, post_form
+from tests.web.helpers import login, login_home_manager, post_form
 from web import cover_banner
 
 LONDON = ZoneInfo("Europe/London")
@@ -129,10 +127,7 @@ async def test_managers_see_cover_gaps_and_clinicians_do_not(
 
 
 async def test_care_home_managers_do_not_see_the_banner(client, ctx, clock, home) -> None:  # type: ignore[no-untyped-def]
-    user = await create_staff(
-        ctx, SYSTEM, NewStaff.parse("homemgr", "Home Manager", "manager", [], home.id), PASSWORD
-    )
-    await login(client, ctx, clock, "homemgr", PASSWORD, user.id)
+    await login_home_manager(client, ctx, clock, home.id)
     assert "cover-banner" not in await (await client.get("/reports")).text()
 
 
