@@ -307,6 +307,13 @@ async def withdraw(ctx: HubContext, actor: Actor, rota_id: int) -> None:
         await uow.commit()
 
 
+@dataclass(frozen=True)
+class SicknessHandled:
+    view: RotaView
+    days: tuple[date, ...]  # re-solved: the sick days, widened if they alone could not hold
+    changed: int  # assignments added or removed (as in the audit's changed_shifts)
+
+
 async def report_sickness(
     ctx: HubContext,
     actor: Actor,
@@ -317,9 +324,10 @@ async def report_sickness(
     *,
     on_progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
-) -> RotaView:
+) -> SicknessHandled:
     """Record sickness as leave and re-solve only the affected days of a published rota,
-    every other published shift frozen."""
+    every other published shift frozen (a day more on each side only if those alone
+    cannot be covered within the rules: ``rota.repair``)."""
     require_lead(actor)
     async with ctx.uow() as uow:
         record = await _record(uow, rota_id)
@@ -329,7 +337,7 @@ async def report_sickness(
     problem = parse_problem(record.problem)
     settings = ctx.settings.rota
     try:
-        sick, solution = await asyncio.to_thread(
+        sick, solution, days = await asyncio.to_thread(
             lambda: repair_sickness(
                 problem,
                 published,
@@ -367,10 +375,11 @@ async def report_sickness(
                 "first": first.isoformat(),
                 "last": last.isoformat(),
                 "changed_shifts": len(changed),
+                "resolved_days": [d.isoformat() for d in days],
             },
         )
         await uow.commit()
-    return await view(ctx, actor, rota_id)
+    return SicknessHandled(await view(ctx, actor, rota_id), days, len(changed))
 
 
 async def my_shifts(

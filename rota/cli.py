@@ -243,7 +243,7 @@ def cmd_sick(args: argparse.Namespace) -> int:
     published = load_assignments(problem, args.solution)
     bar = _Bar(args.time_limit, args.quiet)
     try:
-        sick, solution = repair_sickness(
+        sick, solution, days = repair_sickness(
             problem,
             published,
             args.staff,
@@ -260,7 +260,7 @@ def cmd_sick(args: argparse.Namespace) -> int:
     if args.problem_out is not None:
         _write(args.problem_out, dump_problem(sick))
     changed = set(solution.assignments) ^ set(published)
-    print(f"{len(changed)} assignments changed")
+    print(f"{len(changed)} assignments changed; re-solved {days[0]}..{days[-1]}")
     _summary(solution)
     return 0
 

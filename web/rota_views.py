@@ -12,6 +12,7 @@ import json
 import threading
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -256,12 +257,17 @@ async def rota_view(request: web.Request) -> web.StreamResponse:
         "saved": "Saved {n} change(s).",
         "published": "Published: the rota is now in force for its period.",
         "withdrawn": "Withdrawn.",
-        "repaired": "Sickness recorded and the affected days re-solved.",
+        "repaired": "Sickness recorded; the affected days re-solved ({n} shift change(s)).",
     }
     notice = next(
         (msg.format(n=request.query[k][:4]) for k, msg in notices.items() if k in request.query),
         None,
     )
+    if notice and "resolved" in request.query:
+        notice += (
+            " The sick days alone could not be covered within the rules, so "
+            f"{request.query['resolved'][:40]} were re-solved: tell the people whose shifts moved."
+        )
     return await _render_rota(request, rota_id, notice=notice, job=job)
 
 
@@ -343,10 +349,13 @@ async def sickness(request: web.Request) -> web.StreamResponse:
             )
 
         async def work(progress: rota_plans.ProgressFn, stop: threading.Event) -> str:
-            await rota_plans.report_sickness(
+            done = await rota_plans.report_sickness(
                 ctx, actor, rota_id, int(staff), first, last, on_progress=progress, stop=stop
             )
-            return f"/rota/{rota_id}?repaired=1"
+            query = {"repaired": str(done.changed)}
+            if done.days[0] < first or done.days[-1] > last:  # had to free more days
+                query["resolved"] = f"{done.days[0]:%a %d %b}–{done.days[-1]:%a %d %b}"
+            return f"/rota/{rota_id}?{urlencode(query)}"
 
         who = shown.names.get(staff, f"#{staff}")
         job = await request.app[ROTA_JOBS].start(

@@ -80,8 +80,9 @@ def place_call(page: Any, server: LiveServer, resident: str, shot: str | None = 
         screenshot(page, shot, full_page=True)
     page.click("[data-testid=call-now]")
     page.wait_for_url(re.compile(r"/tablet/calls/\d+"))
+    # The server's answer, not the page's "Finding your place in the queue…".
     page.locator("[data-testid=position]").filter(
-        has_text=re.compile("next|in the queue")
+        has_text=re.compile(r"You are next|Number \d+ in the queue|Waiting for a nurse")
     ).wait_for()
     return int(page.url.rsplit("/", 1)[1])
 

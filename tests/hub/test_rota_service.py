@@ -203,11 +203,15 @@ async def test_sickness_re_solves_only_the_affected_days(ctx: HubContext) -> Non
     before = (await rota_plans.view(ctx, lead, record.id)).shifts
     sick = next(s for s in before if s.day == MONDAY + timedelta(days=2))
     first, last = MONDAY + timedelta(days=2), MONDAY + timedelta(days=3)
-    after = await rota_plans.report_sickness(ctx, lead, record.id, sick.staff_id, first, last)
+    done = await rota_plans.report_sickness(ctx, lead, record.id, sick.staff_id, first, last)
+    after = done.view
     assert after.violations == []
     assert not [s for s in after.shifts if s.staff_id == sick.staff_id and first <= s.day <= last]
-    untouched = {s.assignment for s in before if not first <= s.day <= last}
-    assert untouched == {s.assignment for s in after.shifts if not first <= s.day <= last}
+    # Only the sick days change (a day more each side only if they alone cannot hold).
+    assert done.days[0] <= first and last <= done.days[-1] and len(done.days) <= 6
+    lo, hi = done.days[0], done.days[-1]
+    untouched = {s.assignment for s in before if not lo <= s.day <= hi}
+    assert untouched == {s.assignment for s in after.shifts if not lo <= s.day <= hi}
     leave = await rota_inputs.roster(ctx, lead)
     assert [(e.staff_id, e.kind) for e in leave.leave] == [(sick.staff_id, LeaveKind.SICK)]
 

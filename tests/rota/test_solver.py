@@ -12,7 +12,7 @@ from rota.model import PRESCRIBER, SENIOR, Assignment, Leave, RuleParams, ShiftT
 from rota.repair import repair_sickness, resolve_days
 from rota.rules import check
 from rota.solver import Progress, solve
-from tests.rota.factory import a, day, make_problem, person
+from tests.rota.factory import SENIOR_ONLY, a, day, make_problem, person
 
 LIMIT = 3.0
 
@@ -112,11 +112,15 @@ def test_re_solving_some_days_keeps_every_other_shift() -> None:
     p = make_problem(days=10, demand=2, rules=RuleParams())
     published = solve(p, time_limit_s=LIMIT, workers=2, seed=0).assignments
     sick = next(x for x in published if x.day == day(4) and x.staff.startswith("sen"))
-    p2, repaired = repair_sickness(p, published, sick.staff, day(4), day(5), time_limit_s=LIMIT)
+    p2, repaired, days = repair_sickness(
+        p, published, sick.staff, day(4), day(5), time_limit_s=LIMIT
+    )
     assert check(p2, repaired.assignments) == []
-    outside = {x for x in published if x.day not in (day(4), day(5))}
+    # The sick days, widened a day each side at most twice if they alone cannot hold.
+    assert days[0] <= day(4) and day(5) <= days[-1] and len(days) <= 2 + 2 * 2
+    outside = {x for x in published if x.day not in days}
     assert outside <= set(repaired.assignments)
-    assert {x for x in repaired.assignments if x.day not in (day(4), day(5))} == outside
+    assert {x for x in repaired.assignments if x.day not in days} == outside
     assert not [
         x for x in repaired.assignments if x.staff == sick.staff and x.day in (day(4), day(5))
     ]
@@ -187,3 +191,23 @@ def test_a_stop_event_ends_the_search_early() -> None:
     with pytest.raises(RotaCancelledError):
         solve(reference_problem("12h"), 60, 2, 0, stop=stop)
     timer.cancel()
+
+
+def test_sickness_frees_neighbouring_days_only_when_the_sick_day_alone_cannot_hold() -> None:
+    # Four seniors, a senior on duty every hour. s2 (late on day 1) is off sick. On day 1
+    # s1 must end early enough to rest before day 2's early, and s3 and s4 come off a
+    # night at 07:00: nobody may take 15:00–23:00 without breaking the rest rule, so
+    # day 1 alone cannot be re-solved; with days 0 and 2 freed as well it can.
+    staff = [person(f"s{i}", SENIOR) for i in range(1, 5)]
+    p = make_problem(days=3, staff=staff, demand=0, rules=SENIOR_ONLY)
+    week = [(s, d, shift) for d in range(3) for s, shift in (("s1", "early"), ("s2", "late"))]
+    nights = [("s3", d, "night") for d in range(3)]
+    published = [a(*x) for x in (*week, *nights)]
+    assert check(p, published) == []
+    easy = repair_sickness(p, published, "s2", day(1), day(1), time_limit_s=LIMIT)
+    assert easy.dates == (day(1),)  # s4 is free: only the sick day changes
+    tired = [*published, a("s4", 0, "night")]  # …but now s4 worked the night before
+    sick, repaired, days = repair_sickness(p, tired, "s2", day(1), day(1), time_limit_s=LIMIT)
+    assert days == (day(0), day(1), day(2))
+    assert check(sick, repaired.assignments) == []
+    assert not [x for x in repaired.assignments if x.staff == "s2" and x.day == day(1)]

@@ -388,9 +388,13 @@ async def test_sickness_is_a_background_job_too(client, ctx, lead) -> None:  # t
     )
     job = await finish_job(client, job_id)
     assert job["state"] == "done" and job["kind"] == "sickness", job
-    assert job["redirect"] == f"{page}?repaired=1"
+    assert re.fullmatch(rf"{page}\?repaired=\d+(&resolved=.+)?", job["redirect"]), job
     body = await (await client.get(job["redirect"])).text()
-    assert "Sickness recorded" in body
+    assert "Sickness recorded" in body and "shift change(s)" in body
+    widened = await client.get(page, params={"repaired": "3", "resolved": "Mon 02 Mar–Wed 04 Mar"})
+    assert "could not be covered within the rules, so Mon 02 Mar–Wed 04 Mar" in (
+        await widened.text()
+    )
     after = await rota_plans.view(ctx, lead, rota_id)
     assert after.violations == []
     assert not [s for s in after.shifts if s.staff_id == sick.staff_id and s.day == sick.day]
