@@ -8,6 +8,7 @@ processes starting a job at the same instant cannot both succeed.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -23,23 +24,8 @@ c = t.rota_jobs.c
 
 
 def _job(row: RowMapping) -> JobRecord:
-    return JobRecord(
-        id=row["id"],
-        kind=row["kind"],
-        title=row["title"],
-        started_by=row["started_by"],
-        started_at=row["started_at"],
-        time_limit_s=row["time_limit_s"],
-        beat_at=row["beat_at"],
-        rota_id=row["rota_id"],
-        state=JobState(row["state"]),
-        elapsed_s=row["elapsed_s"],
-        objective=row["objective"],
-        best_bound=row["best_bound"],
-        solutions=row["solutions"],
-        redirect=row["redirect"],
-        error=row["error"],
-    )
+    # The record's fields are the table's columns, one for one.
+    return JobRecord(**{**row, "state": JobState(row["state"])})
 
 
 class SqlRotaJobs(Repo):
@@ -64,21 +50,8 @@ class SqlRotaJobs(Repo):
         """Store a new running job; False if another job is running (the caller's
         transaction is then spoiled on PostgreSQL: give up on it)."""
         try:
-            await self.conn.execute(
-                insert(t.rota_jobs).values(
-                    id=job.id,
-                    kind=job.kind,
-                    title=job.title,
-                    started_by=job.started_by,
-                    started_at=job.started_at,
-                    time_limit_s=job.time_limit_s,
-                    beat_at=job.beat_at,
-                    rota_id=job.rota_id,
-                    state=job.state.value,
-                    elapsed_s=job.elapsed_s,
-                    solutions=job.solutions,
-                )
-            )
+            row = {**asdict(job), "state": job.state.value}
+            await self.conn.execute(insert(t.rota_jobs).values(row))
         except IntegrityError:
             return False
         return True
