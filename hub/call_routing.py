@@ -126,9 +126,16 @@ async def record_alerts(
         live = {e.call_id for e in entries}
         for key in [k for k in recorded if k[0] not in live]:
             recorded.discard(key)
-        for alert in routing.alerts(entries, cover, ctx.settings.rota, now):
-            if alert.key in recorded:
-                continue
+        new = [
+            a
+            for a in routing.alerts(entries, cover, ctx.settings.rota, now)
+            if a.key not in recorded
+        ]
+        if new:
+            # Another telehub process's watcher may be recording the same alerts: with
+            # the audit chain held, its append is either visible below or waits for ours.
+            await uow.audit.lock()
+        for alert in new:
             earlier = await uow.audit.for_subject(
                 "consultation", str(alert.call_id), [ALERT_ACTION]
             )

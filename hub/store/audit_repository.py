@@ -14,8 +14,17 @@ from hub.store.repositories import Repo
 
 
 class SqlAudit(Repo):
+    async def lock(self) -> None:
+        """Hold the chain's head until the transaction ends: appends elsewhere wait, so
+        "has this been audited yet?" read after it cannot be overtaken by another
+        process's append (appends take this lock too)."""
+        await self._head()
+
+    async def _head(self) -> RowMapping | None:
+        return await self._one(select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update())
+
     async def append(self, record: AuditRecord, at: datetime) -> AuditEvent:
-        head = await self._one(select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update())
+        head = await self._head()
         if head is None:
             raise RuntimeError("audit_head row missing: the schema was not migrated")
         seq = int(head["seq"]) + 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
+from hub.audit import AuditRecord
 from hub.call_routing import ALERT_ACTION
 from tests.hub.test_calls_routing import set_skills, staffed_hub, waiting_call
 from web import routing_watch
@@ -51,3 +53,26 @@ async def test_no_alerts_while_calls_are_answered_in_time(ctx, clock, home, capl
     caplog.set_level(logging.WARNING, logger="telehub.routing")
     assert await routing_watch.check(ctx, set()) == []
     assert not [r for r in caplog.records if r.name == "telehub.routing"]
+
+
+async def test_two_hub_processes_record_an_alert_once(ctx, clock, home) -> None:  # type: ignore[no-untyped-def]
+    """Another telehub process's watcher is recording the same alert (its transaction
+    still open) when this one ticks: this one waits for it and finds the alert already
+    audited. On PostgreSQL it would read the trail before the other commits, and audit
+    the alert again, unless the chain is held before reading."""
+    hub = await staffed_hub(ctx, clock)
+    for user in hub.on:
+        await set_skills(ctx, user)
+    call = await waiting_call(ctx, clock, home, "medication")
+
+    async with ctx.uow() as other:
+        detail = {"kind": "unanswerable", "why": "no prescriber is on shift"}
+        record = AuditRecord(ALERT_ACTION, "system:0", "consultation", str(call.id), detail)
+        await other.audit.append(record, clock.now())
+        tick = asyncio.create_task(routing_watch.check(ctx, set()))
+        await asyncio.sleep(0.5)  # this process's tick reaches the audit trail
+        await other.commit()
+    assert await tick == []
+    async with ctx.uow() as uow:
+        events = await uow.audit.for_subject("consultation", str(call.id), [ALERT_ACTION])
+    assert [e.detail["kind"] for e in events] == ["unanswerable"]
