@@ -24,6 +24,10 @@ INTERRUPTED = (
     "nothing was saved: start it again"
 )
 SHUTTING_DOWN = "the job was cancelled (the server is shutting down)"
+TAKEN_OVER = (
+    "the server running this job lost touch with the database for too long, so the job "
+    "was taken for interrupted and stopped; nothing was saved: start it again"
+)
 KEEP = 50  # job records kept: the latest runs, for their pages and for whoever asks
 
 

@@ -33,7 +33,14 @@ from aiohttp import web
 
 from hub.context import HubContext
 from hub.errors import Conflict, DomainError, NotFound
-from hub.rota_jobs import BEAT_EVERY_S, SHUTTING_DOWN, STALE_AFTER, JobRecord, JobState
+from hub.rota_jobs import (
+    BEAT_EVERY_S,
+    SHUTTING_DOWN,
+    STALE_AFTER,
+    TAKEN_OVER,
+    JobRecord,
+    JobState,
+)
 from rota.solver import Progress
 from web.keys import CTX
 
@@ -60,6 +67,11 @@ class LocalJob:
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Progress | None = None
     task: asyncio.Task[None] | None = None
+    stopped_because: str = SHUTTING_DOWN  # why ``stop`` was set, for the record
+
+    def stop_because(self, why: str) -> None:
+        self.stopped_because = why
+        self.stop.set()
 
     def report(self, progress: Progress) -> None:
         """The solver's progress callback (called from its worker thread)."""
@@ -140,18 +152,20 @@ class RotaJobs:
         # database write could leave a transaction open (on SQLite, the write lock).
         ended = asyncio.Event()
         beating = asyncio.create_task(self._beat(local, ended), name=f"rota-job-beat-{local.id}")
-        cancelled = {"state": JobState.CANCELLED, "error": SHUTTING_DOWN}
-        end: dict[str, Any] = cancelled
+        end: dict[str, Any] = {"state": JobState.CANCELLED, "error": SHUTTING_DOWN}
         try:
             end = {"state": JobState.DONE, "redirect": await work(local.report, local.stop)}
         except asyncio.CancelledError:
             local.stop.set()
             raise
         except (DomainError, JobCancelled) as err:
-            # Stopped for shutdown, the solver ends with an error of its own: say why.
-            stopped = local.stop.is_set()
-            message = err.message if isinstance(err, DomainError) else ""
-            end = cancelled if stopped else {"state": JobState.FAILED, "error": message}
+            # Stopped (shutdown, or taken over), the solver ends with an error of its
+            # own: say why it was stopped instead.
+            if local.stop.is_set():
+                end = {"state": JobState.CANCELLED, "error": local.stopped_because}
+            else:
+                message = err.message if isinstance(err, DomainError) else ""
+                end = {"state": JobState.FAILED, "error": message}
         except Exception:
             log.exception("rota job %s failed", local.id)
             end = {"state": JobState.FAILED, "error": "something went wrong on our side; logged"}
@@ -171,10 +185,18 @@ class RotaJobs:
             try:
                 async with self._ctx.uow() as uow:
                     figures = local.figures(loop.time())
-                    await uow.rota_jobs.beat(local.id, self._ctx.clock.now(), **figures)
+                    alive = await uow.rota_jobs.beat(local.id, self._ctx.clock.now(), **figures)
                     await uow.commit()
             except Exception:  # a missed beat is retried; too many make the job stale
                 log.exception("rota job %s: could not record progress", local.id)
+                continue
+            if not alive:
+                # Another process saw no beat for STALE_AFTER and took the job for
+                # interrupted; a new job may already be running. Stop rather than
+                # store a second rota beside it.
+                log.warning("rota job %s: taken for interrupted elsewhere; stopping", local.id)
+                local.stop_because(TAKEN_OVER)
+                return
 
     async def _finish(self, local: LocalJob, state: JobState, **values: Any) -> None:
         figures = local.figures(asyncio.get_running_loop().time())

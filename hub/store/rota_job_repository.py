@@ -56,14 +56,16 @@ class SqlRotaJobs(Repo):
             return False
         return True
 
-    async def beat(self, job_id: str, at: datetime, **progress: Any) -> None:
+    async def beat(self, job_id: str, at: datetime, **progress: Any) -> bool:
         """The owner's heartbeat, with its latest progress (elapsed_s, objective,
-        best_bound, solutions)."""
-        await self.conn.execute(
+        best_bound, solutions). False if the job is no longer running: another process
+        took it for interrupted while this one could not beat."""
+        result = await self.conn.execute(
             update(t.rota_jobs)
             .where(c.id == job_id, c.state == JobState.RUNNING.value)
             .values(beat_at=at, **progress)
         )
+        return bool(result.rowcount)
 
     async def finish(
         self,

@@ -5,6 +5,8 @@ does not block the next one."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -12,12 +14,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from hub.context import HubContext
-from hub.rota_jobs import STALE_AFTER, JobRecord, JobState
+from hub.rota_jobs import STALE_AFTER, TAKEN_OVER, JobRecord, JobState
+from rota.solver import Progress
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import rota_lead, rota_team
 from tests.web.helpers import login, post_form
 from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota
 from web.app import create_app
+from web.rota_jobs import ProgressFn, RotaJobs
 
 
 @pytest.fixture
@@ -122,3 +126,28 @@ async def test_the_database_allows_one_running_job(ctx, clock, lead) -> None:  #
         assert await uow.rota_jobs.add(second)
         await uow.commit()
         assert (await uow.rota_jobs.running()) == second
+
+
+async def test_a_job_taken_for_interrupted_stops_instead_of_running_on(ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The owner could not beat for long enough that another process ended its job as
+    interrupted (and a new job may have started): at its next beat the owner stops the
+    work rather than store a second rota, and the record says why."""
+    jobs = RotaJobs(ctx)
+
+    async def work(progress: ProgressFn, stop: threading.Event) -> str:
+        while True:  # a long solve: its progress callback raises once it is stopped
+            progress(Progress(0.1, 100.0, 90.0, 1))
+            await asyncio.sleep(0.05)
+
+    job = await jobs.start("generate", "Generating the 8h rota", "Lead", 60, work)
+    async with ctx.uow() as uow:  # another process's view: no beat for too long
+        assert await uow.rota_jobs.end_stale(clock.now() + timedelta(seconds=1)) == 1
+        await uow.commit()
+    local = jobs.local(job.id)
+    assert local is not None and local.task is not None
+    await asyncio.wait_for(local.task, timeout=30)  # the next beat stops it
+    async with ctx.uow() as uow:
+        ended = await uow.rota_jobs.get(job.id)
+    assert ended is not None and ended.state is JobState.CANCELLED
+    assert ended.error == TAKEN_OVER
+    await jobs.close()
