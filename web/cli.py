@@ -373,7 +373,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             if args.format == "fhir":
                 from web.fhir_export import encounter_bundle
 
-                bundle = await encounter_bundle(ctx, query.since, query.until, home_id)
+                bundle = await encounter_bundle(ctx, SYSTEM, query)
                 return bundle.model_dump_json(indent=2)
             report = await reports.build(ctx, SYSTEM, query, load_tariffs())
             return reports.summary_rows(report)

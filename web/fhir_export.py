@@ -10,14 +10,17 @@ with the HL7 discharge-disposition code and the outcome's label.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
+from hub.access import Actor
+from hub.audit import AuditRecord
 from hub.consultations import Consultation, Reason, State
 from hub.context import HubContext
+from hub.errors import NotFound
 from hub.outcomes import SNOMED_CT, OutcomeCode
+from hub.reports import ReportQuery, scope
 
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_CODE = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -32,6 +35,7 @@ STATUS = {
     State.WAITING: "planned",
     State.REQUESTED: "planned",
 }
+EXPORT_ACTION = "consultations.exported"
 HL7_DISPOSITION = {
     OutcomeCode.CALLED_999_CONVEYED: "hosp",
     OutcomeCode.SENT_TO_AE: "hosp",
@@ -41,11 +45,16 @@ HL7_DISPOSITION = {
 }
 
 
-async def encounter_bundle(
-    ctx: HubContext, since: datetime, until: datetime, home_id: int | None
-) -> Bundle:
+async def encounter_bundle(ctx: HubContext, actor: Actor, query: ReportQuery) -> Bundle:
+    """The consultations requested in the query's UK days (one home, or every home the
+    actor may see: a care-home manager only their own) as a Bundle. It names residents
+    and their NHS numbers, so the export is audited: who, which range and home, how many."""
+    home_id = scope(actor, query.home_id)
+    now = ctx.clock.now()
     async with ctx.uow() as uow:
-        calls = await uow.consultations.in_range(since, until, home_id)
+        if home_id is not None and await uow.homes.get(home_id) is None:
+            raise NotFound(f"no care home {home_id}")
+        calls = await uow.consultations.in_range(query.since, query.until, home_id)
         homes = {h.id: h for h in await uow.homes.list()}
         staff = {u.id: u for u in await uow.staff.list()}
         residents = {}
@@ -53,6 +62,24 @@ async def encounter_bundle(
             resident = await uow.residents.get(rid)
             if resident is not None:
                 residents[rid] = resident
+        await uow.audit.append(
+            AuditRecord(
+                EXPORT_ACTION,
+                actor.ref,
+                "export",
+                now.isoformat(),
+                {
+                    "format": "fhir",
+                    "from": query.start.isoformat(),
+                    "to": query.end.isoformat(),
+                    "home_id": home_id,
+                    "consultations": len(calls),
+                    "residents": len(residents),
+                },
+            ),
+            now,
+        )
+        await uow.commit()
     entries = [
         {
             "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'telehub:{c.id}')}",
@@ -64,7 +91,7 @@ async def encounter_bundle(
         {
             "resourceType": "Bundle",
             "type": "collection",
-            "timestamp": ctx.clock.now().isoformat(),
+            "timestamp": now.isoformat(),
             "total": len(entries),
             "entry": entries,
         }

@@ -1,7 +1,9 @@
-"""The manager dashboard: figures, charts drawn as SVG on the server, and CSV export.
+"""The manager dashboard: figures, charts drawn as SVG on the server, and exports.
 
-Every table on the page can be downloaded as CSV (``/reports.csv?table=…``); the page
-and the download are built from the same ``hub.reports.Report``, so they always agree.
+Every table on the page can be downloaded as CSV (``/reports.csv?table=…``) and the
+summary as JSON (``/reports.json``); the page and the downloads are built from the same
+``hub.reports.Report``, so they always agree. ``/reports.fhir.json`` exports the range's
+consultations as a FHIR Bundle (audited, since it names residents).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hub.avoided import AvoidedCounts
 from hub.consultations import Reason
 from hub.outcomes import OutcomeCode
 from hub.tariffs import load_tariffs
+from web.fhir_export import encounter_bundle
 from web.keys import CTX
 from web.render import render
 from web.security import actor_of, require
@@ -50,14 +53,18 @@ def _actor(request: web.Request) -> Actor:
     return actor
 
 
-async def _report(request: web.Request) -> reports.Report:
-    ctx = request.app[CTX]
-    today = reports.local_date(ctx.clock.now())  # report days are UK days
+def _query(request: web.Request) -> reports.ReportQuery:
+    """The range and home asked for; by default the last six months, all homes."""
+    today = reports.local_date(request.app[CTX].clock.now())  # report days are UK days
     start = request.query.get("from") or (today - timedelta(days=182)).isoformat()
     end = request.query.get("to") or today.isoformat()
     home = request.query.get("home", "")
-    query = reports.ReportQuery.parse(start, end, int(home) if home.isdigit() else None)
-    return await reports.build(ctx, _actor(request), query, load_tariffs())
+    return reports.ReportQuery.parse(start, end, int(home) if home.isdigit() else None)
+
+
+async def _report(request: web.Request) -> reports.Report:
+    ctx = request.app[CTX]
+    return await reports.build(ctx, _actor(request), _query(request), load_tariffs())
 
 
 @routes.get("/reports")
@@ -86,7 +93,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             "outcome_labels": labels,
             "reason_max": reason_max,
             "reason_labels": {r.value: r.label for r in Reason},
-            "csv": {name: csv_href(report, name) for name in TABLES},
+            "csv": export_hrefs(report),
             "monthly_month": report.query.end.strftime("%Y-%m"),
         },
     )
@@ -116,13 +123,47 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     )
 
 
-def csv_href(report: reports.Report, table: str) -> str:
-    """The download link of one table, for exactly the range and home on the page."""
+@routes.get("/reports.json")
+@require(Role.MANAGER, Role.ADMIN)
+async def export_json(request: web.Request) -> web.StreamResponse:
+    """The summary (one row per home and a total), as ``telehub report --format json``."""
+    report = await _report(request)
+    name = f"telehub-report-{report.query.start}-{report.query.end}.json"
+    return web.json_response(
+        reports.summary_rows(report),
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@routes.get("/reports.fhir.json")
+@require(Role.MANAGER, Role.ADMIN)
+async def export_fhir(request: web.Request) -> web.StreamResponse:
+    """The range's consultations as a FHIR R4 Bundle of Encounters (audited: it names
+    residents), as ``telehub report --format fhir``."""
+    ctx = request.app[CTX]
+    query = _query(request)
+    bundle = await encounter_bundle(ctx, _actor(request), query)
+    home = "" if query.home_id is None else f"home{query.home_id}-"
+    name = f"telehub-encounters-{home}{query.start}-{query.end}.json"
+    return web.Response(
+        text=bundle.model_dump_json(indent=2),
+        content_type="application/fhir+json",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def export_hrefs(report: reports.Report) -> dict[str, str]:
+    """Download links for exactly the range and home on the page: each CSV table, the
+    JSON summary and the FHIR bundle."""
     q = report.query
-    params = {"table": table, "from": q.start.isoformat(), "to": q.end.isoformat()}
+    params = {"from": q.start.isoformat(), "to": q.end.isoformat()}
     if q.home_id is not None:
         params["home"] = str(q.home_id)
-    return f"/reports.csv?{urlencode(params)}"
+    links = {name: f"/reports.csv?{urlencode({'table': name, **params})}" for name in TABLES}
+    links["json"] = f"/reports.json?{urlencode(params)}"
+    links["fhir"] = f"/reports.fhir.json?{urlencode(params)}"
+    return links
 
 
 def safe_cell(value: object) -> object:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from pathlib import Path
+
+from fhir.resources.R4B.bundle import Bundle
 
 from tests.web.test_cli import config, telehub
 
@@ -80,3 +83,19 @@ def test_report_days_are_uk_days(tmp_path: Path) -> None:
         assert db.execute("SELECT day, calls FROM report_daily_totals").fetchall() == [
             ("2026-07-01", 1)
         ]
+
+
+def test_report_exports_fhir_and_audits_it(tmp_path: Path) -> None:
+    cfg = str(config(tmp_path))
+    _seed(tmp_path, cfg)
+    args = ("report", "--from", "2026-02-01", "--to", "2026-02-28", "--home", "ab123")
+    out = telehub("--config", cfg, *args, "--format", "fhir", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    bundle = Bundle.model_validate_json(out.stdout)
+    assert bundle.total == 1
+    assert bundle.entry[0].resource.subject.identifier.value == "9434765919"
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        (actor, detail) = db.execute(
+            "SELECT actor, detail FROM audit_events WHERE action = 'consultations.exported'"
+        ).fetchone()
+    assert actor == "system:0" and json.loads(detail)["consultations"] == 1
