@@ -29,11 +29,11 @@ from rota.model import (
     Request,
     RequestKind,
     RuleParams,
+    ShiftType,
     SkillCover,
     Staff,
 )
 from rota.oncall import shift_times
-from rota.patterns import PATTERNS
 
 HOURS_PER_WEEK = 168
 MAX_DEMAND = 50
@@ -168,14 +168,18 @@ def validate_demand(values: Sequence[int]) -> tuple[int, ...]:
     return tuple(values)
 
 
-def validate_plan(start: date, days: int, pattern: str) -> None:
+def validate_plan(
+    start: date, days: int, pattern: str, patterns: Mapping[str, tuple[ShiftType, ...]]
+) -> tuple[ShiftType, ...]:
+    """The shifts of ``pattern`` (one of ``RotaSettings.patterns``), if the plan is sound."""
     if not 1 <= days <= MAX_PERIOD_DAYS:
         raise ValidationError(f"a rota covers 1–{MAX_PERIOD_DAYS} days, not {days}", field="days")
-    if pattern not in PATTERNS:
+    if pattern not in patterns:
         raise ValidationError(
-            f"unknown shift pattern {pattern!r} (known: {', '.join(PATTERNS)})", field="pattern"
+            f"unknown shift pattern {pattern!r} (known: {', '.join(patterns)})", field="pattern"
         )
     del start
+    return tuple(patterns[pattern])
 
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -233,7 +237,7 @@ def build_problem(
     requests: Iterable[RequestEntry],
     week_demand: Sequence[int],
 ) -> Problem:
-    validate_plan(start, days, pattern)
+    shifts = validate_plan(start, days, pattern, settings.patterns)
     people = rostered_staff(users, contracts)
     if not people:
         raise ValidationError("no clinician has a contract yet: add contracts before a rota")
@@ -253,7 +257,7 @@ def build_problem(
         start=start,
         days=days,
         staff=staff,
-        shifts=PATTERNS[pattern],
+        shifts=shifts,
         demand=Demand(period_demand(week_demand, start, days)),
         leave=tuple(
             Leave(str(e.staff_id), e.first, e.last, e.kind.value)

@@ -33,7 +33,6 @@ from hub.staff import StaffUser
 from rota.errors import RotaInputError
 from rota.forecast import Forecast, forecast
 from rota.model import RequestKind
-from rota.patterns import PATTERNS
 
 
 def require_lead(actor: Actor) -> None:
@@ -41,6 +40,13 @@ def require_lead(actor: Actor) -> None:
     require_role(actor, Role.MANAGER, Role.ADMIN)
     if actor.home_id is not None:
         raise Forbidden("the hub rota is led by hub managers, not care-home managers")
+
+
+def shift_names(ctx: HubContext) -> list[str]:
+    """Every shift name of the hub's patterns (built-in and configured), in order: the
+    shifts a preferred-shift request may name."""
+    patterns = ctx.settings.rota.patterns.values()
+    return list(dict.fromkeys(s.name for shifts in patterns for s in shifts))
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ async def add_request(
     _may_request_for(actor, staff_id)
     validate_period(first, last, "request")
     shift = shift or None
-    validate_request(kind, weight, shift, {s.name for p in PATTERNS.values() for s in p})
+    validate_request(kind, weight, shift, shift_names(ctx))
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         await _clinician(uow, staff_id)

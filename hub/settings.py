@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import ValidationError
+from rota.errors import RotaInputError
+from rota.model import ShiftType
+from rota.patterns import PATTERNS, all_patterns
+from rota.problem_io import parse_shifts
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 ENV_PREFIX = "TELEHUB_"
@@ -84,6 +88,10 @@ class OutcomeSettings:
     follow_up_hours: int
 
 
+ShiftPatterns = Mapping[str, tuple[ShiftType, ...]]
+"""A hub's own shift patterns by name, from ``[rota.shift_patterns]``."""
+
+
 @dataclass(frozen=True)
 class RotaSettings:
     """The rota generator, its hard-rule parameters, and routing of calls by shift."""
@@ -110,6 +118,13 @@ class RotaSettings:
     enforce_on_shift: bool
     skill_for_reason: Mapping[str, str]
     gap_banner_hours: int
+    shift_patterns: ShiftPatterns = field(default_factory=dict)
+
+    @property
+    def patterns(self) -> dict[str, tuple[ShiftType, ...]]:
+        """Every pattern a rota may use: the built-in ``8h`` and ``12h``, then the
+        hub's own from ``[rota.shift_patterns]``."""
+        return all_patterns(self.shift_patterns)
 
 
 @dataclass(frozen=True)
@@ -223,13 +238,46 @@ def _build(merged: Mapping[str, Any]) -> Settings:
                 raise ValidationError(f"missing config key {section}.{name}")
             kwargs[name] = _coerce(f"{section}.{name}", values[name], hints[name])
         built[section] = cls(**kwargs)
+    _check_pattern(built["rota"])
     return Settings(**built)
+
+
+def _check_pattern(rota: RotaSettings) -> None:
+    known = rota.patterns
+    if rota.pattern not in known:
+        raise ValidationError(
+            f"config key rota.pattern: unknown shift pattern {rota.pattern!r} "
+            f"(known: {', '.join(known)})"
+        )
+
+
+def _shift_patterns(key: str, value: Any) -> ShiftPatterns:
+    """``[rota.shift_patterns]``: pattern name → list of ``{name, start, hours}``,
+    validated like a problem's shifts (``rota.problem_io.parse_shifts``)."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"config key {key} must be a table of shift lists, got {value!r}")
+    out: dict[str, tuple[ShiftType, ...]] = {}
+    for name, shifts in value.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(f"config key {key}: a pattern needs a name, got {name!r}")
+        if name in PATTERNS:
+            raise ValidationError(
+                f"config key {key}.{name}: {name!r} is a built-in pattern; "
+                "give the hub's own pattern another name"
+            )
+        try:
+            out[name] = parse_shifts(shifts, f"{key}.{name}")
+        except RotaInputError as e:
+            raise ValidationError(f"config key {e.message}") from None
+    return types.MappingProxyType(out)
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     if isinstance(value, _EnvValue):
         value = _parse_env(key, value.raw, hint)
     origin = typing.get_origin(hint)
+    if hint == ShiftPatterns:
+        return _shift_patterns(key, value)
     if hint is bool:
         if not isinstance(value, bool):
             raise ValidationError(f"config key {key} must be true or false, got {value!r}")

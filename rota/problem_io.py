@@ -47,6 +47,7 @@ __all__ = [
     "load_problem",
     "parse_assignments",
     "parse_problem",
+    "parse_shifts",
 ]
 
 MAX_DAYS = 366
@@ -155,18 +156,27 @@ def _shifts(items: Any) -> tuple[ShiftType, ...]:
         return PATTERNS[items]
     if not isinstance(items, list):
         raise RotaInputError("shifts: expected a list of shifts or a pattern name")
+    return parse_shifts(items)
+
+
+def parse_shifts(items: Any, path: str = "shifts") -> tuple[ShiftType, ...]:
+    """A list of ``{name, start, hours}`` shifts (start ``"HH:00"`` or an hour 0–23,
+    1–24 hours, unique names), as in a problem's ``shifts`` or a pattern in config;
+    errors name ``path[i].field``."""
+    if not isinstance(items, list):
+        raise RotaInputError(f"{path}: expected a list of shifts")
     if not items:
-        raise RotaInputError("shifts: at least one shift type is needed")
+        raise RotaInputError(f"{path}: at least one shift type is needed")
     out: list[ShiftType] = []
     for i, item in enumerate(items):
-        path = f"shifts[{i}]"
-        o = Obj(item, path, {"name", "start", "hours"})
+        at = f"{path}[{i}]"
+        o = Obj(item, at, {"name", "start", "hours"})
         name = o.string("name")
         if any(s.name == name for s in out):
-            raise RotaInputError(f"{path}.name: duplicate shift name {name!r}")
+            raise RotaInputError(f"{at}.name: duplicate shift name {name!r}")
         hours = o.integer("hours", lo=-(10**6), hi=10**6)
         if not 1 <= hours <= 24:
-            raise RotaInputError(f"{path}.hours: a shift lasts 1 to 24 hours (got {hours})")
+            raise RotaInputError(f"{at}.hours: a shift lasts 1 to 24 hours (got {hours})")
         out.append(ShiftType(name, o.hour("start"), hours))
     return tuple(out)
 

@@ -7,6 +7,8 @@ import pytest
 
 from hub import settings
 from hub.errors import ValidationError
+from rota.model import ShiftType
+from rota.patterns import EIGHT_HOUR, PATTERNS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
@@ -79,3 +81,112 @@ def test_every_config_key_is_documented() -> None:
 def test_docs_name_no_key_that_does_not_exist() -> None:
     documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)`", DOCS.read_text(), re.M))
     assert documented - set(settings.keys()) == set()
+
+
+NINE_HOUR_TOML = """
+[rota]
+pattern = "nine_hour"
+
+[rota.shift_patterns]
+nine_hour = [
+  { name = "early", start = 7, hours = 9 },
+  { name = "late", start = "14:00", hours = 9 },
+  { name = "night", start = 22, hours = 10 },
+]
+"""
+
+
+def test_a_configured_shift_pattern_loads_beside_the_built_in_ones(tmp_path: Path) -> None:
+    user = tmp_path / "u.toml"
+    user.write_text(NINE_HOUR_TOML)
+    rota = settings.load(user).rota
+    assert rota.pattern == "nine_hour"
+    assert list(rota.patterns) == ["8h", "12h", "nine_hour"]
+    assert rota.patterns["8h"] == EIGHT_HOUR
+    assert rota.patterns["nine_hour"] == (
+        ShiftType("early", 7, 9),
+        ShiftType("late", 14, 9),
+        ShiftType("night", 22, 10),  # crosses midnight
+    )
+    assert settings.load().rota.patterns == PATTERNS  # none configured by default
+
+
+def test_shift_patterns_from_the_environment_are_json_like_any_table() -> None:
+    raw = '{"twelve": [{"name": "day", "start": 8, "hours": 12}]}'
+    rota = settings.load(None, {"TELEHUB_ROTA_SHIFT_PATTERNS": raw}).rota
+    assert rota.patterns["twelve"] == (ShiftType("day", 8, 12),)
+    with pytest.raises(ValidationError) as err:
+        settings.load(None, {"TELEHUB_ROTA_SHIFT_PATTERNS": "twelve"})
+    assert (
+        err.value.message == "environment value for rota.shift_patterns must be JSON, got 'twelve'"
+    )
+
+
+def _shift(name: str, start: object = 7, hours: object = 8) -> dict[str, object]:
+    return {"name": name, "start": start, "hours": hours}
+
+
+@pytest.mark.parametrize(
+    ("rota", "message"),
+    [
+        (
+            {"pattern": "9h"},
+            "config key rota.pattern: unknown shift pattern '9h' (known: 8h, 12h)",
+        ),
+        (
+            {"pattern": "9h", "shift_patterns": {"mine": [_shift("day")]}},
+            "config key rota.pattern: unknown shift pattern '9h' (known: 8h, 12h, mine)",
+        ),
+        (
+            {"shift_patterns": {"8h": [_shift("day")]}},
+            "config key rota.shift_patterns.8h: '8h' is a built-in pattern; "
+            "give the hub's own pattern another name",
+        ),
+        (
+            {"shift_patterns": {"mine": [_shift("day"), _shift("day", 9)]}},
+            "config key rota.shift_patterns.mine[1].name: duplicate shift name 'day'",
+        ),
+        (
+            {"shift_patterns": {"mine": [_shift("day"), _shift("late", 15, 0)]}},
+            "config key rota.shift_patterns.mine[1].hours: a shift lasts 1 to 24 hours (got 0)",
+        ),
+        (
+            {"shift_patterns": {"mine": [_shift("day", 7, 25)]}},
+            "config key rota.shift_patterns.mine[0].hours: a shift lasts 1 to 24 hours (got 25)",
+        ),
+        (
+            {"shift_patterns": {"mine": [_shift("day", 24)]}},
+            "config key rota.shift_patterns.mine[0].start: hour must be between 0 and 23 (got 24)",
+        ),
+        (
+            {"shift_patterns": {"mine": []}},
+            "config key rota.shift_patterns.mine: at least one shift type is needed",
+        ),
+        (
+            {"shift_patterns": {"mine": "early"}},
+            "config key rota.shift_patterns.mine: expected a list of shifts",
+        ),
+        (
+            {"shift_patterns": {"mine": [{"name": "day", "start": 7}]}},
+            "config key rota.shift_patterns.mine[0].hours: missing",
+        ),
+        (
+            {"shift_patterns": ["mine"]},
+            "config key rota.shift_patterns must be a table of shift lists, got ['mine']",
+        ),
+    ],
+)
+def test_bad_shift_patterns_are_refused_at_load(rota: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        settings.load(overrides={"rota": rota})
+    assert err.value.message == message
+
+
+def test_a_bad_pattern_in_a_config_file_is_refused(tmp_path: Path) -> None:
+    user = tmp_path / "bad.toml"
+    user.write_text(NINE_HOUR_TOML.replace("hours = 10", "hours = 25"))
+    with pytest.raises(ValidationError) as err:
+        settings.load(user)
+    assert err.value.message == (
+        "config key rota.shift_patterns.nine_hour[2].hours: a shift lasts 1 to 24 hours (got 25)"
+    )

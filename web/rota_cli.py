@@ -1,7 +1,7 @@
 """``telehub rota`` commands that read the hub's own database (the others, in
 ``rota/cli.py``, work on problem and solution files and need no hub at all).
 
-    telehub rota export --start DATE [--days N] [--pattern 8h|12h] --out P.json
+    telehub rota export --start DATE [--days N] [--pattern NAME] --out P.json
     telehub rota forecast-hub --before DATE [--save] [--out demand.json]
 
 ``export`` writes what the hub knows (contracts, leave, requests, weekly demand, rule
@@ -31,7 +31,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     s = sub.add_parser("export", help="the hub's staff, leave and demand as a problem JSON")
     s.add_argument("--start", type=date.fromisoformat, required=True, help="first day")
     s.add_argument("--days", type=int, help="period length (default: [rota] days)")
-    s.add_argument("--pattern", help="8h or 12h (default: [rota] pattern)")
+    s.add_argument(
+        "--pattern", help="8h, 12h or a pattern of [rota.shift_patterns] (default: [rota] pattern)"
+    )
     s.add_argument("--out", type=Path, required=True, help="where to write the problem JSON")
     s.set_defaults(func=cmd_export)
 

@@ -21,7 +21,6 @@ from hub.errors import Conflict, NotFound, ValidationError
 from hub.rostering import HOURS_PER_WEEK, LeaveKind
 from rota.forecast import Forecast
 from rota.model import RequestKind
-from rota.patterns import PATTERNS
 from web.forms import checkbox, form, int_param, text
 from web.keys import CTX
 from web.local_time import hub_zone
@@ -37,7 +36,6 @@ REQUEST_KINDS = {
     RequestKind.NO_NIGHTS: "No nights",
     RequestKind.SHIFT: "Preferred shift",
 }
-SHIFT_NAMES = list(dict.fromkeys(s.name for p in PATTERNS.values() for s in p))
 MINE_WEEKS = 4
 InputError = (ValidationError, NotFound, Conflict)
 
@@ -108,7 +106,7 @@ async def _render_people(
             "requests": sorted(roster.requests, key=lambda r: (r.first, names.get(r.staff_id, ""))),
             "leave_kinds": list(LeaveKind),
             "request_kinds": REQUEST_KINDS,
-            "shift_names": SHIFT_NAMES,
+            "shift_names": rota_inputs.shift_names(_ctx(request)),
             "errors": errors or {},
             "forms": forms or {},
         },
@@ -357,7 +355,7 @@ async def _render_mine(
             "weeks": MINE_WEEKS,
             "requests": sorted(own, key=lambda r: r.first),
             "request_kinds": REQUEST_KINDS,
-            "shift_names": SHIFT_NAMES,
+            "shift_names": rota_inputs.shift_names(ctx),
             "on_rota": actor.role is Role.CLINICIAN,
             "error": error,
             "form": values or {},

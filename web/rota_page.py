@@ -7,7 +7,7 @@ Also the two downloads (docs/rota.md formats) for ``telehub rota check``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -111,15 +111,31 @@ class RotaPage:
     uncovered: list[dict[str, Any]]
 
 
-def shift_info(shift: ShiftType) -> ShiftInfo:
+def shift_info(shift: ShiftType, short: str | None = None) -> ShiftInfo:
     end = (shift.start_hour + shift.hours) % 24
     return ShiftInfo(
         shift.name,
-        SHORT.get(shift.name, shift.name[:3]),
+        short or SHORT.get(shift.name, shift.name[:1].upper()),
         f"{shift.start_hour:02d}:00",
         f"{end:02d}:00",
         shift.hours,
     )
+
+
+def shift_infos(shifts: Sequence[ShiftType]) -> list[ShiftInfo]:
+    """The shifts of a pattern as the grid shows them. A shift of a hub's own pattern
+    (config) is shown by its first letter — or its whole name where two shifts would
+    read the same — in a neutral colour (rota.css)."""
+    shorts = [shift_info(s).short for s in shifts]
+    return [
+        shift_info(s, short if shorts.count(short) == 1 else s.name)
+        for s, short in zip(shifts, shorts, strict=True)
+    ]
+
+
+def pattern_summary(shifts: Sequence[ShiftType]) -> str:
+    """``early 07:00–15:00, day 10:00–18:00, …``: a pattern as the generate form lists it."""
+    return ", ".join(f"{i.name} {i.start}–{i.end}" for i in shift_infos(shifts))
 
 
 def cell_field(staff_id: str, day: date) -> str:
@@ -221,7 +237,7 @@ def build(shown: RotaView) -> RotaPage:
     ]
     return RotaPage(
         days,
-        [shift_info(s) for s in problem.shifts],
+        shift_infos(problem.shifts),
         rows,
         broken_rules(shown.violations, names),
         shown.score.total,

@@ -23,7 +23,6 @@ from hub.errors import Conflict, DomainError, ValidationError
 from hub.rostering import RotaStatus
 from hub.rota_inputs import require_lead
 from hub.rota_jobs import JobRecord, JobState
-from rota.patterns import PATTERNS
 from rota.problem_io import dump_problem
 from web import rota_inputs_views, rota_page
 from web.forms import form, int_param, text
@@ -128,7 +127,10 @@ async def _render_overview(
         {
             "rows": rows,
             "form": {**defaults, **(values or {})},
-            "patterns": list(PATTERNS),
+            "patterns": [
+                {"name": name, "shifts": rota_page.pattern_summary(shifts)}
+                for name, shifts in settings.patterns.items()
+            ],
             "error": error,
             "job": _job_json(shown_job),
             "local": local,

@@ -12,12 +12,23 @@ from hub.context import HubContext
 from hub.homes import CareHome
 from hub.residents import ResidentDetails
 from hub.rota_inputs import set_contract, set_demand
+from hub.settings import Settings, load
 from hub.staff import NewStaff, StaffUser
 from rota.model import Assignment, Problem
 from rota.rules import check
 
 PASSWORD = "correct horse battery staple"
 MONDAY = date(2026, 3, 2)  # the test clock's day (10:00 UTC = 10:00 GMT)
+
+# A hub's own shift pattern, as a rota lead writes it under [rota.shift_patterns]:
+# shift names no built-in pattern has, and a 10-hour night across midnight.
+NINE_HOUR = {
+    "nine_hour": [
+        {"name": "morning", "start": 7, "hours": 9},
+        {"name": "evening", "start": "14:00", "hours": 9},
+        {"name": "overnight", "start": 22, "hours": 10},
+    ]
+}
 
 # username, skills, night-capable
 TEAM: tuple[tuple[str, tuple[Skill, ...], bool], ...] = (
@@ -58,6 +69,12 @@ async def rota_lead(ctx: HubContext, home_id: int | None = None) -> Actor:
     new = NewStaff.parse(name, name.capitalize(), Role.MANAGER.value, [], home_id)
     user = await create_staff(ctx, SYSTEM, new, PASSWORD)
     return actor_for(user)
+
+
+def with_nine_hour(settings: Settings) -> Settings:
+    """``settings`` with NINE_HOUR loaded from config and made the default pattern."""
+    rota = load(overrides={"rota": {"shift_patterns": NINE_HOUR, "pattern": "nine_hour"}}).rota
+    return settings.replace("rota", shift_patterns=rota.shift_patterns, pattern=rota.pattern)
 
 
 def actor_for(user: StaffUser) -> Actor:

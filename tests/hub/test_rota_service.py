@@ -3,6 +3,7 @@ sickness, who is on shift and the cover gaps ahead."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from tests.hub.rota_fixtures import (
     rota_lead,
     rota_team,
     swap_legal_only_as_a_pair,
+    with_nine_hour,
 )
 
 LIMIT = 3.0  # seconds: a week of ten clinicians is solved (not proven optimal) in well under
@@ -124,6 +126,39 @@ async def test_generate_publish_and_route_by_shift(ctx: HubContext) -> None:
     assert gaps[0].start.date() == MONDAY + timedelta(days=7)
     names = {u.id for u in team}
     assert set(cover.staff) <= names
+
+
+async def test_a_pattern_from_config_is_generated_with_its_own_shifts(ctx: HubContext) -> None:
+    built_in_only = ctx
+    ctx = dataclasses.replace(ctx, settings=with_nine_hour(ctx.settings))
+    team = await rota_team(ctx)
+    lead = await rota_lead(ctx)
+    # A preferred-shift request may name a shift of the configured pattern...
+    await rota_inputs.add_request(
+        ctx, lead, team[8].id, RequestKind.SHIFT, MONDAY, MONDAY, 5, "morning"
+    )
+    # ...but not one no pattern has; the message lists the built-in and configured ones.
+    with pytest.raises(ValidationError, match=r"needs one of .*evening.*morning.*overnight"):
+        await rota_inputs.add_request(
+            ctx, lead, team[8].id, RequestKind.SHIFT, MONDAY, MONDAY, 5, "midday"
+        )
+    record = await rota_plans.generate(ctx, lead, MONDAY, 7, "nine_hour", time_limit_s=LIMIT)
+    assert record.pattern == "nine_hour"
+    # The stored problem spells the shifts out: it does not depend on the config.
+    assert record.problem["shifts"] == [
+        {"name": "morning", "start": "07:00", "hours": 9},
+        {"name": "evening", "start": "14:00", "hours": 9},
+        {"name": "overnight", "start": "22:00", "hours": 10},
+    ]
+    shown = await rota_plans.view(built_in_only, lead, record.id)
+    assert shown.violations == [] and shown.score.uncovered == ()
+    assert {s.shift for s in shown.shifts} == {"morning", "evening", "overnight"}
+    night = next(s for s in shown.shifts if s.shift == "overnight")
+    assert night.ends_at - night.starts_at == timedelta(hours=10)  # across midnight
+    with pytest.raises(ValidationError, match=r"'9h' \(known: 8h, 12h, nine_hour\)"):
+        await rota_plans.prepare(ctx, lead, MONDAY, 7, "9h")
+    with pytest.raises(ValidationError, match=r"'nine_hour' \(known: 8h, 12h\)"):
+        await rota_plans.prepare(built_in_only, lead, MONDAY, 7, "nine_hour")
 
 
 async def test_hand_edits_show_broken_rules_and_block_publishing(ctx: HubContext) -> None:

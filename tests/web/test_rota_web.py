@@ -29,6 +29,7 @@ from tests.hub.rota_fixtures import (
     rota_lead,
     rota_team,
     swap_legal_only_as_a_pair,
+    with_nine_hour,
 )
 from tests.web.helpers import csrf, login, post_form
 from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota, start_job
@@ -266,6 +267,43 @@ async def test_generate_in_the_background_and_show_the_grid(client, ctx, lead, t
         "feasible",
         "heuristic",
     )
+
+
+async def test_a_pattern_from_config_is_offered_generated_and_shown(
+    aiohttp_client, settings, engine, ctx, clock, team
+) -> None:  # type: ignore[no-untyped-def]
+    from web.app import create_app
+
+    client = await aiohttp_client(create_app(with_nine_hour(settings), clock=clock))
+    lead = await rota_lead(ctx)
+    await login(client, ctx, clock, "lead", PASSWORD, lead.id)
+    nine = "morning 07:00–16:00, evening 14:00–23:00, overnight 22:00–08:00"
+    form = (await (await client.get("/rota")).text()).split('data-testid="generate-form"')[1]
+    assert f'<option value="nine_hour" selected>nine_hour — {nine}</option>' in form
+    assert '<option value="8h" >8h — early 07:00–15:00, day 10:00–18:00,' in form
+    assert '<option value="12h" >12h — long_day 07:00–19:00,' in form
+    people = await (await client.get("/rota/people")).text()
+    assert '<option value="overnight" >overnight</option>' in people  # preferred shift
+    assert '<option value="early" >early</option>' in people  # built-in ones still offered
+
+    data = {"start": NEXT_MONDAY.isoformat(), "days": "7", "pattern": "nine_hour", "limit": "2"}
+    job = await finish_job(client, await start_job(client, "/rota/generate", data, "/rota"))
+    assert job["state"] == "done", job
+    body = await (await client.get(job["redirect"])).text()
+    assert f"nine_hour: {nine}" in body
+    # The hub's own shifts get their first letter in the grid and a neutral colour (CSS).
+    assert '<span class="key" data-shift="overnight">O</span> overnight 22:00–08:00' in body
+    grid = body.split('data-testid="rota-grid"')[1].split("</table>")[0]
+    assert 'data-shift="overnight"' in grid and 'data-shift="early"' not in grid
+    assert '<option value="morning" >M</option>' in grid
+    assert re.search(r'<option value="(morning|evening|overnight)" selected>[MEO]</option>', grid)
+    css = await (await client.get("/static/css/rota.css")).text()
+    assert '[data-shift]:where(:not([data-shift=""]))' in css
+
+    bad = {**data, "pattern": "9h"}
+    resp = await post_form(client, "/rota/generate", bad, token_from="/rota")
+    assert resp.status == 422
+    assert "unknown shift pattern &#39;9h&#39; (known: 8h, 12h, nine_hour)" in await resp.text()
 
 
 async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
