@@ -384,7 +384,7 @@ def parse_server(text: str | bytes) -> ServerMessage:
 def dump(message: ServerMessage | ClientMessage) -> str:
     """Any message → compact JSON text."""
     body = {"type": message.TYPE, **_to_json(message)}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(body)
 
 
 def _parse(text: str | bytes, registry: Mapping[str, type[Any]]) -> Any:
@@ -405,7 +405,7 @@ def _parse(text: str | bytes, registry: Mapping[str, type[Any]]) -> Any:
         raise ProtocolError("bad_json", "malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "message must be a JSON object")
-    ref = _readable_ref(data.get("ref"))
+    ref = _readable_ref(data["ref"]) if "ref" in data else None
     try:
         kind = data.get("type")
         if kind is None:
@@ -589,3 +589,6 @@ _SPECS: dict[type[Any], tuple[tuple[str, bool, Check], ...]] = {
     for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem, IceServer)
 }
 _REF_CHECK = _string("ref")
+# One encoder for every message: json.dumps with options builds a new one per call, a
+# measurable part of relaying an ICE candidate (tests/bench/bench_signalling.py).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

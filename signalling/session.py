@@ -117,16 +117,18 @@ class ClientSession:
                     )
                 continue
             await self._handle(frame.data)
-            if not await self._still_allowed():
+            if self._revalidation_due() and not await self._revalidate():
                 await self.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
                 break
 
-    async def _still_allowed(self) -> bool:
+    def _revalidation_due(self) -> bool:
+        """Every REVALIDATE_EVERY_S, check the session or device is still allowed (a
+        plain check, not a coroutine: it runs after every message)."""
         now = time.monotonic()
         if now - self._checked_at < REVALIDATE_EVERY_S:
-            return True
+            return False
         self._checked_at = now
-        return await self._revalidate()
+        return True
 
     async def _handle(self, data: str | bytes) -> None:
         ref: str | None = None
@@ -146,6 +148,19 @@ class ClientSession:
     async def _dispatch(self, m: p.ClientMessage) -> None:
         ctx = self.board.ctx
         match m:
+            # ICE candidates are by far the most frequent message: matched first.
+            case p.RtcIce():
+                to = await self._peer_of(m.call_id)
+                await self.board.deliver(
+                    to,
+                    p.RtcIceRelay(
+                        call_id=m.call_id,
+                        candidate=m.candidate,
+                        sdp_mid=m.sdp_mid,
+                        sdp_mline_index=m.sdp_mline_index,
+                        from_role=self._role,
+                    ),
+                )
             case p.Ping():
                 self.send(p.Pong())
                 await self._device_seen()
@@ -198,18 +213,6 @@ class ClientSession:
                     to, p.RtcAnswerRelay(call_id=m.call_id, sdp=m.sdp, from_role=self._role)
                 )
                 await calls.connected(ctx, self.actor, m.call_id)
-            case p.RtcIce():
-                to = await self._peer_of(m.call_id)
-                await self.board.deliver(
-                    to,
-                    p.RtcIceRelay(
-                        call_id=m.call_id,
-                        candidate=m.candidate,
-                        sdp_mid=m.sdp_mid,
-                        sdp_mline_index=m.sdp_mline_index,
-                        from_role=self._role,
-                    ),
-                )
             case p.NotesSave():
                 await calls.save_notes(ctx, self.actor, m.call_id, m.text)
                 self.send(p.NotesSaved(call_id=m.call_id, ref=m.ref))
