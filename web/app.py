@@ -26,6 +26,7 @@ from signalling.switchboard import BusPublisher, Switchboard
 from web import (
     admin_views,
     auth_views,
+    call_import_views,
     call_views,
     consultation_views,
     cover_banner,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         auth_views,
         tablet_views,
         admin_views,
+        call_import_views,
         hub_views,
         call_views,
         ws_views,

@@ -4,7 +4,9 @@ Cookies are HttpOnly and SameSite=Strict, and Secure when the site is served ove
 HTTPS. CSRF uses a synchroniser token derived from the identity cookie:
 ``HMAC(secret, cookie value)``; pages embed it in forms and in a ``<meta>`` tag for
 ``fetch`` calls (header ``X-CSRF-Token``). Anonymous visitors get a random
-``th_anon`` cookie so that the login and enrolment forms are protected too.
+``th_anon`` cookie so that the login and enrolment forms are protected too. Routes
+marked ``@streamed_upload`` read large multipart bodies as a stream: their forms send
+the token first, and only that field is read here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.typedefs import Handler
 
 from hub.access import Actor, Role
@@ -33,6 +35,11 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")
 SESSION = web.RequestKey("staff_session", StaffSession)
 CSRF_BASIS = web.RequestKey("csrf_basis", str)
+# A streamed upload's multipart body, after the CSRF middleware has read its first
+# field (the token): the handler reads the rest from here.
+STREAMED_FORM = web.RequestKey("streamed_form", MultipartReader)
+_STREAMED = "_telehub_streamed_upload"
+MAX_TOKEN_BYTES = 256
 
 CSP = "; ".join(
     [
@@ -152,7 +159,13 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in UNSAFE_METHODS and not request.path.startswith("/ws"):
         sent = request.headers.get("X-CSRF-Token", "")
-        if not sent and request.content_type in (
+        if (
+            not sent
+            and request.content_type == "multipart/form-data"
+            and getattr(request.match_info.handler, _STREAMED, False)
+        ):
+            sent = await _token_first(request)
+        elif not sent and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
@@ -167,6 +180,34 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 "this form has expired or did not come from telehub: reload the page and retry",
             )
     return await handler(request)
+
+
+def streamed_upload(handler: Handler) -> Handler:
+    """Mark a handler that reads its multipart body as a stream (large uploads).
+
+    The CSRF middleware then never buffers the body (``request.post()`` would, up to
+    ``client_max_size``). A form posted without the ``X-CSRF-Token`` header must send
+    its ``csrf_token`` field first, before the file; the middleware checks it and leaves
+    the rest of the stream to the handler in ``request[STREAMED_FORM]``."""
+    setattr(handler, _STREAMED, True)
+    return handler
+
+
+async def _token_first(request: web.Request) -> str:
+    try:
+        reader = await request.multipart()
+        request[STREAMED_FORM] = reader
+        part = await reader.next()
+    except ValueError:  # a malformed body: no token to be had
+        return ""
+    if not isinstance(part, BodyPartReader) or part.name != "csrf_token":
+        return ""
+    value = b""
+    while chunk := await part.read_chunk(MAX_TOKEN_BYTES):
+        value += chunk
+        if len(value) > MAX_TOKEN_BYTES:
+            return ""
+    return value.decode("ascii", "replace")
 
 
 def require(*roles: Role) -> Callable[[Handler], Handler]:

@@ -2,6 +2,8 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+export { csrf as csrfToken };
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);

@@ -1,0 +1,96 @@
+"""In real Chromium: an admin uploads a few hundred rows of call history, watches the
+progress bar and sees "Imported N calls"; a bad file shows its line-numbered errors as
+text and imports nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.browser.calls_fixtures import first_login
+from tests.browser.server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+HEADER = (
+    "home_code,nhs_number,resident_name,requested_at,answered_at,ended_at,reason,"
+    "intention,outcome,follow_up,admission_judgement\n"
+)
+ROWS = 400
+
+
+def call_log(n: int) -> bytes:
+    """``n`` calls from Rose Court, an hour apart, for the seeded residents."""
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+    residents = ("9434765919", "4010232137", "9990000018")
+    rows = []
+    for i in range(n):
+        at = start + timedelta(hours=i)
+        rows.append(
+            f"RC001,{residents[i % 3]},,{at.isoformat()},"
+            f"{(at + timedelta(minutes=3)).isoformat()},{(at + timedelta(minutes=25)).isoformat()},"
+            f"fall,ae,managed_advice,none,no\n"
+        )
+    return (HEADER + "".join(rows)).encode()
+
+
+def test_an_admin_imports_call_history_with_progress(context: Any, telehub: LiveServer) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    first_login(page, telehub, "ada")
+    page.click("nav >> text=Import calls")
+    page.wait_for_url(re.compile(r"/admin/import-calls$"))
+
+    # A bad file: refused, errors shown as text (never as HTML), nothing imported.
+    bad = HEADER + "RC001,9434765919,,<img src=x onerror=alert(1)>,,,fall,,,,\n"
+    page.set_input_files(
+        "input[name=file]", {"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}
+    )
+    page.click("#import-button")
+    alert = page.locator("#import-result .error")
+    alert.wait_for()
+    assert "Nothing was imported: 1 bad row" in alert.inner_text()
+    assert "Line 2: requested_at '<img src=x onerror=alert(1)>'" in alert.inner_text()
+    assert page.locator("#import-result img").count() == 0
+
+    # A good file of a few hundred rows: progress, then the count.
+    page.set_input_files(
+        "input[name=file]",
+        {"name": "calls.csv", "mimeType": "text/csv", "buffer": call_log(ROWS)},
+    )
+    page.evaluate(
+        """() => {
+          window.progressSeen = [];
+          const text = document.querySelector("[data-testid=import-progress-text]");
+          new MutationObserver((records) => {
+            for (const r of records) for (const n of r.addedNodes) window.progressSeen.push(n.data);
+          }).observe(text, { childList: true });
+        }"""
+    )
+    page.click("#import-button")
+    page.wait_for_selector(f"text=Imported {ROWS} calls.")
+    seen = page.evaluate("window.progressSeen")
+    assert seen[0] == "Uploading…" and f"Checked 0 of {ROWS} rows" in seen
+    bar = page.locator("[data-testid=import-progress]")
+    assert bar.is_visible()
+    assert bar.evaluate("b => [b.value, b.max]") == [ROWS, ROWS]
+    assert page.inner_text("[data-testid=import-progress-text]") == f"Checked {ROWS} of {ROWS} rows"
+    assert page.locator("#import-status .spinner").is_hidden()
+    assert not page.locator("#import-button").is_disabled()
+
+    # The same file again: every call is already stored, so nothing new is written.
+    page.click("#import-button")
+    alert.wait_for()
+    assert f"Nothing was imported: {ROWS} bad rows" in alert.inner_text()
+    assert page.locator("#import-result li").count() == 200
+    assert f"… and {ROWS - 200} more." in alert.inner_text()
+
+    # The reports count the imported calls.
+    page.goto(f"{telehub.url}/reports?from=2025-06-01&to=2025-07-31")
+    assert page.locator("main svg").count() >= 1
+    assert errors == []
