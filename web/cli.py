@@ -241,6 +241,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 bar.total = total
                 bar.n = done
                 bar.refresh()
+                if done >= total:
+                    bar.close()  # before the rota's bar opens below it
 
             rota_bar: list[tqdm[None]] = []  # opened when the rota solver starts
 

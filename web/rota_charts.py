@@ -118,13 +118,15 @@ def cover_chart(
     )
     labels, lines = _y_axis(top, scale)
     every = 1 if problem.days <= 31 else 7
+    # "Wed 16" needs about 40 units: on narrower days only Mondays name the weekday,
+    # the other days show their date alone, so neighbouring labels never overlap.
+    narrow = 24 * px < 44
     for d in range(0, problem.days, every):
         day = grid.date_of(d)
-        labels.append(
-            Label(
-                LEFT + (d * 24 + 12) * px, base + 14, f"{DAYS[day.weekday()]} {day.day}", "middle"
-            )
-        )
+        name = f"{DAYS[day.weekday()]} {day.day}"
+        if narrow and day.weekday() != 0 and every == 1:
+            name = str(day.day)
+        labels.append(Label(LEFT + (d * 24 + 12) * px, base + 14, name, "middle"))
     return Chart(
         LEFT + hours * px + 4,
         TOP + PLOT_H + BOTTOM,
