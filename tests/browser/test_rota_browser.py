@@ -101,6 +101,22 @@ def test_a_manager_generates_a_rota_and_watches_it_being_solved(
     assert cell.get_attribute("data-shift") == ("" if current else "early")
     assert "1 unsaved change" in page.inner_text("[data-changes]")
     page.screenshot(path=str(SHOTS / "rota-grid.png"), full_page=True)
+
+    # Printed for the wall: the grid and chart on landscape pages, without navigation,
+    # buttons or the sickness form.
+    assert page.locator("[data-testid=print-rota]").is_visible()
+    page.emulate_media(media="print")
+    for hidden in (
+        "header.top",
+        "[data-testid=print-rota]",
+        "[data-testid=save-edits]",
+        "#sickness",
+    ):
+        assert not page.locator(hidden).is_visible(), hidden
+    assert grid.is_visible() and page.locator("[data-testid=cover-chart]").is_visible()
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 3, f"a week's rota printed on {pages} pages"
     assert errors == []
 
 

@@ -15,3 +15,8 @@ if (form) {
     if (counter) counter.textContent = changed ? `${changed} unsaved change(s)` : "";
   });
 }
+
+// Print: the grid and cover chart on landscape pages (rota.css @media print).
+for (const button of document.querySelectorAll("[data-print]")) {
+  button.addEventListener("click", () => window.print());
+}
