@@ -27,6 +27,7 @@ from web.local_time import hub_zone
 from web.render import render
 from web.rota_charts import hour_name, week_chart
 from web.security import actor_of, require
+from web.shift_calendar import shifts_calendar
 
 routes = web.RouteTableDef()
 LEAD = (Role.MANAGER, Role.ADMIN)
@@ -368,6 +369,26 @@ async def _render_mine(
 @require()
 async def mine(request: web.Request) -> web.StreamResponse:
     return await _render_mine(request)
+
+
+@routes.get("/rota/mine.ics")
+@require()
+async def mine_calendar(request: web.Request) -> web.StreamResponse:
+    """The same shifts as "My shifts", as an iCalendar file to import into a calendar."""
+    ctx = _ctx(request)
+    actor = _actor(request)
+    now = ctx.clock.now()
+    shifts = await rota_plans.my_shifts(ctx, actor, now, now + timedelta(weeks=MINE_WEEKS))
+    body = shifts_calendar(actor.name, shifts, now, request.url.host or "telehub")
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="telehub-my-shifts.ics"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @routes.post("/rota/mine/requests")

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
+from icalendar import Calendar
 
 from hub import rota_inputs, rota_plans
 from hub.access import SYSTEM
@@ -131,6 +132,36 @@ async def test_a_clinician_sees_only_their_own_shifts_and_requests(
     )
     assert resp.status == 303
     assert "No requests." in await (await client.get("/rota/mine")).text()
+
+
+async def test_a_clinician_takes_their_shifts_to_their_calendar(client, ctx, clock, team) -> None:  # type: ignore[no-untyped-def]
+    lead = await rota_lead(ctx)
+    record = await rota_plans.generate(ctx, lead, MONDAY, 7, "8h", time_limit_s=2)
+    await rota_plans.publish(ctx, lead, record.id)
+    shifts = (await rota_plans.view(ctx, lead, record.id)).shifts
+    me = next(u for u in team if any(s.staff_id == u.id for s in shifts))
+    mine = sorted((s for s in shifts if s.staff_id == me.id), key=lambda s: s.starts_at)
+    await login(client, ctx, clock, me.username, PASSWORD, me.id)
+    assert 'href="/rota/mine.ics"' in await (await client.get("/rota/mine")).text()
+
+    resp = await client.get("/rota/mine.ics")
+    assert resp.status == 200 and resp.content_type == "text/calendar"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    calendar = Calendar.from_ical(await resp.read())
+    events = sorted(calendar.walk("VEVENT"), key=lambda e: e.decoded("dtstart"))
+    now = clock.now()
+    expected = [s for s in mine if s.ends_at > now]  # from now on, as the page lists them
+    assert [(e.decoded("dtstart"), e.decoded("dtend")) for e in events] == [
+        (s.starts_at, s.ends_at) for s in expected
+    ]
+    assert [str(e["summary"]) for e in events] == [f"Hub shift: {s.shift}" for s in expected]
+    assert len({str(e["uid"]) for e in events}) == len(events)  # one per person and day
+    assert all(e.decoded("dtstart").utcoffset() == timedelta(0) for e in events)  # UTC
+
+
+async def test_the_calendar_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
+    resp = await client.get("/rota/mine.ics", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/login?next=/rota/mine.ics"
 
 
 # -- contracts, leave, requests, demand ------------------------------------------------
