@@ -93,7 +93,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             "outcome_labels": labels,
             "reason_max": reason_max,
             "reason_labels": {r.value: r.label for r in Reason},
-            "csv": export_hrefs(report),
+            "exports": export_hrefs(report),
             "monthly_month": report.query.end.strftime("%Y-%m"),
         },
     )
