@@ -5,36 +5,25 @@ text and imports nothing."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.browser.calls_fixtures import first_login
 from tests.browser.server import LiveServer
+from tests.hub.test_call_import import HEADER, hourly_rows
 
 pytestmark = pytest.mark.browser
 
-HEADER = (
-    "home_code,nhs_number,resident_name,requested_at,answered_at,ended_at,reason,"
-    "intention,outcome,follow_up,admission_judgement\n"
-)
 ROWS = 400
 
 
 def call_log(n: int) -> bytes:
     """``n`` calls from Rose Court, an hour apart, for the seeded residents."""
-    start = datetime(2025, 6, 1, tzinfo=UTC)
     residents = ("9434765919", "4010232137", "9990000018")
-    rows = []
-    for i in range(n):
-        at = start + timedelta(hours=i)
-        rows.append(
-            f"RC001,{residents[i % 3]},,{at.isoformat()},"
-            f"{(at + timedelta(minutes=3)).isoformat()},{(at + timedelta(minutes=25)).isoformat()},"
-            f"fall,ae,managed_advice,none,no\n"
-        )
-    return (HEADER + "".join(rows)).encode()
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+    return (HEADER + hourly_rows("RC001", residents, start, n)).encode()
 
 
 def test_an_admin_imports_call_history_with_progress(context: Any, telehub: LiveServer) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
 import pytest
 
 from hub.access import SYSTEM
@@ -21,6 +24,20 @@ GOOD = (
     "AB123,,Edna Smith,2026-02-02T22:00:00+00:00,2026-02-02T22:06:00+00:00,"
     "2026-02-02T22:30:00+00:00,breathing,ae,sent_to_ae,none,no\n"
 )
+
+
+def hourly_rows(home_code: str, nhs_numbers: Sequence[str], start: datetime, n: int) -> str:
+    """``n`` good rows (no header) from one home, an hour apart from ``start``, taking
+    the residents in turn: answered after 3 min, ended after 25, A&E avoided."""
+    rows = []
+    for i in range(n):
+        at = start + timedelta(hours=i)
+        answered, ended = at + timedelta(minutes=3), at + timedelta(minutes=25)
+        rows.append(
+            f"{home_code},{nhs_numbers[i % len(nhs_numbers)]},,{at.isoformat()},"
+            f"{answered.isoformat()},{ended.isoformat()},fall,ae,managed_advice,none,no\n"
+        )
+    return "".join(rows)
 
 
 async def test_good_file_is_imported_with_avoided_events(ctx, clock, home) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -14,7 +14,7 @@ import pytest
 from hub.access import SYSTEM
 from hub.call_import import COLUMNS, import_calls
 from tests.conftest import PASSWORD
-from tests.hub.test_call_import import GOOD, HEADER
+from tests.hub.test_call_import import GOOD, HEADER, hourly_rows
 from tests.hub.test_calls import edna
 from tests.web.helpers import csrf, login, login_home_manager
 
@@ -26,15 +26,7 @@ BAD_NHS = "AB123,9434765918,,2026-02-03T11:00:00Z,,,fall,,,,\n"
 
 def many(n: int) -> str:
     """``n`` good rows for Edna, an hour apart in January 2026."""
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = []
-    for i in range(n):
-        at = start + timedelta(hours=i)
-        rows.append(
-            f"AB123,9434765919,,{at.isoformat()},{(at + timedelta(minutes=2)).isoformat()},"
-            f"{(at + timedelta(minutes=20)).isoformat()},fall,ae,managed_advice,none,no\n"
-        )
-    return "".join(rows)
+    return hourly_rows("AB123", ["9434765919"], datetime(2026, 1, 1, tzinfo=UTC), n)
 
 
 @pytest.fixture
