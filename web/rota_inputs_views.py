@@ -379,7 +379,7 @@ async def mine_calendar(request: web.Request) -> web.StreamResponse:
     actor = _actor(request)
     now = ctx.clock.now()
     shifts = await rota_plans.my_shifts(ctx, actor, now, now + timedelta(weeks=MINE_WEEKS))
-    body = shifts_calendar(actor.name, shifts, now, request.url.host or "telehub")
+    body = shifts_calendar(actor.name, shifts, now)
     return web.Response(
         body=body,
         content_type="text/calendar",

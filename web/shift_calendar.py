@@ -18,11 +18,12 @@ from hub.rostering import ShiftRecord
 from web.local_time import hub_zone
 
 PRODUCT = "-//telehub//rota//EN"
+# The same for every download whatever host name the hub was reached by, so that a
+# newer file always updates the events of an older one.
+UID_DOMAIN = "rota.telehub"
 
 
-def shifts_calendar(
-    name: str, shifts: Sequence[ShiftRecord], made_at: datetime, host: str
-) -> bytes:
+def shifts_calendar(name: str, shifts: Sequence[ShiftRecord], made_at: datetime) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT)
     calendar.add("version", "2.0")
@@ -32,7 +33,7 @@ def shifts_calendar(
     for s in shifts:
         start, end = s.starts_at.astimezone(zone), s.ends_at.astimezone(zone)
         event = Event()
-        event.add("uid", f"shift-{s.staff_id}-{s.day.isoformat()}@{host}")
+        event.add("uid", f"shift-{s.staff_id}-{s.day.isoformat()}@{UID_DOMAIN}")
         event.add("dtstamp", made_at.astimezone(UTC))
         event.add("dtstart", s.starts_at.astimezone(UTC))
         event.add("dtend", s.ends_at.astimezone(UTC))
