@@ -10,6 +10,7 @@ from hub.auth import hasher
 from hub.context import HubContext
 from hub.devices import Device, EnrolmentCode
 from hub.errors import Conflict, NotFound, RowErrors
+from hub.events import AccessEnded
 from hub.homes import CareHome, NewHome
 from hub.residents import Resident, ResidentDetails, parse_csv
 from hub.staff import NewStaff, StaffUser, check_password_strength
@@ -127,7 +128,7 @@ async def import_residents(ctx: HubContext, actor: Actor, home_id: int, csv_text
 
 async def create_staff(ctx: HubContext, actor: Actor, new: NewStaff, password: str) -> StaffUser:
     require_role(actor, Role.ADMIN)
-    check_password_strength(password, new.username)
+    check_password_strength(password, new.username, new.display_name)
     now = ctx.clock.now()
     password_hash = hasher().hash(password)
     async with ctx.uow() as uow:
@@ -184,6 +185,8 @@ async def update_staff(
             now,
         )
         await uow.commit()
+    if not active:  # their live sockets close at once, on every process
+        await ctx.events.publish(AccessEnded("user", str(user_id)))
 
 
 async def reset_totp(ctx: HubContext, actor: Actor, user_id: int) -> None:
@@ -199,6 +202,7 @@ async def reset_totp(ctx: HubContext, actor: Actor, user_id: int) -> None:
             AuditRecord("staff.totp_reset", actor.ref, "staff", str(user_id), {}), now
         )
         await uow.commit()
+    await ctx.events.publish(AccessEnded("user", str(user_id)))
 
 
 async def list_staff(ctx: HubContext, actor: Actor) -> list[StaffUser]:

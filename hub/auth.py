@@ -1,10 +1,16 @@
-"""Staff authentication: password (Argon2) then TOTP, lockout with back-off, sessions.
+"""Staff authentication: password (Argon2) then TOTP, back-off, sessions.
 
 Login is two steps. The password step creates a session at stage NEEDS_TOTP (or
-NEEDS_TOTP_SETUP on first login); only the TOTP step promotes it to FULL. Wrong
-passwords and wrong codes both count towards the lockout, so the second factor
-cannot be brute-forced either. A TOTP code is accepted once: its time step must be
-newer than the last one used.
+NEEDS_TOTP_SETUP on first login); only the TOTP step promotes it to FULL. A TOTP code
+is accepted once: its time step must be newer than the last one used.
+
+Wrong passwords never lock an account: anyone could lock a clinician out by typing
+their username five times, and a locked account would answer differently from an
+unknown one. They are slowed per client address instead, at the edge
+(``web/throttles.py``), the same for known and unknown usernames; an unknown username
+costs a dummy Argon2 verification so it takes as long as a known one. Wrong TOTP codes
+(which only someone holding the password can send) count towards a lock of the account
+with back-off, so the second factor cannot be brute-forced either.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from hub.audit import AuditRecord
 from hub.context import HubContext
 from hub.devices import digest, new_token
 from hub.errors import AuthenticationFailed, LockedOut, ValidationError
+from hub.events import AccessEnded
 from hub.ports import UnitOfWork
 from hub.sessions import StaffSession, Stage
 from hub.staff import StaffUser
@@ -82,9 +89,14 @@ async def login_password(ctx: HubContext, username: str, password: str) -> Login
             await uow.commit()
             raise AuthenticationFailed("wrong username or password")
         user, creds = found
-        _raise_if_locked(creds.locked_until, now)
         if not _verify_quietly(creds.password_hash, password):
-            await _fail(ctx, uow, user.id, creds.failed_attempts, now, "wrong password")
+            # No account lock (see the module docstring): audited, and slowed per address.
+            await uow.audit.append(
+                AuditRecord(
+                    "login.failed", "anonymous", "staff", str(user.id), {"why": "wrong password"}
+                ),
+                now,
+            )
             await uow.commit()
             raise AuthenticationFailed("wrong username or password")
         if hasher().check_needs_rehash(creds.password_hash):
@@ -165,6 +177,7 @@ async def session_actor(ctx: HubContext, token: str) -> tuple[Actor, StaffSessio
         if _expired(ctx, session, now):
             await uow.sessions.delete(session.token_hash)
             await uow.commit()
+            await ctx.events.publish(AccessEnded("session", session.token_hash))
             return None
         user = await uow.staff.get(session.user_id)
         if user is None or not user.active:
@@ -189,6 +202,8 @@ async def logout(ctx: HubContext, token: str) -> None:
             now,
         )
         await uow.commit()
+    # Its live sockets close at once, on every process (not at their next message).
+    await ctx.events.publish(AccessEnded("session", session.token_hash))
 
 
 def current_code(secret: str, now: datetime) -> str:

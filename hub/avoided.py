@@ -15,8 +15,8 @@ every row and its negations). "In the window" means a re-presentation dated in
 - **Admission** avoided: the home intended ``call_999`` or ``ae``; the clinician judged
   that admission would likely have followed (only ``yes`` counts); the outcome is not
   ``admitted_direct``; no admission in the window.
-- **Urgent GP visit** avoided: the home intended ``urgent_gp`` and the outcome is one
-  of the ``managed_*`` codes.
+- **Urgent GP visit** avoided: the home intended ``urgent_gp``; the outcome is one
+  of the ``managed_*`` codes; no GP visit in the window.
 
 No intention recorded: the call is *not attributable* and avoids nothing. No outcome
 yet (call still open): it avoids nothing yet, and is attributable iff an intention
@@ -44,6 +44,15 @@ from hub.outcomes import (
 #: The avoided events, in report order; each is a field of ``Avoided``,
 #: ``AvoidedCounts`` and ``hub.tariffs.Tariffs``.
 EVENTS = ("ae_attendance", "call_999", "conveyance", "admission", "urgent_gp")
+
+#: Each avoided event in words a carer would use ("an avoided A&E attendance").
+EVENT_LABELS = {
+    "ae_attendance": "A&E attendance",
+    "call_999": "999 call",
+    "conveyance": "ambulance trip to hospital",
+    "admission": "hospital admission",
+    "urgent_gp": "urgent GP visit",
+}
 
 #: Outcomes in which the resident went to hospital (so no A&E attendance was avoided).
 HOSPITAL_OUTCOMES = frozenset(
@@ -105,7 +114,9 @@ def avoided(
         and outcome.admission_judgement is AdmissionJudgement.YES
         and code is not OutcomeCode.ADMITTED_DIRECT
         and RepresentationKind.ADMISSION not in seen,
-        urgent_gp=intention is Intention.URGENT_GP and code.managed_in_home,
+        urgent_gp=intention is Intention.URGENT_GP
+        and code.managed_in_home
+        and RepresentationKind.GP_VISIT not in seen,
     )
 
 

@@ -1,9 +1,11 @@
 """Importing historical call logs from a spreadsheet (``telehub import-calls``).
 
 Columns are documented in docs/import.md. Every row is checked first; errors name the
-spreadsheet line (the header is line 1). All or nothing: one bad row and nothing is
-written, unless the caller asks to skip invalid rows, in which case the good rows are
-written and the bad ones reported.
+spreadsheet line (the header is line 1) and every problem of that row. All or nothing:
+one bad row and nothing is written, unless the caller asks to skip invalid rows, in
+which case the good rows are written and the bad ones reported. A duplicate (a call
+already stored, or a row with the same resident and time as an earlier row) is not an
+error: it is skipped, counted and listed, and the rest is imported.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import asyncio
 import contextlib
 import csv
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hub.access import Actor, Role, require_role
 from hub.audit import AuditRecord
@@ -24,6 +26,7 @@ from hub.consultations import Consultation, Reason, State
 from hub.context import HubContext
 from hub.errors import RowErrors, ValidationError
 from hub.outcomes import AdmissionJudgement, FollowUp, Intention, Outcome, OutcomeCode
+from hub.plain_text import plain_name
 from hub.ports import UnitOfWork
 from hub.residents import Resident, parse_nhs_number
 
@@ -44,6 +47,7 @@ REQUIRED = ("home_code", "requested_at", "reason")
 BATCH = 5000
 YIELD_EVERY = 100  # rows checked between chances for the batch in flight to progress
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 Progress = Callable[[int], None]
 
 
@@ -66,7 +70,23 @@ class CallRow:
 @dataclass(frozen=True)
 class ImportResult:
     imported: int
-    skipped: list[tuple[int, str]]
+    skipped: list[tuple[int, str]]  # bad rows (line, every problem), when skipping them
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line, why), skipped
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 call``, ``2 calls``, ``1 bad row``, ``3 bad rows``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def import_summary(result: ImportResult) -> str:
+    """One line for people: what was imported and what was skipped."""
+    words = f"Imported {plural(result.imported, 'call')}"
+    if result.duplicates:
+        words += f"; skipped {plural(len(result.duplicates), 'duplicate')}"
+    if result.skipped:
+        words += f"; skipped {plural(len(result.skipped), 'bad row')}"
+    return words + "."
 
 
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -101,49 +121,87 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
 def parse_row(
     line: int, v: dict[str, str], now: datetime, nhs_numbers: dict[str, str] | None = None
 ) -> CallRow:
-    """One spreadsheet row, checked. ``nhs_numbers`` remembers numbers already checked
-    (a log names the same residents again and again)."""
+    """One spreadsheet row, checked: every problem of the row is reported, in column
+    order, in one ``ValidationError`` (``; ``-separated). ``nhs_numbers`` remembers
+    numbers already checked (a log names the same residents again and again)."""
+    problems = _Problems()
     nhs = None
     if raw_nhs := v.get("nhs_number"):
         nhs = nhs_numbers.get(raw_nhs) if nhs_numbers is not None else None
         if nhs is None:
-            nhs = parse_nhs_number(raw_nhs)
-            if nhs_numbers is not None:
+            nhs = problems.check(parse_nhs_number, raw_nhs)
+            if nhs is not None and nhs_numbers is not None:
                 nhs_numbers[raw_nhs] = nhs
-    name = " ".join(v.get("resident_name", "").split()) or None
-    if nhs is None and name is None:
-        raise ValidationError("give the resident's NHS number or name")
-    requested = _when(v["requested_at"], "requested_at")
-    answered = _when(v["answered_at"], "answered_at") if v.get("answered_at") else None
-    ended = _when(v["ended_at"], "ended_at") if v.get("ended_at") else None
-    if requested > now:
-        raise ValidationError("requested_at is in the future")
-    if answered and answered < requested:
-        raise ValidationError("answered_at is before requested_at")
-    if ended and ended < (answered or requested):
-        raise ValidationError("ended_at is before the call was answered")
-    outcome = _enum(OutcomeCode, v.get("outcome"), "outcome", "the coded list")
-    if outcome is not None and (ended is None or answered is None):
-        raise ValidationError("a call with an outcome needs answered_at and ended_at")
+    name = problems.check(
+        plain_name, v.get("resident_name", ""), field="resident_name", label="resident_name"
+    )
+    if not v.get("nhs_number") and not v.get("resident_name"):
+        problems.add("give the resident's NHS number or name")
+    requested = problems.check(_when, v["requested_at"], "requested_at")
+    answered = (
+        problems.check(_when, v["answered_at"], "answered_at") if v.get("answered_at") else None
+    )
+    ended = problems.check(_when, v["ended_at"], "ended_at") if v.get("ended_at") else None
+    if requested and requested > now:
+        problems.add("requested_at is in the future")
+    if requested and answered and answered < requested:
+        problems.add("answered_at is before requested_at")
+    began = answered or requested
+    if ended and began and ended < began:
+        problems.add("ended_at is before the call was answered")
+    outcome = problems.check(_enum, OutcomeCode, v.get("outcome"), "outcome", "the coded list")
+    if outcome is not None and (not v.get("ended_at") or not v.get("answered_at")):
+        problems.add("a call with an outcome needs answered_at and ended_at")
+    reason = problems.check(_enum, Reason, v.get("reason"), "reason", "the reasons list")
+    intention = problems.check(
+        _enum, Intention, v.get("intention"), "intention", "the intentions list"
+    )
+    follow_up = problems.check(_follow_up, v.get("follow_up"))
+    judgement = problems.check(
+        _enum,
+        AdmissionJudgement,
+        v.get("admission_judgement"),
+        "admission_judgement",
+        "yes, no, unsure",
+    )
+    problems.raise_any()
+    assert requested is not None
     return CallRow(
         line=line,
         home_code=v["home_code"].upper(),
         nhs_number=nhs,
-        resident_name=name,
+        resident_name=name or None,
         requested_at=requested,
         answered_at=answered,
         ended_at=ended,
-        reason=_enum(Reason, v.get("reason"), "reason", "the reasons list") or Reason.OTHER,
-        intention=_enum(Intention, v.get("intention"), "intention", "the intentions list"),
+        reason=reason or Reason.OTHER,
+        intention=intention,
         outcome=outcome,
-        follow_up=_follow_up(v.get("follow_up")),
-        admission_judgement=_enum(
-            AdmissionJudgement,
-            v.get("admission_judgement"),
-            "admission_judgement",
-            "yes, no, unsure",
-        ),
+        follow_up=follow_up,
+        admission_judgement=judgement,
     )
+
+
+class _Problems:
+    """Every problem of one row, so that all are reported at once."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def check(self, parse: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """``parse(*args, **kwargs)``, or None with its problem noted."""
+        try:
+            return parse(*args, **kwargs)
+        except ValidationError as err:
+            self.add(err.message)
+            return None
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise ValidationError("; ".join(self.messages))
 
 
 async def import_calls(
@@ -174,13 +232,21 @@ async def import_calls(
                 by_name.setdefault((each.id, r.display_name.lower()), []).append(r)
         seen: dict[tuple[int, datetime], int] = {}
         nhs_numbers: dict[str, str] = {}
-        writer = _Writer(uow, seen, errors, skip_invalid, on_progress)
+        duplicates: list[tuple[int, str]] = []
+        writer = _Writer(uow, seen, errors, duplicates, skip_invalid, on_progress)
         batch: list[Consultation] = []
         try:
             for count, (line, values) in enumerate(read_rows(lines), 1):
                 try:
-                    row = parse_row(line, values, now, nhs_numbers)
-                    home = homes.get(row.home_code)
+                    home = homes.get(values["home_code"].upper())
+                    try:
+                        row = parse_row(line, values, now, nhs_numbers)
+                    except ValidationError as err:
+                        if home is None:  # every problem of the row, the home first
+                            raise ValidationError(
+                                f"unknown care home {values['home_code'].upper()}; {err.message}"
+                            ) from None
+                        raise
                     if home is None:
                         raise ValidationError(f"unknown care home {row.home_code}")
                     resident = by_nhs.get(row.nhs_number) if row.nhs_number else None
@@ -200,8 +266,9 @@ async def import_calls(
                             f"resident {resident.display_name} is not at {home.code}"
                         )
                     key = (resident.id, row.requested_at)
-                    if key in seen:
-                        raise ValidationError(f"same resident and time as line {seen[key]}")
+                    if key in seen:  # a duplicate: reported and skipped, never an error
+                        duplicates.append((line, f"same resident and time as line {seen[key]}"))
+                        continue
                     seen[key] = line
                     batch.append(_consultation(row, home.id, resident.id, follow_up))
                 except ValidationError as err:
@@ -216,6 +283,7 @@ async def import_calls(
         finally:
             await writer.abandon()
         errors.sort()
+        duplicates.sort()
         if errors and not skip_invalid:
             raise RowErrors(errors)
         await uow.audit.append(
@@ -224,12 +292,17 @@ async def import_calls(
                 actor.ref,
                 "import",
                 now.isoformat(),
-                {"count": imported, "skipped": len(errors), "source": "import-calls"},
+                {
+                    "count": imported,
+                    "skipped": len(errors),
+                    "duplicates": len(duplicates),
+                    "source": "import-calls",
+                },
             ),
             now,
         )
         await uow.commit()
-    return ImportResult(imported, errors)
+    return ImportResult(imported, errors, duplicates)
 
 
 class _Writer:
@@ -240,10 +313,11 @@ class _Writer:
         uow: UnitOfWork,
         seen: dict[tuple[int, datetime], int],
         errors: list[tuple[int, str]],
+        duplicates: list[tuple[int, str]],
         skip_invalid: bool,
         on_progress: Progress | None,
     ) -> None:
-        self.uow, self.seen, self.errors = uow, seen, errors
+        self.uow, self.seen, self.errors, self.duplicates = uow, seen, errors, duplicates
         self.skip_invalid, self.on_progress = skip_invalid, on_progress
         self.imported = 0
         self.task: asyncio.Task[None] | None = None
@@ -271,8 +345,8 @@ class _Writer:
         if existing:
             for call in batch:
                 key = (call.resident_id, call.requested_at)
-                if key in existing:
-                    self.errors.append((self.seen[key], "this call is already stored"))
+                if key in existing:  # imported before: reported and skipped
+                    self.duplicates.append((self.seen[key], "this call is already stored"))
             batch = [c for c in batch if (c.resident_id, c.requested_at) not in existing]
         if self.errors and not self.skip_invalid:
             return  # all or nothing: this import will be refused, write no more

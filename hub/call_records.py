@@ -9,24 +9,32 @@ the audit trail, which already keeps who changed what, when and why.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from hub.access import Actor
 from hub.audit import AuditRecord
 from hub.avoided import Avoided
+from hub.call_security import SecurityChange, SecurityLevel
 from hub.closure import derive, window
 from hub.consultations import Consultation, State
 from hub.context import HubContext
 from hub.errors import NotFound
 from hub.homes import CareHome
-from hub.outcomes import Representation
+from hub.note_entries import NoteEntry
+from hub.outcomes import RecordedRepresentation
 from hub.ports import UnitOfWork
 from hub.residents import Resident
 
 #: Audit actions that make up a call's outcome history.
-HISTORY_ACTIONS = ("call.outcome", "call.outcome_amended", "call.representation")
+HISTORY_ACTIONS = (
+    "call.outcome",
+    "call.outcome_amended",
+    "call.representation",
+    "call.representation_undone",
+    "call.outcome_deferred",  # put off with a reason (hub.closure.defer_outcome)
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,9 @@ class CallRecord:
     history: list[HistoryEntry]
     follow_up_closes_at: datetime | None  # None until the call has ended
     avoided: Avoided  # derived exactly as stored for the reports (hub.closure.derive)
+    notes: list[NoteEntry] = field(default_factory=list)  # every entry, oldest first
+    # Every change of the negotiated security level, oldest first (hub.call_security).
+    security: list[SecurityChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class RecentCall:
     call: Consultation
     resident_name: str
     follow_up_closes_at: datetime
-    representations: list[Representation]  # already recorded, oldest first
+    representations: list[RecordedRepresentation]  # recorded and not undone, oldest first
 
 
 async def view_call(ctx: HubContext, actor: Actor, call_id: int) -> CallRecord:
@@ -76,9 +87,11 @@ async def view_call(ctx: HubContext, actor: Actor, call_id: int) -> CallRecord:
         if resident is None or home is None:  # rows are never deleted; be safe anyway
             raise NotFound(f"no call {call_id}")
         events = await uow.audit.for_subject("consultation", str(call_id), HISTORY_ACTIONS)
-        names = await _names(uow, {e.actor for e in events})
+        security_rows = await uow.consultations.security_changes(call_id)
+        names = await _names(uow, {e.actor for e in events} | {by for *_, by in security_rows})
         clinician = await uow.staff.get(call.answered_by) if call.answered_by else None
         avoided = derive(call, await uow.consultations.representations(call_id), window(ctx))
+        notes = await uow.notes.for_call(call_id)  # part of the audited read below
         await uow.audit.append(
             AuditRecord(
                 "call.viewed",
@@ -100,6 +113,11 @@ async def view_call(ctx: HubContext, actor: Actor, call_id: int) -> CallRecord:
         history,
         closes,
         avoided,
+        notes,
+        security=[
+            SecurityChange(SecurityLevel(level), at, names.get(by, by))
+            for level, at, by in security_rows
+        ],
     )
 
 
@@ -124,12 +142,12 @@ async def recent_calls_of_home(ctx: HubContext, actor: Actor, home_id: int) -> l
             if c.state is State.ENDED and c.ended_at is not None and now <= c.ended_at + follow_up
         ]
         names: dict[int, str] = {}
-        reps: dict[int, list[Representation]] = {}
+        reps: dict[int, list[RecordedRepresentation]] = {}
         for c in open_calls:
             if c.resident_id not in names:
                 resident = await uow.residents.get(c.resident_id)
                 names[c.resident_id] = resident.display_name if resident else "—"
-            reps[c.id] = sorted(await uow.consultations.representations(c.id), key=lambda r: r.at)
+            reps[c.id] = await uow.representations.for_call(c.id)
         await uow.audit.append(
             AuditRecord(
                 "home.calls.listed", actor.ref, "home", str(home_id), {"count": len(open_calls)}

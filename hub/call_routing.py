@@ -102,6 +102,32 @@ async def console_routing(ctx: HubContext, actor: Actor) -> ConsoleRouting:
     )
 
 
+@dataclass(frozen=True)
+class Colleague:
+    """A clinician a call can be transferred to, as the transfer list shows them."""
+
+    id: int
+    name: str
+    online: bool  # has a live console socket (on any telehub process)
+    on_shift: bool | None  # None: no published rota is in force, so shifts say nothing
+
+
+async def transfer_list(
+    ctx: HubContext, actor: Actor, cover: OnShift, online: frozenset[int]
+) -> list[Colleague]:
+    """The other active clinicians, those on shift and online first (who ``online`` is
+    comes from the signalling layer; the rota says who is on shift)."""
+    require_role(actor, Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+    async with ctx.uow() as uow:
+        staff = await uow.staff.list()
+    listed = [
+        Colleague(u.id, u.display_name, u.id in online, cover.has(u.id) if cover.in_force else None)
+        for u in staff
+        if u.role is Role.CLINICIAN and u.active and u.id != actor.id
+    ]
+    return sorted(listed, key=lambda c: (c.on_shift is False, not c.online, c.name))
+
+
 async def current_alerts(ctx: HubContext) -> list[routing.Alert]:
     now = ctx.clock.now()
     cover = await on_shift_at(ctx, now)

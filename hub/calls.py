@@ -13,21 +13,20 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub import news2, routing
+from hub import closure, news2, notes, routing
 from hub.access import Actor, Role
 from hub.audit import AuditRecord
 from hub.consultations import SOFT_SIGNS, Consultation, Reason, State
 from hub.context import HubContext
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.events import CallChanged
-from hub.lifecycle import OPEN, Event, next_state, refusal, sources
+from hub.lifecycle import Event, next_state, refusal, sources
 from hub.outcomes import Intention
 from hub.ports import UnitOfWork
 from hub.queue import QueueEntry, order
 from hub.queue import position as queue_position
 from hub.rota_cover import on_shift_at
 
-MAX_NOTES = 20_000
 OBSERVATION_FIELDS = tuple(f.name for f in fields(news2.Observations))
 
 
@@ -154,10 +153,13 @@ async def claim(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     """Answer a waiting call. Exactly one of several simultaneous claims wins.
 
     Routing (``hub.routing``) decides first whether this clinician may answer it now:
-    off shift, or without a skill the call needs, is Forbidden (and audited)."""
+    off shift, or without a skill the call needs, is Forbidden (and audited). Then a
+    call this clinician ended without an outcome (or a deferral) refuses it with
+    ``closure.OutcomeOutstanding`` (audited) naming that call (docs/outcomes.md)."""
     _require_clinician(actor)
     now = ctx.clock.now()
     await _check_routing(ctx, actor, call_id, now)
+    await closure.check_outcomes_closed(ctx, actor, call_id)
     async with ctx.uow() as uow:
         won = await uow.consultations.transition(
             call_id,
@@ -203,6 +205,7 @@ async def release(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         call = await _participant_call(uow, actor, call_id)
+        await notes.commit_draft(uow, call, now, during="release")  # nothing left in a draft
         await _move(
             uow, actor, call_id, call.state, Event.RELEASE, now, answered_by=None, answered_at=None
         )
@@ -239,6 +242,7 @@ async def transfer(ctx: HubContext, actor: Actor, call_id: int, to_user_id: int)
             )
             await uow.commit()
             raise Forbidden(why)
+        await notes.commit_draft(uow, call, now, during="transfer")  # nothing left in a draft
         await _move(
             uow,
             actor,
@@ -274,6 +278,7 @@ async def end(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
         if call.state in (State.REQUESTED, State.WAITING) and actor.is_device:
             await _move(uow, actor, call_id, call.state, Event.CANCEL, now, ended_at=now)
         else:
+            await notes.commit_draft(uow, call, now, during="end")  # nothing left in a draft
             await _move(uow, actor, call_id, call.state, Event.END, now, ended_at=now)
         stored = await _get(uow, call_id)
         await uow.commit()
@@ -309,21 +314,6 @@ async def abandon_stale(ctx: HubContext, grace: timedelta) -> list[int]:
     for call in abandoned:
         await _announce(ctx, call)
     return [c.id for c in abandoned]
-
-
-async def save_notes(ctx: HubContext, actor: Actor, call_id: int, text: str) -> None:
-    _require_clinician(actor)
-    if len(text) > MAX_NOTES:
-        raise ValidationError(f"notes must be at most {MAX_NOTES} characters", field="notes")
-    now = ctx.clock.now()
-    async with ctx.uow() as uow:
-        call = await _participant_call(uow, actor, call_id)
-        if call.state not in OPEN and call.state is not State.ENDED:
-            raise Conflict(refusal(call_id, call.state))
-        await uow.consultations.save_notes(call_id, text)
-        # The text itself stays out of the audit trail; its length shows that it changed.
-        await _audit(uow, actor, "call.notes_saved", call_id, now, {"chars": len(text)})
-        await uow.commit()
 
 
 async def device_seen(ctx: HubContext, actor: Actor) -> Consultation | None:
@@ -405,6 +395,8 @@ async def _participant_call(
         return call
     if actor.kind == "system":
         return call
+    if not actor.can_see_home(call.home_id):  # a care-home manager: only their own home
+        raise NotFound(f"no call {call_id}")
     if call.answered_by == actor.id or allow_any_clinician:
         return call
     holder = await _name(uow, call.answered_by)

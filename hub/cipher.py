@@ -27,7 +27,12 @@ class CipherError(Exception):
 
 
 class Keyring:
-    def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
+    """The keys kept outside the database: notes keys by id, and the audit chain's
+    HMAC key (``audit_key``; None only where no audit event is ever written)."""
+
+    def __init__(
+        self, keys: Mapping[str, bytes], current: str, audit_key: bytes | None = None
+    ) -> None:
         if current not in keys:
             raise ValidationError(f"notes key id {current!r} is not among the configured keys")
         for key_id, key in keys.items():
@@ -35,18 +40,31 @@ class Keyring:
                 raise ValidationError(f"notes key id {key_id!r} must be non-empty without ':'")
             if len(key) != 32:
                 raise ValidationError(f"notes key {key_id!r} must be 32 bytes, got {len(key)}")
+        if audit_key is not None and len(audit_key) < 32:
+            raise ValidationError(f"the audit key must be 32 bytes, got {len(audit_key)}")
         self._keys = {k: AESGCM(v) for k, v in keys.items()}
         self.current = current
+        self._audit_key = audit_key
+
+    @property
+    def audit_key(self) -> bytes:
+        if self._audit_key is None:
+            raise ValidationError("crypto.audit_key is not configured: the audit chain needs it")
+        return self._audit_key
 
     @classmethod
-    def from_b64(cls, keys: Mapping[str, str], current: str) -> Keyring:
+    def from_b64(cls, keys: Mapping[str, str], current: str, audit_key: str = "") -> Keyring:
         decoded = {}
         for key_id, text in keys.items():
             try:
                 decoded[key_id] = base64.b64decode(text, validate=True)
             except binascii.Error:
                 raise ValidationError(f"notes key {key_id!r} is not valid base64") from None
-        return cls(decoded, current)
+        try:
+            audit = base64.b64decode(audit_key, validate=True) if audit_key else None
+        except binascii.Error:
+            raise ValidationError("crypto.audit_key is not valid base64") from None
+        return cls(decoded, current, audit)
 
     @staticmethod
     def new_key_b64() -> str:

@@ -7,7 +7,7 @@ call fills in and what reports are derived from.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -22,6 +22,21 @@ class State(StrEnum):
     ENDED = "ended"
     CANCELLED = "cancelled"
     ABANDONED = "abandoned"
+
+    @property
+    def label(self) -> str:
+        return _STATE_LABELS[self]
+
+
+_STATE_LABELS = {
+    State.REQUESTED: "Requested",
+    State.WAITING: "Waiting",
+    State.ANSWERED: "Answered",
+    State.IN_CALL: "In call",
+    State.ENDED: "Ended",
+    State.CANCELLED: "Cancelled by the home",
+    State.ABANDONED: "Closed: the tablet lost its connection",
+}
 
 
 class Reason(StrEnum):
@@ -90,8 +105,10 @@ class Consultation:
     follow_up: str | None = None
     admission_judgement: str | None = None
     security_level: str | None = None
-    notes: str = field(default="", repr=False)
     call_back_at: datetime | None = None
     outcome_at: datetime | None = None
     avoided: Avoided | None = None  # derived from the rest; see hub.closure.derive
     state_seq: int = 0  # goes up with every change of state: orders what clients hear
+    # The outcome put off with a reason (hub.closure.defer_outcome): still outstanding.
+    outcome_deferred_at: datetime | None = None
+    outcome_deferred_reason: str | None = None

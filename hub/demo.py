@@ -32,6 +32,7 @@ from hub.context import HubContext
 from hub.enrolment import issue_code
 from hub.homes import NewHome
 from hub.news2 import Consciousness, Observations, score
+from hub.note_entries import NewNote
 from hub.outcomes import Intention
 from hub.residents import Resident, ResidentDetails
 from hub.rostering import LeaveKind, RotaRecord
@@ -59,6 +60,14 @@ class DemoLogin:
     role: Role
     display_name: str
     totp_secret: str | None
+    home_name: str | None = None  # a home-scoped login sees this care home only
+
+    @property
+    def role_label(self) -> str:
+        """The role as people say it: a manager of one home is a "home manager"."""
+        if self.role is Role.MANAGER:
+            return "home manager" if self.home_name else "hub manager"
+        return self.role.value
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,8 @@ _STAFF = (
     ("nurse4", "Gareth Pritchard", "clinician", "clinician prescriber"),
     (NEWSTARTER, "Sophie Allen", "clinician", "clinician"),
 )
+# The manager of the first care home: sees that home's calls and reports, nothing else.
+HOME_MANAGER = ("homemanager", "Janet Holroyd")
 
 
 # The rest of the hub's rota team, shaped like a small real hub (tests/hub/rota_fixtures.py):
@@ -349,7 +360,6 @@ def _call(
     if stays and intention in ("call_999", "ae"):
         yes = 0.25 + 0.6 * severity
         judgement = rng.choices(("yes", "no", "unsure"), (yes, 0.7 - 0.7 * yes, 0.3 - 0.3 * yes))[0]
-    news2 = "" if points is None else f" NEWS2 {points} ({band})."
     ended = at + _minutes(wait + rng.triangular(5, 25, 10))
     return replace(
         base,
@@ -363,9 +373,15 @@ def _call(
         outcome=outcome,
         follow_up=follow_up,
         admission_judgement=judgement,
-        security_level="turn" if rng.random() < 0.15 else "p2p",
-        notes=f"{_REASONS[reason][2]}{news2} {_OUTCOMES[outcome][3]}",
+        security_level="relay" if rng.random() < 0.15 else "direct",  # hub.call_security
     )
+
+
+def note_text(call: Consultation) -> str:
+    """What the clinician wrote about an ended demo call (one note entry)."""
+    points, band = call.news2_score, call.news2_band
+    news2 = "" if points is None else f" NEWS2 {points} ({band})."
+    return f"{_REASONS[call.reason][2]}{news2} {_OUTCOMES[call.outcome or ''][3]}"
 
 
 def _observations(rng: random.Random, reason: Reason, s: float) -> Observations:
@@ -470,16 +486,26 @@ async def seed(
         DemoLogin(u.username, DEMO_PASSWORD, u.role, u.display_name, team_secrets[u.id])
         for u in team
     ]
+    if not any(u.role is Role.MANAGER and u.home_id is not None for u in [*users, *team]):
+        logins.append(await _home_manager(ctx, homes[0].id, homes[0].name, seed))
     codes = [(h.name, (await issue_code(ctx, SYSTEM, h.id, "Demo tablet")).code) for h in homes]
 
     period = demo_period(now, months)
     follow_up = timedelta(hours=ctx.settings.outcomes.follow_up_hours)
     calls = generate_consultations(rng_for(seed, "calls"), residents, clinicians, period)
+    names = {u.id: u.display_name for u in users}
     for first in range(0, len(calls), BATCH):
         batch = calls[first : first + BATCH]
         async with ctx.uow() as uow:
-            await uow.consultations.add_many(
+            ids = await uow.consultations.add_many(
                 [replace(c, avoided=derive(c, (), follow_up)) for c in batch]
+            )
+            await uow.notes.add_many(
+                [
+                    NewNote(cid, f"staff:{c.answered_by}", names[c.answered_by], at, note_text(c))
+                    for cid, c in zip(ids, batch, strict=True)
+                    if c.answered_by is not None and (at := c.ended_at) is not None
+                ]
             )
             for home_id, n in sorted(Counter(c.home_id for c in batch).items()):
                 detail = {"count": n, "source": "demo"}
@@ -501,6 +527,20 @@ async def seed(
             on_progress=on_rota_progress,
         )
     return DemoSummary(logins, codes, len(homes), len(residents), len(calls), rota)
+
+
+async def _home_manager(ctx: HubContext, home_id: int, home_name: str, seed: int) -> DemoLogin:
+    """A manager scoped to one care home, with two-factor set up like the others."""
+    username, name = HOME_MANAGER
+    new = NewStaff.parse(username, name, Role.MANAGER.value, [], home_id=home_id)
+    user = await create_staff(ctx, SYSTEM, new, DEMO_PASSWORD)
+    secret = totp_secret(rng_for(seed, "home-manager-totp"))
+    async with ctx.uow() as uow:
+        await uow.staff.set_totp(user.id, ctx.keyring.seal(secret, totp_context(user.id)), True)
+        rec = AuditRecord("staff.totp_set", SYSTEM.ref, "staff", str(user.id), {})
+        await uow.audit.append(rec, ctx.clock.now())
+        await uow.commit()
+    return DemoLogin(username, DEMO_PASSWORD, user.role, name, secret, home_name)
 
 
 async def seed_rota(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.errors import ValidationError
+from hub.plain_text import plain_name
 
 # No 0/O, 1/I/L, 5/S, 2/Z: read off one screen, typed on another with gloves on.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
@@ -76,7 +77,7 @@ def new_token() -> str:
 
 
 def parse_label(raw: str) -> str:
-    label = " ".join(raw.split())
+    label = plain_name(raw, field="label", label="tablet label")
     if not label:
         return "Tablet"
     if len(label) > 80:

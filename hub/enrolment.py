@@ -11,6 +11,7 @@ from hub.context import HubContext
 from hub.devices import Device, EnrolmentCode, digest, new_code, new_token, normalise_code
 from hub.devices import parse_label as parse_device_label
 from hub.errors import AuthenticationFailed, NotFound
+from hub.events import AccessEnded
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,5 @@ async def revoke(ctx: HubContext, actor: Actor, device_id: int) -> None:
                 now,
             )
         await uow.commit()
+    # A revoked tablet's live sockets close at once, on every process.
+    await ctx.events.publish(AccessEnded("device", str(device_id)))

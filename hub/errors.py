@@ -64,6 +64,19 @@ class LockedOut(AuthenticationFailed):
         self.retry_after_s = retry_after_s
 
 
+class TooManyConnections(DomainError):
+    """One tablet, login or address already holds as many live connections as allowed."""
+
+    code = "too_many_connections"
+
+
+class Unavailable(DomainError):
+    """The hub cannot serve this right now (its database is saturated): retry shortly."""
+
+    code = "unavailable"
+    retry_after_s = 5
+
+
 class RowErrors(ValidationError):
     """A batch (CSV upload) had bad rows; nothing of it was written.
 

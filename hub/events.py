@@ -20,12 +20,26 @@ class CallChanged:
     previous_clinician: int | None = None
 
 
+@dataclass(frozen=True)
+class AccessEnded:
+    """A login or a tablet lost its right to be connected (logout, expiry, revocation,
+    deactivation, two-factor or password reset): every process closes its sockets at
+    once. ``kind`` says what ``key`` names: ``session`` (the session token's digest),
+    ``user`` (every session of a staff id) or ``device`` (a tablet id)."""
+
+    kind: str
+    key: str
+
+
+HubEvent = CallChanged | AccessEnded
+
+
 class EventPublisher(Protocol):
-    async def publish(self, event: CallChanged) -> None: ...
+    async def publish(self, event: HubEvent) -> None: ...
 
 
 class NullPublisher:
     """For contexts with nobody listening (CLI commands, imports)."""
 
-    async def publish(self, event: CallChanged) -> None:
+    async def publish(self, event: HubEvent) -> None:
         return None

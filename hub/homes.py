@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.errors import ValidationError
+from hub.plain_text import plain_name
 
 # ODS organisation codes for care homes are letters and digits, 3 to 10 long
 # (e.g. "VNA3K"); we accept that shape, upper-cased.
@@ -37,10 +38,12 @@ class NewHome:
             raise ValidationError(
                 "home code must be 3–10 letters or digits (an ODS-style code)", field="code"
             )
-        name = name.strip()
+        name = plain_name(name, field="name", label="home name")
         if not name or len(name) > 200:
             raise ValidationError("home name must be 1–200 characters", field="name")
         address = address.strip()
+        for line in address.splitlines():  # lines are kept; each is checked like a name
+            plain_name(line, field="address", label="address")
         if len(address) > 500:
             raise ValidationError("address must be at most 500 characters", field="address")
         try:

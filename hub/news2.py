@@ -32,6 +32,19 @@ class Consciousness(StrEnum):
     PAIN = "P"
     UNRESPONSIVE = "U"
 
+    @property
+    def label(self) -> str:
+        return _CONSCIOUSNESS_LABELS[self]
+
+
+_CONSCIOUSNESS_LABELS = {
+    Consciousness.ALERT: "alert",
+    Consciousness.NEW_CONFUSION: "new confusion",
+    Consciousness.VOICE: "responds to voice",
+    Consciousness.PAIN: "responds to pain",
+    Consciousness.UNRESPONSIVE: "unresponsive",
+}
+
 
 class SpO2Scale(IntEnum):
     """Scale 2 only for confirmed hypercapnic respiratory failure, prescribed by a clinician."""

@@ -3,8 +3,9 @@
 Before the call the home records its *intention* (what it would otherwise have done);
 at the end the clinician records the *outcome* from a coded list, a follow-up and a
 judgement on admission. Within a follow-up window the home may record that the
-resident nevertheless reached hospital (a *re-presentation*). Avoided events are
-derived from these by ``hub.avoided.avoided``, never typed in (docs/outcomes.md).
+resident nevertheless reached hospital or needed a GP visit (a *re-presentation*).
+Avoided events are derived from these by ``hub.avoided.avoided``, never typed in
+(docs/outcomes.md).
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ class RepresentationKind(StrEnum):
     ADMISSION = "admission"
     CALL_999 = "call_999"
     CONVEYANCE = "conveyance"
+    GP_VISIT = "gp_visit"
 
     @property
     def label(self) -> str:
@@ -184,6 +186,7 @@ REPRESENTATION_LABELS: Mapping[RepresentationKind, str] = {
     RepresentationKind.ADMISSION: "Admitted to hospital",
     RepresentationKind.CALL_999: "999 was called",
     RepresentationKind.CONVEYANCE: "Taken to hospital by ambulance",
+    RepresentationKind.GP_VISIT: "A GP came to see them",
 }
 
 
@@ -223,6 +226,24 @@ class Representation:
     def __post_init__(self) -> None:
         if not _aware(self.at):
             raise OutcomeError("re-presentation time has no time zone", field="at")
+
+
+@dataclass(frozen=True)
+class RecordedRepresentation:
+    """A stored re-presentation: who recorded it and when, and whether it was undone."""
+
+    id: int
+    call_id: int
+    kind: RepresentationKind
+    at: datetime
+    recorded_by: str  # an audit reference, e.g. ``device:7`` or ``staff:3``
+    recorded_at: datetime
+    undone_at: datetime | None = None
+    undone_by: str | None = None
+
+    @property
+    def representation(self) -> Representation:
+        return Representation(self.kind, self.at)
 
 
 def parse_outcome(data: Mapping[str, Any]) -> Outcome:

@@ -6,20 +6,23 @@ for a resident that does not exist — and the attempt is written to the audit t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hub.access import Actor
 from hub.audit import AuditRecord
 from hub.consultations import Consultation
 from hub.context import HubContext
 from hub.errors import NotFound
-from hub.residents import Resident
+from hub.note_entries import NoteEntry
+from hub.residents import Resident, ascii_digits
 
 
 @dataclass(frozen=True)
 class ResidentRecord:
     resident: Resident
     consultations: list[Consultation]
+    # Each call's note entries, oldest first (read with the record, under its audit).
+    notes: dict[int, list[NoteEntry]] = field(default_factory=dict)
 
 
 async def residents_of_home(
@@ -33,7 +36,9 @@ async def residents_of_home(
             )
             await uow.commit()
             raise NotFound(f"no care home {home_id}")
-        residents = await uow.residents.for_home(home_id, search.strip()[:100])
+        # Digits typed in any script find the ASCII digits NHS numbers are stored as.
+        wanted = search.strip()[:100]
+        residents = await uow.residents.for_home(home_id, ascii_digits(wanted) or wanted)
         await uow.audit.append(
             AuditRecord(
                 "home.residents.listed",
@@ -66,6 +71,8 @@ async def view_resident(ctx: HubContext, actor: Actor, resident_id: int) -> Resi
             await uow.commit()
             raise NotFound(f"no resident {resident_id}")
         history = await uow.consultations.for_resident(resident_id)
+        # Notes are for hub staff: a care home's tablet never reads them.
+        notes = {} if actor.is_device else await uow.notes.for_calls([c.id for c in history])
         await uow.audit.append(
             AuditRecord(
                 "resident.viewed",
@@ -77,4 +84,4 @@ async def view_resident(ctx: HubContext, actor: Actor, resident_id: int) -> Resi
             now,
         )
         await uow.commit()
-    return ResidentRecord(resident, history)
+    return ResidentRecord(resident, history, notes)

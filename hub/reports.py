@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from hub.access import Actor, Role, require_role
 from hub.audit import AuditRecord
 from hub.avoided import AvoidedCounts
+from hub.call_security import SecurityLevel
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound, ValidationError
 from hub.tariffs import Tariffs, cost_by_event
@@ -151,6 +152,15 @@ class Report:
     hour_of_week: dict[tuple[int, int], int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
+    # Ended answered calls still without an outcome (deferred ones included), and of
+    # those how many were deferred with a reason (hub.closure.defer_outcome).
+    outcomes_outstanding: int = 0
+    outcomes_deferred: int = 0
+    # Answered calls by negotiated security level (hub.call_security; "" = not recorded).
+    security: dict[str, int] = field(default_factory=dict)
+    # Per home (keyed like ``by_home``): cost avoided, and answer times when built with
+    # ``per_home=True`` (the exports), as those are read from each home's rows.
+    home_figures: dict[str, HomeFigures] = field(default_factory=dict)
 
     @property
     def cost_total(self) -> Decimal:
@@ -170,7 +180,20 @@ def scope(actor: Actor, home_id: int | None) -> int | None:
     return home_id
 
 
-async def build(ctx: HubContext, actor: Actor, query: ReportQuery, tariffs: Tariffs) -> Report:
+@dataclass(frozen=True)
+class HomeFigures:
+    """One care home's cost avoided, and its answer times (None when two homes share
+    the name that ``by_home`` groups by, so no one home's waits can be given)."""
+
+    cost: Decimal
+    answer: AnswerTimes | None
+
+
+async def build(
+    ctx: HubContext, actor: Actor, query: ReportQuery, tariffs: Tariffs, *, per_home: bool = False
+) -> Report:
+    """The report for ``query``. ``per_home`` adds each home's answer times to
+    ``Report.home_figures``, read from that home's rows: for exports."""
     home_id = scope(actor, query.home_id)
     q = ReportQuery(query.start, query.end, home_id)
     async with ctx.uow() as uow:
@@ -182,6 +205,7 @@ async def build(ctx: HubContext, actor: Actor, query: ReportQuery, tariffs: Tari
             home_name = home.name
         r = uow.reports
         counts = await r.counts(q.since, q.until, home_id)
+        outstanding, deferred = await r.outcomes_outstanding(q.since, q.until, home_id)
         answer = await r.answer_times(q.since, q.until, home_id, ANSWER_TARGET)
         report = Report(
             query=q,
@@ -195,7 +219,22 @@ async def build(ctx: HubContext, actor: Actor, query: ReportQuery, tariffs: Tari
             hour_of_week=await r.hour_of_week(q.since, q.until, home_id),
             outcomes=await r.breakdown("outcome", q.since, q.until, home_id),
             reasons=await r.breakdown("reason", q.since, q.until, home_id),
+            outcomes_outstanding=outstanding,
+            outcomes_deferred=deferred,
+            security=await r.security_levels(q.since, q.until, home_id),
         )
+        ids: dict[str, list[int]] = {}
+        for h in await uow.homes.list() if per_home else []:
+            ids.setdefault(h.name, []).append(h.id)
+        for name, c in report.by_home:
+            only = ids.get(name, [])
+            waits = (
+                await r.answer_times(q.since, q.until, only[0], ANSWER_TARGET)
+                if len(only) == 1
+                else None
+            )
+            cost = sum(cost_by_event(c, tariffs).values(), Decimal(0))
+            report.home_figures[name] = HomeFigures(cost, waits)
     return report
 
 
@@ -217,14 +256,27 @@ def summary_rows(report: Report) -> list[dict[str, object]]:
                 "avoided_urgent_gp_visits": c.urgent_gp,
             }
         )
+        if name in report.home_figures and len(rows) <= len(report.by_home):
+            rows[-1] |= home_figure_columns(report.home_figures[name])
     total = rows[-1]
-    total["cost_avoided"] = str(report.cost_total)
-    a = report.answer
-    total["answer_p50_s"] = _round(a.p50_s)
-    total["answer_p90_s"] = _round(a.p90_s)
-    total["answer_p95_s"] = _round(a.p95_s)
-    total["answered_within_5_min_pct"] = _round(a.within_target_pct)
+    total |= home_figure_columns(HomeFigures(report.cost_total, report.answer))
+    total["outcomes_outstanding"] = report.outcomes_outstanding
+    total["outcomes_deferred"] = report.outcomes_deferred
+    for level in (*SecurityLevel, ""):
+        total[f"calls_security_{level or 'not_recorded'}"] = report.security.get(level, 0)
     return rows
+
+
+def home_figure_columns(figures: HomeFigures) -> dict[str, object]:
+    """Cost avoided and answer-time columns of an export row (empty when unknown)."""
+    a = figures.answer
+    return {
+        "cost_avoided": str(figures.cost),
+        "answer_p50_s": _round(a.p50_s) if a else None,
+        "answer_p90_s": _round(a.p90_s) if a else None,
+        "answer_p95_s": _round(a.p95_s) if a else None,
+        "answered_within_5_min_pct": _round(a.within_target_pct) if a else None,
+    }
 
 
 def _round(value: float | None) -> float | None:

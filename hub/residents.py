@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from nhs_number.validate import calculate_checksum
 from nhs_number.validate import is_valid as nhs_number_is_valid
 
 from hub.errors import RowErrors, ValidationError
+from hub.plain_text import plain_name
 
 CSV_COLUMNS = (
     "given_name",
@@ -23,6 +26,8 @@ CSV_COLUMNS = (
 )
 REQUIRED_CSV_COLUMNS = CSV_COLUMNS[:4]
 MAX_CSV_ROWS = 5000
+#: Scottish CHI numbers: the first six digits are the date of birth (DDMMYY).
+_CHI_FIRST, _CHI_LAST = 100_000_000, 3_112_999_999
 _TRUE = {"1", "y", "yes", "true", "x"}
 _FALSE = {"", "0", "n", "no", "false"}
 
@@ -83,19 +88,67 @@ class Resident:
 
 
 def parse_nhs_number(raw: str) -> str:
-    """Ten digits (spaces or dashes allowed) with a valid modulus-11 check digit."""
-    digits = "".join(ch for ch in raw if ch not in " -")
-    if len(digits) != 10 or not digits.isdigit():
+    """Ten digits (spaces or dashes allowed) with a valid modulus-11 check digit.
+
+    Returned as ASCII digits: digits typed in another script (full-width ０-９ from a
+    Japanese keyboard, Arabic-Indic ٠-٩) are the same number and are stored, compared
+    and checked for duplicates as ASCII. Numbers of one repeated digit (0000000000,
+    9999999999...) pass the check digit but are never issued."""
+    digits = ascii_digits(raw)
+    if digits is None or len(digits) != 10:
         raise ValidationError("NHS number must be 10 digits", field="nhs_number")
-    if not nhs_number_is_valid(digits):
+    if len(set(digits)) == 1:
         raise ValidationError(
-            f"NHS number {digits} fails its modulus-11 check digit", field="nhs_number"
+            f"NHS number {digits} is never issued to a person: check it", field="nhs_number"
         )
+    if not nhs_number_is_valid(digits):
+        raise ValidationError(why_nhs_number_invalid(digits), field="nhs_number")
     return digits
+
+
+def ascii_digits(raw: str) -> str | None:
+    """The decimal digits of ``raw`` in ASCII, spaces and dashes dropped; None when
+    anything else is in it."""
+    out = []
+    for ch in raw:
+        if ch.isspace() or ch == "-":
+            continue
+        value = unicodedata.decimal(ch, None)
+        if value is None:
+            return None
+        out.append(str(value))
+    return "".join(out)
 
 
 def format_nhs_number(digits: str) -> str:
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def why_nhs_number_invalid(digits: str) -> str:
+    """Say what is wrong with ten digits that are not a valid NHS or CHI number.
+
+    Numbers from 0101000000 to 3112999999 are Scottish CHI numbers, whose first six
+    digits are the date of birth as DDMMYY; every number ends in a modulus-11 check
+    digit. Only what is actually wrong is named.
+    """
+    bad_check = calculate_checksum(digits[:9]) != int(digits[9])
+    if _CHI_FIRST <= int(digits) <= _CHI_LAST and not _is_ddmmyy(digits[:6]):
+        message = (
+            f"NHS number {digits} is in the Scottish CHI range, but its first six digits "
+            f"({digits[:6]}) are not a date of birth (DDMMYY)"
+        )
+        return message + (", and it fails its modulus-11 check digit" if bad_check else "")
+    if bad_check:
+        return f"NHS number {digits} fails its modulus-11 check digit"
+    return f"NHS number {digits} is not a valid NHS number"
+
+
+def _is_ddmmyy(six: str) -> bool:
+    try:
+        datetime.strptime(six, "%d%m%y")
+    except ValueError:
+        return False
+    return True
 
 
 def parse_csv(text: str, *, today: date) -> list[tuple[int, ResidentDetails]]:
@@ -156,7 +209,7 @@ def parse_csv(text: str, *, today: date) -> list[tuple[int, ResidentDetails]]:
 
 
 def _name(raw: str, field: str, label: str) -> str:
-    value = " ".join(raw.split())
+    value = plain_name(raw, field=field, label=label)
     if not value:
         raise ValidationError(f"{label} is required", field=field)
     if len(value) > 100:

@@ -47,6 +47,11 @@ class LeaveKind(StrEnum):
     TRAINING = "training"
     OTHER = "other"
 
+    @property
+    def label(self) -> str:
+        names = {"annual": "Annual leave", "sick": "Sickness"}
+        return names.get(self.value, self.value.capitalize())
+
 
 class RotaStatus(StrEnum):
     DRAFT = "draft"

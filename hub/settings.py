@@ -42,6 +42,9 @@ class ServerSettings:
 class DatabaseSettings:
     url: str
     echo: bool
+    pool_size: int
+    pool_overflow: int
+    pool_timeout_s: float
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,14 @@ class SecuritySettings:
     lockout_max_seconds: int
     totp_issuer: str
     enrolment_code_hours: int
+    login_address_threshold: int
+    enrolment_threshold: int
 
 
 @dataclass(frozen=True)
 class CryptoSettings:
     notes_key_id: str
+    audit_key: str
     notes_keys: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -72,6 +78,10 @@ class SignallingSettings:
     abuse_close_after: int
     heartbeat_s: int
     abandon_after_s: int
+    max_sockets_per_device: int
+    max_sockets_per_user: int
+    max_sockets_per_address: int
+    max_db_work: int
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,8 @@ class MediaSettings:
 @dataclass(frozen=True)
 class OutcomeSettings:
     follow_up_hours: int
+    representation_undo_minutes: int
+    tariffs_file: str  # "" = the packaged config/tariffs.toml
 
 
 ShiftPatterns = Mapping[str, tuple[ShiftType, ...]]

@@ -1,4 +1,5 @@
-"""Unit costs for "cost avoided", loaded from a TOML file (``config/tariffs.toml``).
+"""Unit costs for "cost avoided", loaded from a TOML file (``config/tariffs.toml``, or
+a deployment's own file named by ``outcomes.tariffs_file``).
 
 Each avoided event (``hub.avoided.EVENTS``) has one table with ``cost`` (a number,
 not negative), ``source`` and ``year`` (non-empty text): a figure nobody can trace
@@ -66,6 +67,18 @@ def load_tariffs(path: Path = DEFAULT_TARIFFS_FILE) -> Tariffs:
     except tomllib.TOMLDecodeError as e:
         raise TariffError(f"tariffs file {path} is not valid TOML: {e}") from None
     return parse_tariffs(data, origin=str(path))
+
+
+def configured_tariffs(tariffs_file: str) -> Tariffs:
+    """The tariffs a deployment uses: its own file (``outcomes.tariffs_file``) or, when
+    that is empty, the packaged ``config/tariffs.toml``. Called once at start-up, so a
+    bad file stops telehub with a ``TariffError`` naming the setting and the problem."""
+    if not tariffs_file.strip():
+        return load_tariffs()
+    try:
+        return load_tariffs(Path(tariffs_file).expanduser())
+    except TariffError as err:
+        raise TariffError(f"config key outcomes.tariffs_file: {err.message}") from None
 
 
 def parse_tariffs(data: Mapping[str, Any], *, origin: str = "tariffs") -> Tariffs:

@@ -17,8 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from rota.errors import RotaError, RotaNoSolutionError
 from rota.forecast import dump_forecast, forecast, parse_calls_csv
 from rota.model import Problem, Solution
@@ -30,6 +28,7 @@ from rota.problem_io import (
     load_assignments,
     load_problem,
 )
+from rota.progress_bar import progress_bar
 from rota.repair import repair_sickness
 from rota.rules import check
 from rota.score import score
@@ -91,7 +90,7 @@ class _Bar:
     finds something, so a ticker keeps the clock moving in between."""
 
     def __init__(self, limit: float, quiet: bool) -> None:
-        self.bar = tqdm(
+        self.bar = progress_bar(
             total=round(limit, 1),
             unit="s",
             disable=quiet,

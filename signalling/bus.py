@@ -96,7 +96,7 @@ class RedisBus:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe(CHANNEL)
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
 
     async def close(self) -> None:
         self._closing.set()

@@ -28,6 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from signalling import note_messages as nm
+from signalling.security_messages import SECURITY_LEVELS as SECURITY_LEVELS
+from signalling.security_messages import CallSecurity as CallSecurity
+from signalling.security_messages import CallSecurityState as CallSecurityState
+
 VERSION = 1
 MAX_SDP = 64 * 1024  # characters (SDP is ASCII in practice)
 MAX_CANDIDATE = 2 * 1024
@@ -128,9 +133,14 @@ class CallEnd:
 
 @dataclass(frozen=True)
 class CallMedia:
+    """What this side sends: ``mode`` (video, or audio only to save the link) and
+    whether its microphone is muted and its camera off, for the other side to show."""
+
     TYPE: ClassVar[str] = "call.media"
     call_id: int
     mode: MediaMode
+    muted: bool = False
+    camera_off: bool = False
     ref: str | None = None
 
 
@@ -161,14 +171,6 @@ class RtcIce:
     ref: str | None = None
 
 
-@dataclass(frozen=True)
-class NotesSave:
-    TYPE: ClassVar[str] = "notes.save"
-    call_id: int
-    text: str
-    ref: str | None = None
-
-
 ClientMessage: TypeAlias = (
     Ping
     | Hello
@@ -180,10 +182,11 @@ ClientMessage: TypeAlias = (
     | CallJoin
     | CallEnd
     | CallMedia
+    | CallSecurity
     | RtcOffer
     | RtcAnswer
     | RtcIce
-    | NotesSave
+    | nm.NotesClientMessage  # notes.open, .draft, .add, ... (signalling/note_messages.py)
 )
 
 # -- server → client ------------------------------------------------------------------
@@ -268,18 +271,13 @@ class CallPeer:
 
 
 @dataclass(frozen=True)
-class NotesSaved:
-    TYPE: ClassVar[str] = "notes.saved"
-    call_id: int
-    ref: str | None = None
-
-
-@dataclass(frozen=True)
 class CallMediaRelay:
     TYPE: ClassVar[str] = "call.media"
     call_id: int
     mode: MediaMode
     from_role: str  # one of PARTY_ROLES
+    muted: bool = False
+    camera_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -333,8 +331,9 @@ ServerMessage: TypeAlias = (
     | CallState
     | CallClaimed
     | CallPeer
-    | NotesSaved
+    | nm.NotesServerMessage
     | CallMediaRelay
+    | CallSecurityState
     | RtcOfferRelay
     | RtcAnswerRelay
     | RtcIceRelay
@@ -351,7 +350,8 @@ SERVER_TYPES: Mapping[str, type[ServerMessage]] = {
 # -- Field rules: by field name, wherever the field appears ------------------------------
 
 _MAX_LENGTH = dict(sdp=MAX_SDP, candidate=MAX_CANDIDATE, ref=MAX_REF, text=MAX_NOTES, sdp_mid=256)
-_IDS = ("call_id", "to_user_id", "resume_call_id", "user_id", "device_id")
+_MAX_LENGTH["draft_text"] = MAX_NOTES
+_IDS = ("call_id", "to_user_id", "resume_call_id", "user_id", "device_id", "entry_id", "corrects")
 _RANGE: dict[str, tuple[int, int | None]] = {
     **dict.fromkeys(_IDS, (1, MAX_ID)),
     "position": (1, None),
@@ -360,9 +360,10 @@ _RANGE: dict[str, tuple[int, int | None]] = {
     "news2_score": (0, 20),
     "sdp_mline_index": (0, 1023),
     "ttl_s": (1, None),
+    **dict.fromkeys(("base", "revision", "draft_revision"), (0, None)),
 }
-_ONE_OF = {"state": CALL_STATES, "role": ROLES, "from_role": PARTY_ROLES}
-_DATETIME = {"requested_at"}
+_ONE_OF = {"state": CALL_STATES, "role": ROLES, "from_role": PARTY_ROLES, "level": SECURITY_LEVELS}
+_DATETIME = {"requested_at", "written_at", "saved_at", "draft_saved_at"}
 # Optional on the wire: left out when None (other None fields are sent as null).
 _OMIT_IF_NONE = {"ref", "reason", "resume_call_id", "username", "credential"}
 
@@ -586,7 +587,7 @@ def _show(text: str) -> str:
 
 _SPECS: dict[type[Any], tuple[tuple[str, bool, Check], ...]] = {
     cls: _compile(cls)
-    for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem, IceServer)
+    for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem, IceServer, nm.NoteItem)
 }
 _REF_CHECK = _string("ref")
 # One encoder for every message: json.dumps with options builds a new one per call, a

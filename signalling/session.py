@@ -17,18 +17,25 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from hub import calls
+from hub import call_security, calls
 from hub.access import Actor, Role
-from hub.errors import DomainError, Forbidden
+from hub.errors import DomainError, Forbidden, NotFound
 from hub.lifecycle import LIVE
+from signalling import note_handling
+from signalling import note_messages as n
 from signalling import protocol as p
 from signalling.ratelimit import TokenBucket
-from signalling.switchboard import Parties, Switchboard, address_of, queue_snapshot
+from signalling.switchboard import (
+    CLOSE_SESSION_ENDED,
+    Parties,
+    Switchboard,
+    address_of,
+    queue_snapshot,
+)
 
 log = logging.getLogger(__name__)
 LIVE_STATES = frozenset(s.value for s in LIVE)
 
-CLOSE_SESSION_ENDED = 4401
 OUTBOX_LIMIT = 1000
 REVALIDATE_EVERY_S = 60.0
 DEVICE_SEEN_EVERY_S = 10.0
@@ -43,12 +50,14 @@ class ClientSession:
         actor: Actor,
         board: Switchboard,
         revalidate: Revalidate,
+        session: str | None = None,
     ) -> None:
         settings = board.settings
         self.ws = ws
         self.actor = actor
         self.board = board
         self.queue_subscribed = False
+        self.session = session
         self._revalidate = revalidate
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self._bucket = TokenBucket(settings.rate_per_s, settings.burst)
@@ -71,6 +80,9 @@ class ClientSession:
 
     async def close(self, code: int, message: bytes) -> None:
         await self.ws.close(code=code, message=message)
+
+    async def still_allowed(self) -> bool:
+        return await self._revalidate()
 
     def send(self, message: p.ServerMessage) -> None:
         self.send_text(p.dump(message))
@@ -135,7 +147,13 @@ class ClientSession:
         try:
             message = p.parse(data)
             ref = getattr(message, "ref", None)
-            await self._dispatch(message)
+            if isinstance(message, p.RtcIce):  # the hot path: a cached lookup, no query
+                await self._dispatch(message)
+            else:
+                # Database work per message is bounded per process (signalling.max_db_work),
+                # so a flood of sockets cannot take the connections pages need.
+                async with self.board.db_work:
+                    await self._dispatch(message)
         except p.ProtocolError as err:
             # parse() reads the ref even from a message it rejects, so the client can
             # match the error to the request that caused it.
@@ -197,8 +215,27 @@ class ClientSession:
             case p.CallMedia():
                 to = await self._peer_of(m.call_id)
                 await self.board.deliver(
-                    to, p.CallMediaRelay(call_id=m.call_id, mode=m.mode, from_role=self._role)
+                    to,
+                    p.CallMediaRelay(
+                        call_id=m.call_id,
+                        mode=m.mode,
+                        from_role=self._role,
+                        muted=m.muted,
+                        camera_off=m.camera_off,
+                    ),
                 )
+            case p.CallSecurity():
+                to = await self._peer_of(m.call_id)  # only a party of the live call
+                level = call_security.parse_level(m.level)
+                call, changed = await call_security.report(ctx, self.actor, m.call_id, level)
+                stored = call.security_level or level.value
+                self.send(
+                    p.CallSecurityState(call_id=m.call_id, level=stored, changed=changed, ref=m.ref)
+                )
+                if changed:
+                    await self.board.deliver(
+                        to, p.CallSecurityState(call_id=m.call_id, level=stored, changed=True)
+                    )
             case p.RtcOffer():
                 to = await self._peer_of(m.call_id)
                 await self.board.deliver(
@@ -213,9 +250,8 @@ class ClientSession:
                     to, p.RtcAnswerRelay(call_id=m.call_id, sdp=m.sdp, from_role=self._role)
                 )
                 await calls.connected(ctx, self.actor, m.call_id)
-            case p.NotesSave():
-                await calls.save_notes(ctx, self.actor, m.call_id, m.text)
-                self.send(p.NotesSaved(call_id=m.call_id, ref=m.ref))
+            case n.NotesOpen() | n.NotesClose() | n.NotesDraft() | n.NotesAdd() | n.NotesCorrect():
+                await note_handling.handle(self, m)
             case _:  # pragma: no cover - parse() only returns the types above
                 raise p.ProtocolError("unknown_type", f"unhandled message {type(m).__name__}")
 
@@ -250,10 +286,12 @@ class ClientSession:
             await calls.device_seen(self.board.ctx, self.actor)
 
     def _require_staff(self) -> None:
-        if self.actor.kind != "staff" or self.actor.role not in (
-            Role.CLINICIAN,
-            Role.MANAGER,
-            Role.ADMIN,
+        """The queue lists every home's waiting residents: hub-wide staff only (a
+        care-home manager's account, scoped to one home, is refused)."""
+        if (
+            self.actor.kind != "staff"
+            or self.actor.role not in (Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+            or self.actor.home_id is not None
         ):
             raise Forbidden("the queue is for hub staff")
 
@@ -263,6 +301,11 @@ class ClientSession:
         if not self._takes_part(parties):
             parties = await self.board.parties(call_id, fresh=True)
         if not self._takes_part(parties):
+            if not self._is_party(parties) and (
+                self.actor.is_device or self.actor.home_id is not None
+            ):
+                # Another home's call looks exactly like one that does not exist.
+                raise NotFound(f"no call {call_id}")
             if parties.state in LIVE_STATES or not self._is_party(parties):
                 raise Forbidden(f"call {call_id} is not yours")
             raise Forbidden(f"call {call_id} is {parties.state}, not live")
@@ -281,13 +324,21 @@ class ClientSession:
 
 
 async def serve(
-    request: web.Request, actor: Actor, board: Switchboard, revalidate: Revalidate
+    request: web.Request,
+    actor: Actor,
+    board: Switchboard,
+    revalidate: Revalidate,
+    session: str | None = None,
 ) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(
-        heartbeat=board.settings.heartbeat_s,
-        max_msg_size=board.settings.max_message_bytes,
-    )
-    await ws.prepare(request)
-    session = ClientSession(ws, actor, board, revalidate)
-    await session.run()
-    return ws
+    """Upgrade and run one client. Refused before the upgrade (``TooManyConnections``,
+    HTTP 429) when its tablet, login or address already holds as many sockets as the
+    ``signalling.max_sockets_per_*`` settings allow."""
+    with board.admit(actor, request.remote or ""):
+        ws = web.WebSocketResponse(
+            heartbeat=board.settings.heartbeat_s,
+            max_msg_size=board.settings.max_message_bytes,
+        )
+        await ws.prepare(request)
+        client = ClientSession(ws, actor, board, revalidate, session)
+        await client.run()
+        return ws

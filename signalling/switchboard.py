@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -23,15 +23,20 @@ from hub import calls
 from hub.access import Actor
 from hub.consultations import Consultation
 from hub.context import HubContext
-from hub.events import CallChanged
+from hub.errors import TooManyConnections
+from hub.events import AccessEnded, CallChanged, HubEvent
 from hub.queue import QueueEntry, estimated_wait_s, position
 from hub.settings import SignallingSettings
 from signalling import protocol as p
 from signalling.bus import Bus, Envelope
+from signalling.presence import KIND as PRESENCE
+from signalling.presence import Presence, scope_of
 
 log = logging.getLogger(__name__)
 CLINICIANS = "clinicians"
 DEFAULT_HANDLE_S = 600.0
+CLOSE_SESSION_ENDED = 4401  # logout, expiry, revocation: the client must not reconnect
+REVALIDATE_EVERY_S = 60.0
 
 
 class Outbox(Protocol):
@@ -39,14 +44,25 @@ class Outbox(Protocol):
 
     actor: Actor
     queue_subscribed: bool
+    session: str | None  # the digest of the staff session token (None for a tablet)
 
     def send_text(self, text: str) -> None: ...
 
     async def close(self, code: int, message: bytes) -> None: ...
 
+    async def still_allowed(self) -> bool: ...
+
 
 def address_of(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
+
+
+NOTES_PREFIX = "notes:"
+
+
+def notes_address(call_id: int) -> str:
+    """Where a call's new note entries go: every console that has its notes open."""
+    return f"{NOTES_PREFIX}{call_id}"
 
 
 @dataclass(frozen=True)
@@ -62,8 +78,9 @@ class BusPublisher:
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
 
-    async def publish(self, event: CallChanged) -> None:
-        await self._bus.publish(Envelope("event", asdict(event)))
+    async def publish(self, event: HubEvent) -> None:
+        kind = "access_ended" if isinstance(event, AccessEnded) else "event"
+        await self._bus.publish(Envelope(kind, asdict(event)))
 
 
 class Switchboard:
@@ -76,6 +93,18 @@ class Switchboard:
         # Who takes part in each call, kept fresh by the call events every process sees,
         # so relaying SDP and ICE does not cost a database read per message.
         self._parties: dict[int, Parties] = {}
+        # Connections that have a call's notes open (``notes.open``), by call id: they
+        # get what is delivered to ``notes_address(call_id)``, and nobody else does.
+        self._notes: dict[int, set[Outbox]] = {}
+        # Live sockets per tablet/staff address and per client address, counted from
+        # before the upgrade (``admit``), so that a burst of connects cannot overshoot.
+        self._open: Counter[str] = Counter()
+        # WebSocket messages' database work at once: the rest of the pool is for pages.
+        self.db_work = asyncio.Semaphore(max(1, settings.max_db_work))
+        # Staff with a console socket on this process or another (signalling/presence.py).
+        self.presence = Presence(
+            bus, ctx.clock, scope_of(ctx.settings.database.url), self._staff_here
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -84,6 +113,7 @@ class Switchboard:
         self._tasks = [
             asyncio.create_task(self._consume(ready), name="switchboard-bus"),
             asyncio.create_task(self._sweep(), name="switchboard-sweeper"),
+            asyncio.create_task(self.presence.run(), name="switchboard-presence"),
         ]
         await ready.wait()
 
@@ -96,14 +126,52 @@ class Switchboard:
 
     # -- connections -----------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def admit(self, actor: Actor, remote: str) -> Iterator[None]:
+        """Hold one of the caps' places for a socket's lifetime; refuse one too many
+        (``TooManyConnections``, HTTP 429 before the upgrade)."""
+        s = self.settings
+        own = address_of(actor)
+        if actor.is_device:
+            cap, whose = s.max_sockets_per_device, "this tablet already has"
+        else:
+            cap, whose = s.max_sockets_per_user, "you already have"
+        if self._open[own] >= cap:
+            raise TooManyConnections(f"{whose} {cap} live connections: close one first")
+        peer = f"ip:{remote}"
+        if s.max_sockets_per_address and self._open[peer] >= s.max_sockets_per_address:
+            raise TooManyConnections(
+                f"too many live connections from this address "
+                f"({s.max_sockets_per_address}): close some first"
+            )
+        self._open[own] += 1
+        self._open[peer] += 1
+        try:
+            yield
+        finally:
+            self._open -= Counter({own: 1, peer: 1})
+
     def register(self, conn: Outbox) -> None:
         self._local[address_of(conn.actor)].add(conn)
+        self.presence.changed()
+
+    def watch_notes(self, conn: Outbox, call_id: int | None) -> None:
+        """``conn`` has this call's notes open from now on (one call at a time; None:
+        none), so it gets every new entry of that call."""
+        for watched, conns in list(self._notes.items()):
+            conns.discard(conn)
+            if not conns:
+                del self._notes[watched]
+        if call_id is not None:
+            self._notes.setdefault(call_id, set()).add(conn)
 
     def unregister(self, conn: Outbox) -> None:
+        self.watch_notes(conn, None)
         address = address_of(conn.actor)
         self._local[address].discard(conn)
         if not self._local[address]:
             del self._local[address]
+        self.presence.changed()
 
     async def close_all(self) -> None:
         conns = [c for group in self._local.values() for c in group]
@@ -113,6 +181,13 @@ class Switchboard:
 
     def connected_clinicians(self) -> int:
         return sum(1 for a in self._local if a.startswith("staff:"))
+
+    def _staff_here(self) -> list[int]:
+        return [int(a.removeprefix("staff:")) for a in self._local if a.startswith("staff:")]
+
+    def online_staff(self) -> frozenset[int]:
+        """Staff ids with a live console socket on any process (presence)."""
+        return self.presence.online()
 
     # -- sending ---------------------------------------------------------------------
 
@@ -126,7 +201,11 @@ class Switchboard:
             await self.bus.publish(Envelope("deliver", {"text": text}, to))
 
     def _send_local(self, to: str, text: str) -> None:
-        for conn in list(self._local.get(to, ())):
+        if to.startswith(NOTES_PREFIX):
+            targets = self._notes.get(int(to.removeprefix(NOTES_PREFIX)), set())
+        else:
+            targets = self._local.get(to, set())
+        for conn in list(targets):
             conn.send_text(text)
 
     async def _consume(self, ready: asyncio.Event) -> None:
@@ -149,6 +228,32 @@ class Switchboard:
             self._send_local(envelope.to, envelope.body["text"])
         elif envelope.kind == "event":
             await self.on_call_changed(CallChanged(**envelope.body))
+        elif envelope.kind == "access_ended":
+            await self.end_access(AccessEnded(**envelope.body))
+        elif envelope.kind == PRESENCE:
+            await self.presence.heard(envelope.body)
+
+    async def end_access(self, ended: AccessEnded) -> None:
+        """Close at once every local socket of a session, staff member or tablet that
+        lost its access (every process gets the same envelope and closes its own)."""
+        doomed = [c for group in self._local.values() for c in group if _ended(c, ended)]
+        await asyncio.gather(
+            *(c.close(CLOSE_SESSION_ENDED, b"session ended") for c in doomed),
+            return_exceptions=True,
+        )
+
+    async def revalidate_all(self) -> int:
+        """Close the sockets whose session expired or whose tablet or login is no longer
+        allowed (the periodic check behind the bus events). Returns how many closed."""
+        conns = [c for group in self._local.values() for c in group]
+        closed = 0
+        for conn in conns:
+            async with self.db_work:
+                allowed = await conn.still_allowed()
+            if not allowed:
+                await conn.close(CLOSE_SESSION_ENDED, b"session ended")
+                closed += 1
+        return closed
 
     # -- turning events into views ---------------------------------------------------
 
@@ -164,7 +269,9 @@ class Switchboard:
         snapshot = p.dump(queue_snapshot(entries, self.ctx))
         for conns in list(self._local.values()):
             for conn in list(conns):
-                if conn.queue_subscribed:
+                # Only hub-wide staff subscribe (session.py); a care-home account never
+                # gets another home's residents, even if it somehow had subscribed.
+                if conn.queue_subscribed and conn.actor.home_id is None:
                     conn.send_text(snapshot)
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
         free = max(0, self.connected_clinicians() - busy)
@@ -228,12 +335,31 @@ class Switchboard:
     async def _sweep(self) -> None:
         grace = timedelta(seconds=self.settings.abandon_after_s)
         interval = min(15.0, max(1.0, self.settings.abandon_after_s / 4))
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while True:
             await asyncio.sleep(interval)
             try:
                 await calls.abandon_stale(self.ctx, grace)
             except Exception:
                 log.exception("abandon sweep failed")
+            if loop.time() - checked >= REVALIDATE_EVERY_S:
+                checked = loop.time()
+                try:
+                    await self.revalidate_all()
+                except Exception:
+                    log.exception("socket revalidation failed")
+
+
+def _ended(conn: Outbox, ended: AccessEnded) -> bool:
+    actor = conn.actor
+    if ended.kind == "session":
+        return conn.session is not None and conn.session == ended.key
+    if ended.kind == "user":
+        return actor.kind == "staff" and str(actor.id) == ended.key
+    if ended.kind == "device":
+        return actor.is_device and str(actor.id) == ended.key
+    return False
 
 
 def queue_snapshot(entries: list[QueueEntry], ctx: HubContext) -> p.QueueSnapshot:

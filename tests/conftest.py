@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub import settings as settings_mod
 from hub.access import SYSTEM, Role, Skill
-from hub.admin import create_home, create_staff
+from hub.admin import add_resident, create_home, create_staff
 from hub.cipher import Keyring
 from hub.clock import FixedClock
 from hub.context import HubContext
 from hub.homes import NewHome
+from hub.residents import ResidentDetails
 from hub.settings import Settings
 from hub.staff import NewStaff
 from hub.store.bootstrap import make_uow_factory
@@ -58,7 +59,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         overrides={
             "database": {"url": database_url},
             "security": {"secret_key": "test-secret", "keys_file": str(tmp_path / "k.toml")},
-            "crypto": {"notes_key_id": "k1", "notes_keys": {"k1": Keyring.new_key_b64()}},
+            "crypto": {
+                "notes_key_id": "k1",
+                "notes_keys": {"k1": Keyring.new_key_b64()},
+                "audit_key": Keyring.new_key_b64(),
+            },
         }
     )
 
@@ -73,7 +78,8 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return Keyring.from_b64(settings.crypto.notes_keys, settings.crypto.notes_key_id)
+    c = settings.crypto
+    return Keyring.from_b64(c.notes_keys, c.notes_key_id, c.audit_key)
 
 
 @pytest.fixture
@@ -89,6 +95,19 @@ async def home(ctx: HubContext):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def other_home(ctx: HubContext):  # type: ignore[no-untyped-def]
     return await create_home(ctx, SYSTEM, NewHome.parse("CD456", "Oak House", "2 Road", 30))
+
+
+@pytest.fixture
+async def other_resident(ctx: HubContext, clock: FixedClock, other_home):  # type: ignore[no-untyped-def]
+    """Al Jones of Oak House: a resident that home A's accounts must never reach."""
+    details = ResidentDetails.parse(
+        given_name="Al",
+        family_name="Jones",
+        date_of_birth="1940-01-01",
+        nhs_number="4010232137",
+        today=clock.now().date(),
+    )
+    return await add_resident(ctx, SYSTEM, other_home.id, details)
 
 
 @pytest.fixture

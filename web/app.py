@@ -15,12 +15,12 @@ import jinja2
 from aiohttp import web
 
 from hub.clock import Clock, SystemClock
-from hub.consultations import Reason
 from hub.context import HubContext
 from hub.settings import Settings
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import check_current
+from hub.tariffs import configured_tariffs
 from signalling.bus import make_bus
 from signalling.switchboard import BusPublisher, Switchboard
 from web import (
@@ -31,16 +31,19 @@ from web import (
     consultation_views,
     cover_banner,
     hub_views,
+    labels,
     monthly_report_views,
     report_views,
     rota_views,
     routing_views,
     tablet_views,
+    throttles,
     ws_views,
 )
 from web.errors import error_middleware
-from web.keys import CTX, SETTINGS, SWITCHBOARD
+from web.keys import CTX, SETTINGS, SWITCHBOARD, TARIFFS
 from web.rota_jobs import jobs_ctx
+from web.route_access import public
 from web.routing_watch import routing_watch
 from web.security import csrf_middleware, headers_middleware, identity_middleware
 
@@ -52,10 +55,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     settings = resolve_secrets(settings)
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[error_middleware, headers_middleware, identity_middleware, csrf_middleware],
+        # headers outermost: error pages carry the security headers too
+        middlewares=[headers_middleware, error_middleware, identity_middleware, csrf_middleware],
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_database(settings, clock or SystemClock()))
+    app[TARIFFS] = configured_tariffs(settings.outcomes.tariffs_file)  # a bad file stops here
+    clock = clock or SystemClock()
+    throttles.setup(app, settings, clock)  # login and enrolment back-off per address
+    app.cleanup_ctx.append(_database(settings, clock))
     app.cleanup_ctx.append(routing_watch)  # needs the database context above
     app.cleanup_ctx.append(jobs_ctx)  # rota jobs: cancelled before the database closes
     cover_banner.setup(app)
@@ -64,9 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
-    env.filters["dt"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else "—"
-    env.filters["d"] = lambda d: d.strftime("%d %b %Y") if d else "—"
-    env.globals["reason_label"] = lambda r: Reason(r).label if r else "—"
+    labels.install(env)  # labels for coded values, UK times (web/labels.py)
     app.on_shutdown.append(_close_websockets)
     for module in (
         auth_views,
@@ -91,7 +96,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
 def _database(settings: Settings, clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        db = settings.database
+        engine = create_engine(
+            db.url, echo=db.echo, pool=(db.pool_size, db.pool_overflow, db.pool_timeout_s)
+        )
         try:
             await check_current(engine)
             keyring = keyring_from(settings)
@@ -124,5 +132,6 @@ async def _close_websockets(app: web.Application) -> None:
         await app[SWITCHBOARD].close_all()
 
 
+@public
 async def _health(request: web.Request) -> web.StreamResponse:
     return web.json_response({"status": "ok"})

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import segno
 from aiohttp import web
 
 from hub import auth
 from hub.access import Role
-from hub.errors import AuthenticationFailed, ValidationError
+from hub.errors import AuthenticationFailed, LockedOut, ValidationError
 from hub.sessions import Stage
 from web.forms import form, safe_next, text
 from web.keys import CTX
 from web.render import render
+from web.route_access import public
 from web.security import SESSION_COOKIE, actor_of, clear_cookie, session_of, set_cookie
+from web.throttles import LoginGuard
 
 routes = web.RouteTableDef()
 
@@ -29,11 +33,13 @@ def landing_for(request: web.Request) -> str:
 
 
 @routes.get("/")
+@public
 async def index(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(landing_for(request))
 
 
 @routes.get("/login")
+@public
 async def login_page(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     if actor is not None and not actor.is_device:
@@ -42,23 +48,30 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/login")
+@public
 async def login_submit(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     next_url = safe_next(text(data, "next", "/"))
+    username = text(data, "username")
+    guard = LoginGuard(request, username)
     try:
-        step = await auth.login_password(
-            request.app[CTX], text(data, "username"), text(data, "password")
-        )
+        guard.check()  # before the password is tried: a waiting address learns nothing
+        step = await auth.login_password(request.app[CTX], username, text(data, "password"))
     except AuthenticationFailed as err:
-        status = 429 if err.code == "locked_out" else 401
-        return render(
+        if not isinstance(err, LockedOut):
+            guard.failed()
+        response = render(
             "login.html",
             request,
-            {"error": err.message, "username": text(data, "username"), "next": next_url},
-            status=status,
+            {"error": err.message, "username": username[:80], "next": next_url},
+            status=429 if isinstance(err, LockedOut) else 401,
         )
+        if isinstance(err, LockedOut):
+            response.headers["Retry-After"] = str(err.retry_after_s)
+        return response
+    guard.succeeded()
     target = "/login/setup" if step.stage is Stage.NEEDS_TOTP_SETUP else "/login/totp"
-    response = web.HTTPSeeOther(f"{target}?next={next_url}")
+    response = web.HTTPSeeOther(f"{target}?{urlencode({'next': next_url}, safe='/')}")
     set_cookie(response, request, SESSION_COOKIE, step.token)
     raise response
 
@@ -69,6 +82,7 @@ def _pending(request: web.Request) -> bool:
 
 
 @routes.get("/login/totp")
+@public
 async def totp_page(request: web.Request) -> web.StreamResponse:
     if not _pending(request):
         raise web.HTTPSeeOther("/login")
@@ -76,6 +90,7 @@ async def totp_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/login/setup")
+@public
 async def setup_page(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     if session is None or session.stage is not Stage.NEEDS_TOTP_SETUP:
@@ -97,6 +112,7 @@ async def setup_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/login/totp")
+@public
 async def totp_submit(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     next_url = safe_next(text(data, "next", "/"))
@@ -109,7 +125,9 @@ async def totp_submit(request: web.Request) -> web.StreamResponse:
         if isinstance(err, auth.LoginExpired):
             raise web.HTTPSeeOther("/login") from None
         if setup and isinstance(err, auth.WrongCode):
-            raise web.HTTPSeeOther(f"/login/setup?next={next_url}&failed=1") from None
+            raise web.HTTPSeeOther(
+                f"/login/setup?{urlencode({'next': next_url, 'failed': '1'}, safe='/')}"
+            ) from None
         # Lockouts and replayed codes are said as they are, also during set-up.
         status = 429 if err.code == "locked_out" else 401
         return render("totp.html", request, {"error": err.message, "next": next_url}, status=status)
@@ -119,6 +137,7 @@ async def totp_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/logout")
+@public
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:

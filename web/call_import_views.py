@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from hub.access import Actor, Role
-from hub.call_import import ImportResult, import_calls
+from hub.call_import import ImportResult, import_calls, import_summary
 from hub.context import HubContext
 from hub.errors import DomainError, RowErrors
 from web.keys import CTX
@@ -110,14 +110,14 @@ def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Respo
 
 
 @routes.get("/admin/import-calls")
-@require(Role.ADMIN)
+@require(Role.ADMIN, hub_wide=True)
 async def import_calls_page(request: web.Request) -> web.StreamResponse:
     return _page(request)
 
 
 @routes.post("/admin/import-calls")
 @streamed_upload
-@require(Role.ADMIN)
+@require(Role.ADMIN, hub_wide=True)
 async def import_calls_upload(request: web.Request) -> web.StreamResponse:
     wants_stream = NDJSON in request.headers.get("Accept", "")
     with tempfile.TemporaryDirectory(prefix="telehub-import-") as folder:
@@ -203,6 +203,9 @@ def _done(result: ImportResult) -> dict[str, Any]:
         "imported": result.imported,
         "skipped": [list(e) for e in result.skipped[:SHOW_ROWS]],
         "skipped_count": len(result.skipped),
+        "duplicates": [list(e) for e in result.duplicates[:SHOW_ROWS]],
+        "duplicates_count": len(result.duplicates),
+        "summary": import_summary(result),
     }
 
 

@@ -11,20 +11,21 @@ from typing import Any
 
 from aiohttp import web
 
-from hub import admin, calls, closure, news2, records
+from hub import admin, calls, closure, news2, records, representations
 from hub.access import Actor, Role
 from hub.consultations import SOFT_SIGNS, Reason
 from hub.errors import AuthenticationFailed, ValidationError
 from hub.outcomes import FollowUp, Intention, OutcomeCode
 from media.turn import ice_servers, turn_credentials
 from web.forms import int_param
+from web.json_body import json_object
 from web.keys import CTX
+from web.local_time import local
 from web.render import render
 from web.routing_views import console_context
-from web.security import actor_of, require, require_device
+from web.security import actor_of, require, require_actor, require_device
 
 routes = web.RouteTableDef()
-MAX_JSON = 64 * 1024
 
 
 def _actor(request: web.Request) -> Actor:
@@ -35,15 +36,7 @@ def _actor(request: web.Request) -> Actor:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_JSON:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON, actual_size=request.content_length)
-    try:
-        data = await request.json()
-    except ValueError:
-        raise ValidationError("the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValidationError("the request body must be a JSON object")
-    return data
+    return await json_object(request)
 
 
 @routes.get("/tablet/call")
@@ -99,6 +92,7 @@ async def call_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/calls")
+@require_device
 async def api_request_call(request: web.Request) -> web.StreamResponse:
     actor = _actor(request)
     call = await calls.request_call(
@@ -111,6 +105,7 @@ async def api_request_call(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/calls/{call_id}")
+@require_actor
 async def api_call(request: web.Request) -> web.StreamResponse:
     view = await calls.view(request.app[CTX], _actor(request), int_param(request, "call_id"))
     c = view.call
@@ -136,25 +131,50 @@ async def api_call(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/outcomes/pending")
+@require(Role.CLINICIAN)
 async def api_pending_outcomes(request: web.Request) -> web.StreamResponse:
-    """Calls this clinician took that still need their outcome."""
-    pending = await closure.awaiting_outcome(request.app[CTX], _actor(request))
+    """Calls this clinician took that still need their outcome (deferred ones too: they
+    stay outstanding until recorded), oldest first; times also as UK wall-clock text."""
+    pending = await closure.outstanding_outcomes(request.app[CTX], _actor(request))
     return web.json_response(
         {
             "calls": [
                 {
-                    "call_id": c.id,
-                    "resident_id": c.resident_id,
-                    "reason": c.reason.value,
-                    "ended_at": c.ended_at.isoformat() if c.ended_at else None,
+                    "call_id": o.call.id,
+                    "resident_id": o.call.resident_id,
+                    "resident_name": o.resident_name,
+                    "reason": o.call.reason.value,
+                    "ended_at": o.call.ended_at.isoformat() if o.call.ended_at else None,
+                    "ended_at_uk": local(o.call.ended_at),
+                    "deferred": o.deferred,
+                    "deferred_reason": o.call.outcome_deferred_reason,
                 }
-                for c in pending
+                for o in pending
             ]
         }
     )
 
 
+@routes.post("/api/calls/{call_id}/outcome/defer")
+@require(Role.CLINICIAN)
+async def api_defer_outcome(request: web.Request) -> web.StreamResponse:
+    """Put an ended call's outcome off, with a reason (``{"reason": "..."}``)."""
+    data = await _json(request)
+    reason = data.get("reason")
+    call = await closure.defer_outcome(
+        request.app[CTX],
+        _actor(request),
+        int_param(request, "call_id"),
+        reason if isinstance(reason, str) else "",
+    )
+    deferred_at = call.outcome_deferred_at
+    return web.json_response(
+        {"call_id": call.id, "deferred_at": deferred_at.isoformat() if deferred_at else None}
+    )
+
+
 @routes.post("/api/calls/{call_id}/outcome")
+@require(Role.CLINICIAN, refusal="only clinicians record outcomes")
 async def api_record_outcome(request: web.Request) -> web.StreamResponse:
     data = await _json(request)
     call = await closure.record_outcome(
@@ -168,14 +188,52 @@ async def api_record_outcome(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/calls/{call_id}/representations")
+@require_actor
 async def api_record_representation(request: web.Request) -> web.StreamResponse:
-    call = await closure.record_representation(
-        request.app[CTX], _actor(request), int_param(request, "call_id"), await _json(request)
+    """Record a re-presentation. Without ``"confirm": true`` nothing is stored: 422
+    ``confirmation_required`` whose message says what would change (docs/outcomes.md)."""
+    data = await _json(request)
+    done = await representations.record(
+        request.app[CTX],
+        _actor(request),
+        int_param(request, "call_id"),
+        data,
+        confirmed=data.get("confirm") is True,
     )
-    return web.json_response({"call_id": call.id}, status=201)
+    return web.json_response(
+        {
+            "call_id": done.representation.call_id,
+            "representation_id": done.representation.id,
+            "no_longer_avoided": list(done.change.no_longer_avoided),
+            "message": done.change.sentence,
+            "undo_until": done.undo_until.isoformat(),
+        },
+        status=201,
+    )
+
+
+@routes.post("/api/calls/{call_id}/representations/{rep_id}/undo")
+@require_actor
+async def api_undo_representation(request: web.Request) -> web.StreamResponse:
+    """Undo a re-presentation this actor recorded within the undo window."""
+    change = await representations.undo(
+        request.app[CTX],
+        _actor(request),
+        int_param(request, "call_id"),
+        int_param(request, "rep_id"),
+    )
+    return web.json_response(
+        {
+            "call_id": change.call.id,
+            "representation_id": int_param(request, "rep_id"),
+            "avoided_again": list(change.avoided_again),
+            "message": change.sentence,
+        }
+    )
 
 
 @routes.post("/api/news2")
+@require_actor
 async def api_news2(request: web.Request) -> web.StreamResponse:
     """Score observations as the carer types them (the one NEWS2 implementation)."""
     _actor(request)
@@ -198,6 +256,7 @@ async def api_news2(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/ice-servers")
+@require_actor
 async def api_ice_servers(request: web.Request) -> web.StreamResponse:
     """STUN/TURN for this browser; TURN credentials only for the authenticated."""
     actor = _actor(request)
@@ -223,7 +282,7 @@ async def api_ice_servers(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/console")
-@require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+@require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN, hub_wide=True)
 async def console(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     actor = _actor(request)

@@ -12,11 +12,10 @@ import ssl
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from tqdm import tqdm
 
-from hub import audit
 from hub import settings as settings_mod
 from hub.access import SYSTEM
 from hub.admin import create_staff
@@ -29,8 +28,13 @@ from hub.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import check_current, upgrade
+from rota.progress_bar import Bar, progress_bar
+from web.access_log import ACCESS_LOG, AccessLogger
 from web.app import create_app
 from web.devcert import make_dev_cert
+
+if TYPE_CHECKING:
+    from hub.demo import DemoLogin
 
 DEMO_DIR = Path("var")
 DEMO_CONFIG = DEMO_DIR / "demo.toml"
@@ -91,9 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_adduser)
 
     s = sub.add_parser("audit", help="audit trail tools")
-    audit_sub = s.add_subparsers(dest="audit_command", required=True)
-    v = audit_sub.add_parser("verify", help="check the audit hash chain end to end")
-    v.set_defaults(func=cmd_audit_verify)
+    from web.audit_cli import add_commands as add_audit_commands
+
+    add_audit_commands(s.add_subparsers(dest="audit_command", required=True))
 
     s = sub.add_parser("dev-cert", help="make a self-signed TLS certificate for local testing")
     s.add_argument("--out", type=Path, default=Path("var/tls"))
@@ -161,7 +165,10 @@ async def _context(settings: Settings, *, migrate: bool = False) -> AsyncIterato
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from hub.tariffs import configured_tariffs
+
     settings = _settings(args)
+    configured_tariffs(settings.outcomes.tariffs_file)  # a bad tariffs file stops it here
     server = settings.server
     settings = settings.replace(
         "server",
@@ -201,6 +208,8 @@ def _serve(settings: Settings) -> None:
         ssl_context=ssl_ctx,
         print=None,
         shutdown_timeout=5,
+        access_log=ACCESS_LOG,
+        access_log_class=AccessLogger,  # paths without query strings (personal data)
     )
 
 
@@ -235,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = settings.replace("server", port=args.port)
 
     async def run() -> DemoSummary:
-        with tqdm(total=0, desc="seeding demo consultations", unit="call") as bar:
+        with progress_bar(total=0, desc="seeding demo consultations", unit="call") as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
@@ -244,11 +253,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 if done >= total:
                     bar.close()  # before the rota's bar opens below it
 
-            rota_bar: list[tqdm[None]] = []  # opened when the rota solver starts
+            rota_bar: list[Bar] = []  # opened when the rota solver starts
 
             def rota_progress(p: RotaProgress) -> None:  # from the solver's thread
                 if not rota_bar:
-                    rota_bar.append(tqdm(total=ROTA_TIME_LIMIT_S, desc="solving a draft rota"))
+                    rota_bar.append(
+                        progress_bar(total=ROTA_TIME_LIMIT_S, desc="solving a draft rota")
+                    )
                 best = "…" if p.objective is None else f"{p.objective:.0f}"
                 rota_bar[0].n = min(round(p.elapsed_s, 1), ROTA_TIME_LIMIT_S)
                 rota_bar[0].set_postfix_str(f"{p.elapsed_s:.0f} s, best score {best}")
@@ -279,9 +290,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  Draft rota {r.start}–{r.last} (not published): {url}rota/{r.id}\n")
     print("  Staff logins (password, then the 6-digit code from an authenticator app or")
     print(f"  `telehub --config {DEMO_CONFIG} totp USERNAME`):")
-    for login in summary.logins:
-        totp = login.totp_secret or "(sets up two-factor at first login)"
-        print(f"    {login.role:<10} {login.username:<12} {login.password}   TOTP secret: {totp}")
+    for line in demo_login_lines(summary.logins):
+        print(line)
     print("\n  Tablet enrolment codes (open /enrol in another browser profile):")
     for home_name, code in summary.enrolment_codes:
         print(f"    {home_name:<28} {code}")
@@ -290,6 +300,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     _serve(settings)
     return 0
+
+
+def demo_login_lines(logins: Sequence[DemoLogin]) -> list[str]:
+    """One login per role first (admin, hub manager, home manager, clinician), then
+    the rest of the staff, each with its password and TOTP secret."""
+    first: dict[str, DemoLogin] = {}
+    for login in logins:
+        if login.totp_secret is not None:
+            first.setdefault(login.role_label, login)
+    rest = [x for x in logins if x not in first.values()]
+
+    def line(x: DemoLogin) -> str:
+        totp = x.totp_secret or "(sets up two-factor at first login)"
+        scope = f"   ({x.home_name} only)" if x.home_name else ""
+        return f"    {x.role_label:<13} {x.username:<12} {x.password}   TOTP secret: {totp}{scope}"
+
+    lines = ["  One login per role:", *(line(x) for x in first.values())]
+    if rest:
+        lines += ["  More staff (same password):", *(line(x) for x in rest)]
+    return lines
 
 
 def cmd_totp(args: argparse.Namespace) -> int:
@@ -331,36 +361,15 @@ def cmd_adduser(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-
-    async def run() -> audit.ChainReport:
-        async with _context(settings) as ctx, ctx.uow() as uow:
-            events = [e async for e in uow.audit.events()]
-        return audit.verify(
-            tqdm(events, desc="verifying audit chain", unit="event", disable=len(events) < 10_000)
-        )
-
-    report = asyncio.run(run())
-    if report.ok:
-        print(f"audit chain intact: {report.checked} events verified")
-        return 0
-    print(
-        f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
-        f"({report.checked} events verified before it)",
-        file=sys.stderr,
-    )
-    return 1
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     import csv
     import json
 
     from hub import reports
-    from hub.tariffs import load_tariffs
+    from hub.tariffs import configured_tariffs
 
     settings = _settings(args)
+    tariffs = configured_tariffs(settings.outcomes.tariffs_file)  # checked before anything runs
 
     async def run() -> list[dict[str, object]] | str:
         async with _context(settings) as ctx:
@@ -377,7 +386,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
                 bundle = await encounter_bundle(ctx, SYSTEM, query)
                 return bundle.model_dump_json(indent=2)
-            report = await reports.build(ctx, SYSTEM, query, load_tariffs())
+            report = await reports.build(ctx, SYSTEM, query, tariffs, per_home=True)
             return reports.summary_rows(report)
 
     rows = asyncio.run(run())
@@ -393,7 +402,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_import_calls(args: argparse.Namespace) -> int:
-    from hub.call_import import ImportResult, import_calls
+    from hub.call_import import ImportResult, import_calls, import_summary, plural
 
     settings = _settings(args)
     if not args.file.exists():
@@ -403,7 +412,7 @@ def cmd_import_calls(args: argparse.Namespace) -> int:
     async def run() -> ImportResult:
         with (
             args.file.open(encoding="utf-8-sig", newline="") as f,
-            tqdm(desc="importing calls", unit="row") as bar,
+            progress_bar(desc="importing calls", unit="row") as bar,
         ):
 
             def progress(done: int) -> None:
@@ -421,17 +430,16 @@ def cmd_import_calls(args: argparse.Namespace) -> int:
         for line, message in err.errors[:200]:
             print(f"{args.file}:{line}: {message}", file=sys.stderr)
         print(
-            f"telehub: {len(err.errors)} bad row(s); nothing imported "
+            f"telehub: {plural(len(err.errors), 'bad row')}; nothing imported "
             "(--skip-invalid imports the good rows)",
             file=sys.stderr,
         )
         return 1
-    print(
-        f"imported {result.imported} calls"
-        + (f", skipped {len(result.skipped)} bad rows" if result.skipped else "")
-    )
+    print(import_summary(result))
     for line, message in result.skipped[:200]:
         print(f"{args.file}:{line}: {message}", file=sys.stderr)
+    for line, message in result.duplicates[:200]:
+        print(f"{args.file}:{line}: duplicate skipped: {message}", file=sys.stderr)
     return 0
 
 

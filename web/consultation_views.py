@@ -15,11 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from hub import call_records, closure
+from hub import call_records, call_security, closure, notes
 from hub.access import Actor, Role
+from hub.avoided import EVENT_LABELS
 from hub.call_records import CallRecord, HistoryEntry
 from hub.consultations import SOFT_SIGNS, State
 from hub.errors import NotFound, ValidationError
+from hub.lifecycle import TERMINAL
 from hub.outcomes import (
     AdmissionJudgement,
     FollowUp,
@@ -50,8 +52,31 @@ async def call_detail(request: web.Request) -> web.StreamResponse:
     return await _render(request)
 
 
+@routes.post("/calls/{call_id}/notes")
+@require(Role.CLINICIAN)
+async def add_note(request: web.Request) -> web.StreamResponse:
+    """A late entry or a correction, once the call is over (hub/notes.py decides)."""
+    ctx = request.app[CTX]
+    actor = _actor(request)
+    call_id = int_param(request, "call_id")
+    data = await form(request)
+    submitted = {"text": text(data, "text"), "corrects": text(data, "corrects")}
+    try:
+        if submitted["corrects"]:
+            if not submitted["corrects"].isdigit():
+                raise ValidationError("choose the entry to correct from the list")
+            await notes.correct(ctx, actor, call_id, int(submitted["corrects"]), submitted["text"])
+        else:
+            await notes.add(ctx, actor, call_id, submitted["text"])
+    except (ValidationError, NotFound) as err:  # shown with the form, the text kept
+        if isinstance(err, NotFound) and not err.message.startswith("no note entry"):
+            raise
+        return await _render(request, note_form=submitted, note_error=err.message, status=422)
+    raise web.HTTPSeeOther(f"/calls/{call_id}#notes")
+
+
 @routes.post("/calls/{call_id}/outcome")
-@require(*STAFF)
+@require(Role.CLINICIAN, refusal="only clinicians record outcomes")
 async def amend_outcome(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     actor = _actor(request)
@@ -78,6 +103,8 @@ async def _render(
     submitted: Mapping[str, str] | None = None,
     error: ValidationError | None = None,
     status: int = 200,
+    note_form: Mapping[str, str] | None = None,
+    note_error: str | None = None,
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
     actor = _actor(request)
@@ -102,8 +129,13 @@ async def _render(
             "outcome_label": _label(OutcomeCode, call.outcome),
             "follow_up_label": _label(FollowUp, call.follow_up),
             "judgement_label": _label(AdmissionJudgement, call.admission_judgement),
+            "security_label": call_security.label_of(call.security_level),
             "history": [_history_row(e) for e in reversed(record.history)],
             "amending": amending,
+            # Late entries and corrections once the call is over (live: the console).
+            "can_add_note": actor.role is Role.CLINICIAN and call.state in TERMINAL,
+            "note_form": note_form or {"text": "", "corrects": ""},
+            "note_error": note_error,
             "can_edit": can_edit,
             "is_clinician": actor.role is Role.CLINICIAN,
             "form": submitted if submitted is not None else _current(record),
@@ -143,16 +175,27 @@ def _label(enum: Any, value: str | None) -> str:
 
 def _history_row(entry: HistoryEntry) -> dict[str, str]:
     d = entry.detail
-    if entry.action == "call.representation":
+    if entry.action in ("call.representation", "call.representation_undone"):
         at = d.get("at")
         when = local(datetime.fromisoformat(at)) if isinstance(at, str) else "—"
-        what = f"Re-presentation: {_label(RepresentationKind, d.get('kind'))} ({when})"
+        done = "undone" if entry.action == "call.representation_undone" else "recorded"
+        what = f"Re-presentation {done}: {_label(RepresentationKind, d.get('kind'))} ({when})"
+    elif entry.action == "call.outcome_deferred":
+        what = "Outcome deferred (still outstanding until it is recorded)"
     elif entry.action == "call.outcome_amended":
         before = _label(OutcomeCode, d.get("previous"))
         what = f"Outcome amended: {before} → {_label(OutcomeCode, d.get('outcome'))}"
     else:
         what = f"Outcome recorded: {_label(OutcomeCode, d.get('outcome'))}"
     extra = []
+    for key, words in (
+        ("no_longer_avoided", "no longer counted as avoided"),
+        ("avoided_again", "counted as avoided again"),
+    ):
+        events = d.get(key)
+        if isinstance(events, list) and events:
+            names = ", ".join(EVENT_LABELS.get(str(e), str(e)) for e in events)
+            extra.append(f"{words}: {names}")
     if d.get("follow_up"):
         extra.append(f"follow-up: {_label(FollowUp, d.get('follow_up'))}")
     if d.get("admission_judgement"):

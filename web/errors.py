@@ -18,6 +18,8 @@ from hub.errors import (
     Forbidden,
     LockedOut,
     NotFound,
+    TooManyConnections,
+    Unavailable,
     ValidationError,
 )
 
@@ -30,6 +32,8 @@ STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (ValidationError, 422),
+    (TooManyConnections, 429),
+    (Unavailable, 503),
 ]
 
 
@@ -63,13 +67,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except DomainError as err:
         response = error_response(request, status_for(err), err.code, err.message)
-        if isinstance(err, LockedOut):
+        if isinstance(err, LockedOut | Unavailable):
             response.headers["Retry-After"] = str(err.retry_after_s)
         return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = {
+            400: "bad_request",
             403: "forbidden",
             404: "not_found",
             405: "method_not_allowed",

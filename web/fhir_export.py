@@ -16,6 +16,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from hub.access import Actor
 from hub.audit import AuditRecord
+from hub.call_security import label_of
 from hub.consultations import Consultation, Reason, State
 from hub.context import HubContext
 from hub.errors import NotFound
@@ -36,6 +37,10 @@ STATUS = {
     State.REQUESTED: "planned",
 }
 EXPORT_ACTION = "consultations.exported"
+# The negotiated security level of the call's media (hub.call_security), as an Encounter
+# extension: FHIR has no element for it (docs/outcomes.md, "FHIR export").
+SECURITY_EXTENSION = "urn:telehub:fhir:StructureDefinition:call-security-level"
+SECURITY_SYSTEM = "urn:telehub:fhir:CodeSystem:call-security-level"
 HL7_DISPOSITION = {
     OutcomeCode.CALLED_999_CONVEYED: "hosp",
     OutcomeCode.SENT_TO_AE: "hosp",
@@ -129,6 +134,17 @@ def _encounter(
         }
     if c.answered_by in staff:
         encounter["participant"] = [{"individual": {"display": staff[c.answered_by].display_name}}]
+    if c.security_level:
+        encounter["extension"] = [
+            {
+                "url": SECURITY_EXTENSION,
+                "valueCoding": {
+                    "system": SECURITY_SYSTEM,
+                    "code": c.security_level,
+                    "display": label_of(c.security_level),
+                },
+            }
+        ]
     if c.outcome:
         encounter["hospitalization"] = {
             "dischargeDisposition": _disposition(OutcomeCode(c.outcome))

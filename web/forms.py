@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -27,10 +29,30 @@ def checkbox(data: MultiDictProxy[str | bytes | web.FileField], name: str) -> bo
 
 
 def safe_next(target: str, default: str = "/") -> str:
-    """Only same-site relative paths: no open redirects via ``?next=``."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only same-site relative paths: no open redirects via ``?next=``.
+
+    The value is checked as given and after every layer of percent-decoding: browsers
+    drop tabs and newlines from URLs and treat ``\\`` as ``/``, so ``/%09/evil.example``
+    would end as ``//evil.example``. Any control, format or whitespace character, a
+    backslash, or a second leading slash refuses the value."""
+    seen = target
+    for _ in range(4):
+        if not _same_site_path(seen):
+            return default
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return default  # encoded more deeply than any link of ours
+
+
+def _same_site_path(path: str) -> bool:
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return False
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in path):
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
 
 
 def int_param(request: web.Request, name: str) -> int:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
-from hub import admin, closure, records
+from hub import admin, call_records, closure, records, representations
 from hub.access import Actor, Role
-from hub.errors import Conflict, ValidationError
+from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.outcomes import RepresentationKind
 from hub.residents import format_nhs_number
-from web.forms import form, int_param, text
+from web import representation_forms
+from web.forms import int_param
 from web.keys import CTX
+from web.local_time import local
 from web.render import render
 from web.security import actor_of, require
 
@@ -58,7 +58,11 @@ async def resident_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _render_resident(
-    request: web.Request, *, error: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
     record = await records.view_resident(ctx, _actor(request), int_param(request, "resident_id"))
@@ -70,6 +74,9 @@ async def _render_resident(
         for c in record.consultations
         if c.ended_at and c.outcome and now <= c.ended_at + window
     }
+    recorded = await representations.for_calls(
+        ctx, _actor(request), [c for c in record.consultations if c.id in open_for_follow_up]
+    )
     return render(
         "resident.html",
         request,
@@ -79,6 +86,17 @@ async def _render_resident(
             "fmt_nhs": format_nhs_number,
             "error": error,
             "follow_up_ids": open_for_follow_up,
+            "recorded_reps": recorded,
+            "local": local,
+            "undo_minutes": ctx.settings.outcomes.representation_undo_minutes,
+            "undoable": {
+                rep.id: rep.recorded_at + representations.undo_window(ctx)
+                for reps in recorded.values()
+                for rep in reps
+                if representations.can_undo(ctx, _actor(request), rep)
+            },
+            "notice": notice
+            or ("That has been recorded." if request.query.get("recorded") else None),
             "kinds": list(RepresentationKind),
             "follow_up_hours": ctx.settings.outcomes.follow_up_hours,
         },
@@ -89,21 +107,45 @@ async def _render_resident(
 @routes.post("/residents/{resident_id}/calls/{call_id}/representations")
 @require(*STAFF)
 async def record_representation(request: web.Request) -> web.StreamResponse:
-    """Staff record that the resident reached hospital after all (cancels "avoided")."""
+    """Staff record that the resident reached hospital or a GP after all (cancels
+    "avoided"): choose, check what changes, confirm (web/representation_forms.py)."""
     ctx = request.app[CTX]
-    data = await form(request)
-    when = text(data, "at")
+    resident_id = int_param(request, "resident_id")
+    call_id = int_param(request, "call_id")
     try:
-        at = datetime.fromisoformat(when).replace(tzinfo=UTC) if when else ctx.clock.now()
-    except ValueError:
-        return await _render_resident(request, error=f"{when!r} is not a date and time", status=422)
-    try:
-        await closure.record_representation(
-            ctx,
-            _actor(request),
-            int_param(request, "call_id"),
-            {"kind": text(data, "kind"), "at": at.isoformat()},
+        data, confirmed = await representation_forms.read(request, ctx)
+        if not confirmed:
+            change = await representations.preview(
+                ctx, _actor(request), call_id, data, resident_id=resident_id
+            )
+            return representation_forms.confirm_page(
+                request, ctx, change, action=request.path, back=f"/residents/{resident_id}"
+            )
+        await representations.record(
+            ctx, _actor(request), call_id, data, confirmed=True, resident_id=resident_id
         )
+    except NotFound:
+        await call_records.audit_refused(ctx, _actor(request), call_id, "representation")
+        raise
     except (ValidationError, Conflict) as err:
         return await _render_resident(request, error=err.message, status=422)
-    raise web.HTTPSeeOther(f"/residents/{int_param(request, 'resident_id')}")
+    raise web.HTTPSeeOther(f"/residents/{resident_id}?recorded={call_id}")
+
+
+@routes.post("/residents/{resident_id}/calls/{call_id}/representations/{rep_id}/undo")
+@require(*STAFF)
+async def undo_representation(request: web.Request) -> web.StreamResponse:
+    """Undo a re-presentation this member of staff recorded a few minutes ago."""
+    ctx = request.app[CTX]
+    call_id = int_param(request, "call_id")
+    try:
+        change = await representations.undo(
+            ctx, _actor(request), call_id, int_param(request, "rep_id")
+        )
+    except NotFound:
+        await call_records.audit_refused(ctx, _actor(request), call_id, "representation undo")
+        raise
+    except (Conflict, Forbidden) as err:
+        status = 409 if isinstance(err, Conflict) else 403
+        return await _render_resident(request, error=err.message, status=status)
+    return await _render_resident(request, notice=f"Undone. {change.sentence}")

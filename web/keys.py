@@ -6,8 +6,10 @@ from aiohttp import web
 
 from hub.context import HubContext
 from hub.settings import Settings
+from hub.tariffs import Tariffs
 from signalling.switchboard import Switchboard
 
 CTX = web.AppKey("ctx", HubContext)
 SETTINGS = web.AppKey("settings", Settings)
 SWITCHBOARD = web.AppKey("switchboard", Switchboard)
+TARIFFS = web.AppKey("tariffs", Tariffs)  # loaded and checked once, at start-up

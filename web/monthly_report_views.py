@@ -20,8 +20,7 @@ from hub.avoided import EVENTS
 from hub.consultations import Reason
 from hub.errors import ValidationError
 from hub.outcomes import OutcomeCode
-from hub.tariffs import load_tariffs
-from web.keys import CTX
+from web.keys import CTX, TARIFFS
 from web.render import render
 from web.security import actor_of, require
 
@@ -75,7 +74,7 @@ async def monthly_report(request: web.Request) -> web.StreamResponse:
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     month = request.query.get("month") or last_month
     first, last = month_range(month)
-    tariffs = load_tariffs()
+    tariffs = request.app[TARIFFS]
     # build() applies the access rules (403 for another home) and 404s a missing home.
     report = await reports.build(
         ctx, actor, reports.ReportQuery(first, last, _home_id(request, actor)), tariffs

@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from tqdm import tqdm
-
 from hub.access import SYSTEM
+from rota.progress_bar import progress_bar
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +31,7 @@ def cmd_rebuild_rollup(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> int:
-        with tqdm(desc="rebuilding the report rollup", unit="block") as bar:
+        with progress_bar(desc="rebuilding the report rollup", unit="block") as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total

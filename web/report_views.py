@@ -19,12 +19,12 @@ from aiohttp import web
 
 from hub import admin, reports
 from hub.access import Actor, Role
-from hub.avoided import AvoidedCounts
+from hub.avoided import EVENT_LABELS, EVENTS, AvoidedCounts
+from hub.call_security import SecurityLevel
 from hub.consultations import Reason
 from hub.outcomes import OutcomeCode
-from hub.tariffs import load_tariffs
 from web.fhir_export import encounter_bundle
-from web.keys import CTX
+from web.keys import CTX, TARIFFS
 from web.render import render
 from web.security import actor_of, require
 
@@ -45,6 +45,13 @@ COUNT_COLUMNS = (
     "avoided_admissions",
     "avoided_urgent_gp_visits",
 )
+HOME_FIGURE_COLUMNS = (
+    "cost_avoided",
+    "answer_p50_s",
+    "answer_p90_s",
+    "answer_p95_s",
+    "answered_within_5_min_pct",
+)
 
 
 def _actor(request: web.Request) -> Actor:
@@ -62,9 +69,11 @@ def _query(request: web.Request) -> reports.ReportQuery:
     return reports.ReportQuery.parse(start, end, int(home) if home.isdigit() else None)
 
 
-async def _report(request: web.Request) -> reports.Report:
+async def _report(request: web.Request, *, per_home: bool = False) -> reports.Report:
     ctx = request.app[CTX]
-    return await reports.build(ctx, _actor(request), _query(request), load_tariffs())
+    return await reports.build(
+        ctx, _actor(request), _query(request), request.app[TARIFFS], per_home=per_home
+    )
 
 
 @routes.get("/reports")
@@ -94,6 +103,10 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             "reason_max": reason_max,
             "reason_labels": {r.value: r.label for r in Reason},
             "exports": export_hrefs(report),
+            "tariffs": request.app[TARIFFS],
+            "event_labels": EVENT_LABELS,
+            "events": EVENTS,
+            "security_labels": [(v.value, v.label) for v in SecurityLevel] + [("", "Not recorded")],
             "monthly_month": report.query.end.strftime("%Y-%m"),
         },
     )
@@ -107,7 +120,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(
             text=f"there is no report table {table[:40]!r}: choose one of {', '.join(TABLES)}"
         )
-    report = await _report(request)
+    report = await _report(request, per_home=table in ("summary", "homes"))
     fields, rows = TABLES[table](report)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields)
@@ -127,7 +140,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
 @require(Role.MANAGER, Role.ADMIN)
 async def export_json(request: web.Request) -> web.StreamResponse:
     """The summary (one row per home and a total), as ``telehub report --format json``."""
-    report = await _report(request)
+    report = await _report(request, per_home=True)
     name = f"telehub-report-{report.query.start}-{report.query.end}.json"
     return web.json_response(
         reports.summary_rows(report),
@@ -182,9 +195,17 @@ def _summary(report: reports.Report) -> tuple[list[str], list[Row]]:
 
 
 def _homes(report: reports.Report) -> tuple[list[str], list[Row]]:
-    return ["home", "from", "to", *COUNT_COLUMNS], [
-        {"home": name, **_range(report), **_counts(c)} for name, c in report.by_home
+    """Per home: counts, cost avoided and answer times (as the summary's home rows)."""
+    rows: list[Row] = [
+        {
+            "home": name,
+            **_range(report),
+            **_counts(c),
+            **reports.home_figure_columns(report.home_figures[name]),
+        }
+        for name, c in report.by_home
     ]
+    return ["home", "from", "to", *COUNT_COLUMNS, *HOME_FIGURE_COLUMNS], rows
 
 
 def _months(report: reports.Report) -> tuple[list[str], list[Row]]:

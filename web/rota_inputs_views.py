@@ -116,13 +116,13 @@ async def _render_people(
 
 
 @routes.get("/rota/people")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def people(request: web.Request) -> web.StreamResponse:
     return await _render_people(request)
 
 
 @routes.post("/rota/people/contract")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def contract(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     values: dict[str, Any] = {
@@ -149,7 +149,7 @@ async def contract(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/rota/people/leave")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def add_leave(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     values = {k: text(data, k) for k in ("staff_id", "first", "last", "kind")}
@@ -170,7 +170,7 @@ async def add_leave(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/rota/people/leave/{leave_id}/remove")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def remove_leave(request: web.Request) -> web.StreamResponse:
     leave_id = int_param(request, "leave_id")
     await rota_inputs.remove_leave(_ctx(request), _actor(request), leave_id)
@@ -178,7 +178,7 @@ async def remove_leave(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/rota/people/requests")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def add_request(request: web.Request) -> web.StreamResponse:
     values = _request_values(await form(request))
     try:
@@ -194,7 +194,7 @@ async def add_request(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/rota/people/requests/{request_id}/remove")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def remove_request(request: web.Request) -> web.StreamResponse:
     request_id = int_param(request, "request_id")
     await rota_inputs.remove_request(_ctx(request), _actor(request), request_id)
@@ -275,7 +275,7 @@ def _is_number(raw: str) -> bool:
 
 
 @routes.get("/rota/demand")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def demand(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     actor = _actor(request)
@@ -300,7 +300,7 @@ async def demand(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/rota/demand")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def save_demand(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     raw = [text(data, f"h{h}").strip() for h in range(HOURS_PER_WEEK)]

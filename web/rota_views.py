@@ -140,7 +140,7 @@ async def _render_overview(
 
 
 @_own.get("/rota")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def overview(request: web.Request) -> web.StreamResponse:
     _lead(request)
     job = await _query_job(request)
@@ -150,7 +150,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
 
 
 @_own.post("/rota/generate")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def generate(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     actor = _lead(request)
@@ -194,7 +194,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
 
 
 @_own.get(r"/rota/jobs/{job_id:[0-9a-f]{1,64}}")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def job_status(request: web.Request) -> web.StreamResponse:
     _lead(request)
     job = await request.app[ROTA_JOBS].get(request.match_info["job_id"])
@@ -248,7 +248,7 @@ async def _render_rota(
 
 
 @_own.get(r"/rota/{rota_id:\d+}")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def rota_view(request: web.Request) -> web.StreamResponse:
     rota_id = int_param(request, "rota_id")
     _lead(request)
@@ -274,7 +274,7 @@ async def rota_view(request: web.Request) -> web.StreamResponse:
 
 
 @_own.post(r"/rota/{rota_id:\d+}/edit")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def edit(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     actor = _lead(request)
@@ -306,7 +306,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
 
 
 @_own.post(r"/rota/{rota_id:\d+}/publish")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def publish(request: web.Request) -> web.StreamResponse:
     rota_id = int_param(request, "rota_id")
     try:
@@ -319,7 +319,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
 
 
 @_own.post(r"/rota/{rota_id:\d+}/withdraw")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def withdraw(request: web.Request) -> web.StreamResponse:
     rota_id = int_param(request, "rota_id")
     await rota_plans.withdraw(_ctx(request), _lead(request), rota_id)
@@ -327,7 +327,7 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
 
 
 @_own.post(r"/rota/{rota_id:\d+}/sickness")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def sickness(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
     actor = _lead(request)
@@ -384,7 +384,7 @@ def _download(data: Any, name: str) -> web.Response:
 
 
 @_own.get(r"/rota/{rota_id:\d+}/problem.json")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def problem_json(request: web.Request) -> web.StreamResponse:
     rota_id = int_param(request, "rota_id")
     shown = await rota_plans.view(_ctx(request), _lead(request), rota_id)
@@ -392,7 +392,7 @@ async def problem_json(request: web.Request) -> web.StreamResponse:
 
 
 @_own.get(r"/rota/{rota_id:\d+}/solution.json")
-@require(*LEAD)
+@require(*LEAD, hub_wide=True)
 async def solution_json(request: web.Request) -> web.StreamResponse:
     rota_id = int_param(request, "rota_id")
     shown = await rota_plans.view(_ctx(request), _lead(request), rota_id)

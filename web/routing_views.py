@@ -7,6 +7,7 @@ queue snapshot on the WebSocket is the same for every clinician, routing is not.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from aiohttp import web
 from hub import call_routing, routing
 from hub.access import Actor, Role
 from hub.call_routing import ConsoleRouting
-from web.keys import CTX
+from web.keys import CTX, SWITCHBOARD
 from web.security import actor_of, require
 
 routes = web.RouteTableDef()
@@ -75,9 +76,14 @@ async def console_context(request: web.Request, actor: Actor) -> dict[str, Any]:
 
 
 @routes.get("/api/routing")
-@require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+@require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN, hub_wide=True)
 async def api_routing(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     assert actor is not None
-    view = await call_routing.console_routing(request.app[CTX], actor)
-    return web.json_response(routing_json(view))
+    ctx = request.app[CTX]
+    view = await call_routing.console_routing(ctx, actor)
+    online = request.app[SWITCHBOARD].online_staff()
+    colleagues = await call_routing.transfer_list(ctx, actor, view.cover, online)
+    return web.json_response(
+        {**routing_json(view), "colleagues": [dataclasses.asdict(c) for c in colleagues]}
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.typedefs import Handler
@@ -25,6 +25,7 @@ from hub.enrolment import device_actor
 from hub.sessions import StaffSession
 from web.errors import error_response
 from web.keys import CTX
+from web.route_access import Rule, declare
 
 SESSION_COOKIE = "th_session"
 DEVICE_COOKIE = "th_device"
@@ -101,10 +102,20 @@ def session_of(request: web.Request) -> StaffSession | None:
 
 @web.middleware
 async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+    """Security headers on every response: the outermost middleware, so error pages
+    (made by ``error_middleware`` inside it) and raised redirects get them too."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _secure(request, exc.headers)
+        raise
     if response.prepared:  # a WebSocket, already upgraded: its headers are gone
         return response
-    h = response.headers
+    _secure(request, response.headers)
+    return response
+
+
+def _secure(request: web.Request, h: MutableMapping[str, str]) -> None:
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
@@ -115,7 +126,6 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
         h.setdefault("Cache-Control", "no-store")
     if is_https(request):
         h.setdefault("Strict-Transport-Security", "max-age=31536000")
-    return response
 
 
 @web.middleware
@@ -210,35 +220,68 @@ async def _token_first(request: web.Request) -> str:
     return value.decode("ascii", "replace")
 
 
-def require(*roles: Role) -> Callable[[Handler], Handler]:
-    """Decorator for staff-only handlers: login required, and one of these roles."""
+def require(
+    *roles: Role, hub_wide: bool = False, refusal: str = "your role cannot open this"
+) -> Callable[[Handler], Handler]:
+    """Decorator for staff-only handlers: login required, and one of these roles (any
+    role when none is named; another role gets 403 ``refusal``). ``hub_wide``: not for
+    home-scoped staff (care-home managers), who get 403. Declares the route's ``Rule``
+    (``web.route_access``)."""
+    rule = Rule("staff", frozenset(roles), hub_wide)
 
     def wrap(handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
             actor = actor_of(request)
             if actor is None or actor.kind != "staff":
                 if request.path.startswith("/api/"):
+                    if actor is not None:
+                        return error_response(request, 403, "forbidden", "this is for hub staff")
                     return error_response(request, 401, "unauthenticated", "log in first")
                 raise web.HTTPSeeOther(f"/login?next={request.rel_url.path}")
             if roles and actor.role not in roles:
-                return error_response(request, 403, "forbidden", "your role cannot open this")
+                return error_response(request, 403, "forbidden", refusal)
+            if hub_wide and actor.home_id is not None:
+                return error_response(
+                    request, 403, "forbidden", "this is for hub staff, not a care home's account"
+                )
             return await handler(request)
 
-        return guarded
+        return declare(guarded, rule)
 
     return wrap
 
 
 def require_device(handler: Handler) -> Handler:
+    """Decorator for tablet-only handlers (an enrolled, unrevoked tablet)."""
+
     async def guarded(request: web.Request) -> web.StreamResponse:
         actor = actor_of(request)
         if actor is None or not actor.is_device:
             if request.path.startswith("/api/"):
+                if actor is not None:
+                    return error_response(
+                        request, 403, "forbidden", "calls are started from a care-home tablet"
+                    )
                 return error_response(request, 401, "unauthenticated", "enrol this tablet first")
             raise web.HTTPSeeOther("/enrol")
         return await handler(request)
 
-    return guarded
+    return declare(guarded, Rule("device"))
+
+
+def require_actor(handler: Handler) -> Handler:
+    """Decorator for handlers open to a logged-in staff member or an enrolled tablet:
+    the service then decides per object (a tablet sees only its own home). Checked
+    before the body is read, so an anonymous request learns nothing about it."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if actor_of(request) is None:
+            return error_response(
+                request, 401, "unauthenticated", "log in or enrol this tablet first"
+            )
+        return await handler(request)
+
+    return declare(guarded, Rule("actor"))
 
 
 Wrapped = Callable[[web.Request], Awaitable[web.StreamResponse]]

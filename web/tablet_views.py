@@ -1,29 +1,49 @@
 """The care-home tablet: enrolment, then its home's start page and resident list.
 
 The start page also lists the home's recent calls whose follow-up window is open, so
-carers can record that a resident went to hospital after all (a re-presentation,
-which cancels the matching "avoided" in the reports).
+carers can record that a resident went to hospital or needed a GP after all (a
+re-presentation, which cancels the matching "avoided" in the reports): choose, check
+what changes, confirm; undo for a few minutes (web/representation_forms.py).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from hub import admin, call_records, closure, enrolment, records
+from hub import admin, call_records, enrolment, records, representations
 from hub.access import Actor
-from hub.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from hub.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Forbidden,
+    LockedOut,
+    NotFound,
+    ValidationError,
+)
 from hub.outcomes import RepresentationKind
+from hub.representations import Change
 from hub.residents import format_nhs_number
+from web import representation_forms
 from web.forms import form, int_param, text
 from web.keys import CTX
-from web.local_time import local, parse_local
+from web.local_time import local
 from web.render import render
-from web.security import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, actor_of, require_device, set_cookie
+from web.route_access import public
+from web.security import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_MAX_AGE,
+    actor_of,
+    require_actor,
+    require_device,
+    set_cookie,
+)
+from web.throttles import EnrolmentGuard
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/enrol")
+@public
 async def enrol_page(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     if actor is not None and actor.is_device:
@@ -32,17 +52,27 @@ async def enrol_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/enrol")
+@public
 async def enrol_submit(request: web.Request) -> web.StreamResponse:
     data = await form(request)
+    guard = EnrolmentGuard(request)
     try:
+        guard.check()  # before the code is looked up: guessing gets slower and slower
         enrolled = await enrolment.enrol(request.app[CTX], text(data, "code"))
     except (AuthenticationFailed, ValidationError) as err:
-        return render(
+        locked = isinstance(err, LockedOut)
+        if not locked:
+            guard.failed()
+        response = render(
             "enrol.html",
             request,
             {"error": err.message, "code": text(data, "code")[:20]},
-            status=401 if isinstance(err, AuthenticationFailed) else 422,
+            status=429 if locked else 401 if isinstance(err, AuthenticationFailed) else 422,
         )
+        if isinstance(err, LockedOut):
+            response.headers["Retry-After"] = str(err.retry_after_s)
+        return response
+    guard.succeeded()
     response = web.HTTPSeeOther("/tablet")
     set_cookie(response, request, DEVICE_COOKIE, enrolled.token, max_age=DEVICE_COOKIE_MAX_AGE)
     raise response
@@ -65,6 +95,7 @@ async def _render_home(
     *,
     error: str | None = None,
     error_call: int | None = None,
+    undone: Change | None = None,
     status: int = 200,
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
@@ -89,6 +120,14 @@ async def _render_home(
             "error": error,
             "error_call": error_call,
             "recorded": request.query.get("recorded", ""),
+            "undoable": {
+                rep.id: rep.recorded_at + representations.undo_window(ctx)
+                for rc in recent
+                for rep in rc.representations
+                if representations.can_undo(ctx, actor, rep)
+            },
+            "undone": undone,
+            "request_rep": int(rep) if (rep := request.query.get("rep", "")).isdigit() else None,
         },
         status=status,
     )
@@ -97,27 +136,56 @@ async def _render_home(
 @routes.post("/tablet/calls/{call_id}/representations")
 @require_device
 async def record_representation(request: web.Request) -> web.StreamResponse:
-    """The resident went to A&E / was admitted / 999 was called / was conveyed after all."""
+    """The resident went to A&E / was admitted / 999 / an ambulance / a GP after all.
+
+    Two steps (web/representation_forms.py): the first post shows what changes, the
+    confirming one records it; then it can be undone for a few minutes.
+    """
     ctx = request.app[CTX]
     actor = _device(request)
     call_id = int_param(request, "call_id")
-    data = await form(request)
-    when = text(data, "at").strip()
     try:
-        at = parse_local(when, field="at", name="when") if when else ctx.clock.now()
-        await closure.record_representation(
-            ctx, actor, call_id, {"kind": text(data, "kind"), "at": at.isoformat()}
-        )
+        data, confirmed = await representation_forms.read(request, ctx)
+        if not confirmed:
+            change = await representations.preview(ctx, actor, call_id, data)
+            return representation_forms.confirm_page(
+                request,
+                ctx,
+                change,
+                action=request.path,
+                back="/tablet#recent",
+                body_class="tablet",
+            )
+        done = await representations.record(ctx, actor, call_id, data, confirmed=True)
     except NotFound:
         await call_records.audit_refused(ctx, actor, call_id, "representation")
         raise
     except (ValidationError, Conflict) as err:
         status = 409 if isinstance(err, Conflict) else 422
         return await _render_home(request, error=err.message, error_call=call_id, status=status)
-    raise web.HTTPSeeOther(f"/tablet?recorded={call_id}#recent")
+    raise web.HTTPSeeOther(f"/tablet?recorded={call_id}&rep={done.representation.id}#recent")
+
+
+@routes.post("/tablet/calls/{call_id}/representations/{rep_id}/undo")
+@require_device
+async def undo_representation(request: web.Request) -> web.StreamResponse:
+    """Undo a re-presentation this tablet recorded a few minutes ago."""
+    ctx = request.app[CTX]
+    actor = _device(request)
+    call_id = int_param(request, "call_id")
+    try:
+        change = await representations.undo(ctx, actor, call_id, int_param(request, "rep_id"))
+    except NotFound:
+        await call_records.audit_refused(ctx, actor, call_id, "representation undo")
+        raise
+    except (Conflict, Forbidden) as err:
+        status = 409 if isinstance(err, Conflict) else 403
+        return await _render_home(request, error=err.message, error_call=call_id, status=status)
+    return await _render_home(request, undone=change)
 
 
 @routes.get("/api/homes/{home_id}/residents")
+@require_actor
 async def api_residents(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     if actor is None:
@@ -143,6 +211,7 @@ async def api_residents(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/residents/{resident_id}")
+@require_actor
 async def api_resident(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
     if actor is None:

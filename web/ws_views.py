@@ -6,11 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.auth import session_actor
+from hub.devices import digest
 from hub.enrolment import device_actor
 from signalling.session import serve
 from web.errors import error_response
 from web.keys import CTX, SWITCHBOARD
-from web.security import DEVICE_COOKIE, SESSION_COOKIE, actor_of
+from web.security import DEVICE_COOKIE, SESSION_COOKIE, actor_of, require_actor
 
 routes = web.RouteTableDef()
 
@@ -22,6 +23,7 @@ def origin_allowed(request: web.Request) -> bool:
 
 
 @routes.get("/ws")
+@require_actor
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request):
         return error_response(
@@ -41,4 +43,6 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         found = await session_actor(ctx, session_token)
         return found is not None and found[1].stage == "full"
 
-    return await serve(request, actor, request.app[SWITCHBOARD], still_allowed)
+    # The session's digest names this socket in AccessEnded events (logout, expiry).
+    session = None if actor.is_device else digest(session_token)
+    return await serve(request, actor, request.app[SWITCHBOARD], still_allowed, session)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from hub.audit import AuditEvent, AuditRecord, event_hash
+from hub.audit import AuditEvent, AuditRecord, ChainHead, ChainState, event_hash
 from hub.store import tables as t
 from hub.store.repositories import Repo
 
@@ -29,7 +29,7 @@ class SqlAudit(Repo):
             raise RuntimeError("audit_head row missing: the schema was not migrated")
         seq = int(head["seq"]) + 1
         prev = str(head["hash"])
-        digest = event_hash(prev, seq, at, record)
+        digest = event_hash(self.keyring.audit_key, int(head["keyed_from"]), prev, seq, at, record)
         await self.conn.execute(
             insert(t.audit_events).values(
                 seq=seq,
@@ -57,6 +57,13 @@ class SqlAudit(Repo):
             prev,
             digest,
         )
+
+    async def state(self) -> ChainState:
+        """The stored head of the chain and its switch point to keyed hashes."""
+        row = await self._one(select(t.audit_head).where(t.audit_head.c.id == 1))
+        if row is None:
+            raise RuntimeError("audit_head row missing: the schema was not migrated")
+        return ChainState(ChainHead(int(row["seq"]), str(row["hash"])), int(row["keyed_from"]))
 
     async def events(self, batch: int = 1000) -> AsyncIterator[AuditEvent]:
         last = 0

@@ -25,9 +25,6 @@ from hub.store.repositories import Repo
 
 
 class SqlConsultations(Repo):
-    def _ctx(self, consultation_id: int) -> str:
-        return f"consultations:{consultation_id}:notes"
-
     async def add(self, c: Consultation) -> int:
         (cid,) = await self.add_many([c])
         return cid
@@ -35,8 +32,8 @@ class SqlConsultations(Repo):
     async def add_many(self, calls: Sequence[Consultation]) -> list[int]:
         """Insert many calls in one statement (imports, demo data).
 
-        Ids are reserved first because each note is sealed with its row id as
-        associated data; the INSERT then carries ids and ciphertexts together.
+        Ids are reserved first so that the INSERT carries them and the report rollup
+        can be told which rows are new. (Notes are entries: ``hub/store/note_repository``.)
         """
         if not calls:
             return []
@@ -63,7 +60,6 @@ class SqlConsultations(Repo):
                 "admission_judgement": c.admission_judgement,
                 "security_level": c.security_level,
                 "device_seen_at": None,
-                "notes_sealed": self.keyring.seal_optional(c.notes, self._ctx(cid)),
                 "call_back_at": c.call_back_at,
                 "outcome_at": c.outcome_at,
                 **_flags(c.avoided),
@@ -112,9 +108,10 @@ class SqlConsultations(Repo):
             follow_up=r["follow_up"],
             admission_judgement=r["admission_judgement"],
             security_level=r["security_level"],
-            notes=self.keyring.open_optional(r["notes_sealed"], self._ctx(r["id"])),
             call_back_at=r["call_back_at"],
             outcome_at=r["outcome_at"],
+            outcome_deferred_at=r["outcome_deferred_at"],
+            outcome_deferred_reason=r["outcome_deferred_reason"],
         )
 
     async def get(self, call_id: int) -> Consultation | None:
@@ -220,13 +217,6 @@ class SqlConsultations(Repo):
             for row in await self._all(stmt)
         ]
 
-    async def save_notes(self, call_id: int, text: str) -> None:
-        await self.conn.execute(
-            update(t.consultations)
-            .where(t.consultations.c.id == call_id)
-            .values(notes_sealed=self.keyring.seal_optional(text, self._ctx(call_id)))
-        )
-
     async def touch_device(self, call_id: int, at: datetime) -> None:
         await self.conn.execute(
             update(t.consultations).where(t.consultations.c.id == call_id).values(device_seen_at=at)
@@ -263,6 +253,43 @@ class SqlConsultations(Repo):
                 )
             )
 
+    async def defer_outcome(self, call_id: int, reason: str, at: datetime) -> None:
+        await self.conn.execute(
+            update(t.consultations)
+            .where(t.consultations.c.id == call_id)
+            .values(outcome_deferred_at=at, outcome_deferred_reason=reason)
+        )
+
+    async def set_security_level(
+        self, call_id: int, level: str, at: datetime, reported_by: str
+    ) -> bool:
+        """The call's level is now ``level``: stored on it, and the change kept. One
+        conditional UPDATE, so two parties reporting the same change at once store it
+        once (the second waits for the first's row lock, then matches nothing)."""
+        c = t.consultations.c
+        changed = await self.conn.execute(
+            update(t.consultations)
+            .where(c.id == call_id, c.security_level.is_distinct_from(level))
+            .values(security_level=level)
+        )
+        if changed.rowcount != 1:
+            return False
+        await self.conn.execute(
+            insert(t.call_security_levels).values(
+                consultation_id=call_id, level=level, at=at, reported_by=reported_by
+            )
+        )
+        return True
+
+    async def security_changes(self, call_id: int) -> list[tuple[str, datetime, str]]:
+        s = t.call_security_levels.c
+        rows = await self._all(
+            select(s.level, s.at, s.reported_by)
+            .where(s.consultation_id == call_id)
+            .order_by(s.at, s.id)
+        )
+        return [(row["level"], row["at"], row["reported_by"]) for row in rows]
+
     async def set_avoided(self, call_id: int, result: Avoided) -> None:
         async with ReportRollup(self.conn).changing(call_id, FLAGS_PART):  # report sums
             await self.conn.execute(
@@ -281,22 +308,11 @@ class SqlConsultations(Repo):
     async def representations(self, call_id: int) -> list[Representation]:
         r = t.representations.c
         rows = await self._all(
-            select(t.representations).where(r.consultation_id == call_id).order_by(r.at)
+            select(t.representations)
+            .where(r.consultation_id == call_id, r.undone_at.is_(None))  # undone: not counted
+            .order_by(r.at)
         )
         return [Representation(RepresentationKind(row["kind"]), row["at"]) for row in rows]
-
-    async def add_representation(
-        self, call_id: int, rep: Representation, recorded_by: str, at: datetime
-    ) -> None:
-        await self.conn.execute(
-            insert(t.representations).values(
-                consultation_id=call_id,
-                kind=rep.kind.value,
-                at=rep.at,
-                recorded_by=recorded_by,
-                recorded_at=at,
-            )
-        )
 
     async def awaiting_outcome(self, user_id: int) -> list[Consultation]:
         c = t.consultations.c

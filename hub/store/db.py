@@ -8,6 +8,7 @@ special.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,35 @@ class SchemaOutOfDate(DomainError):
     code = "schema_out_of_date"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def private_file(path: Path) -> None:
+    """Make ``path`` readable by its owner only (0600), in a directory made 0700 when
+    telehub creates it. An existing directory keeps its mode (it may be shared, like
+    /tmp); an existing file that others could read is tightened. SQLite gives its -wal
+    and -shm files the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def create_engine(
+    url: str, *, echo: bool = False, pool: tuple[int, int, float] | None = None
+) -> AsyncEngine:
+    """``pool``: (size, overflow, timeout in seconds) of the connection pool; a wait
+    past the timeout raises (the unit of work turns it into ``Unavailable``)."""
     parsed = make_url(url)
+    sizing: dict[str, Any] = {}
+    if pool is not None and parsed.database and parsed.database != ":memory:":
+        sizing = {"pool_size": pool[0], "max_overflow": pool[1], "pool_timeout": pool[2]}
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, **sizing)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        private_file(Path(parsed.database))
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **sizing)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

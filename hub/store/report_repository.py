@@ -154,6 +154,41 @@ class RowReports(Repo):
             values.append(await self._nth_wait(answered, nearest_rank(p, n)) if n else None)
         return AnswerTimes(n, values[0], values[1], values[2], within)
 
+    async def outcomes_outstanding(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> tuple[int, int]:
+        # Few rows match (ended, answered, no outcome yet): read from the rows, not the rollup.
+        where = [
+            c.requested_at >= since,
+            c.requested_at < until,
+            c.state == "ended",
+            c.answered_by.is_not(None),
+            c.outcome.is_(None),
+        ]
+        if home_id is not None:
+            where.append(c.home_id == home_id)
+        row = await self._one(
+            select(
+                func.count().label("n"),
+                func.coalesce(
+                    func.sum(case((c.outcome_deferred_at.is_not(None), 1), else_=0)), 0
+                ).label("deferred"),
+            ).where(*where)
+        )
+        return (int(row["n"]), int(row["deferred"])) if row else (0, 0)
+
+    async def security_levels(
+        self, since: datetime, until: datetime, home_id: int | None
+    ) -> dict[str, int]:
+        level = func.coalesce(c.security_level, "")
+        n = func.count().label("n")
+        stmt = (
+            select(level.label("level"), n)
+            .where(self._where(since, until, home_id), c.answered_at.is_not(None))
+            .group_by(level)
+        )
+        return {str(row["level"]): int(row["n"]) for row in await self._all(stmt)}
+
     async def _nth_wait(self, answered: ColumnElement[bool], k: int) -> float | None:
         # Nearest rank: one ORDER BY … OFFSET in the database.
         wait = q.wait_us(c.answered_at, c.requested_at, self.dialect)

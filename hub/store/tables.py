@@ -170,10 +170,15 @@ consultations = Table(
     Column("follow_up", String(30), nullable=True),
     Column("admission_judgement", String(10), nullable=True),
     Column("security_level", String(30), nullable=True),
+    # Legacy: the one notes box before notes were entries. Migration 0009 moved its text
+    # into consultation_notes; nothing reads or writes it now (kept for a downgrade).
     Column("notes_sealed", Text, nullable=True),
     Column("device_seen_at", UTCDateTime, nullable=True),
     Column("call_back_at", UTCDateTime, nullable=True),
     Column("outcome_at", UTCDateTime, nullable=True),
+    # An ended call's outcome put off with a reason (migration 0010): still outstanding.
+    Column("outcome_deferred_at", UTCDateTime, nullable=True),
+    Column("outcome_deferred_reason", String(500), nullable=True),
     # Derived by hub.avoided.avoided() whenever an outcome or re-presentation is stored,
     # so that reports aggregate in SQL.
     *(
@@ -201,7 +206,56 @@ representations = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("recorded_by", String(40), nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+    # Undone by whoever recorded it, within outcomes.representation_undo_minutes: the
+    # row stays for the record but no longer counts (migration 0012).
+    Column("undone_at", UTCDateTime, nullable=True),
+    Column("undone_by", String(40), nullable=True),
     Index("ix_representations_consultation", "consultation_id"),
+)
+
+# Clinical notes as entries that are only ever added (migration 0009, hub/notes.py).
+# Each text is sealed with its own associated data (``consultation_notes:<id>``);
+# ``earlier`` marks text moved from the old single ``consultations.notes_sealed``
+# column, still sealed as it was (``consultations:<call id>:notes``). A correction is a
+# new row whose ``corrects`` names the row it corrects.
+consultation_notes = Table(
+    "consultation_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("consultation_id", Integer, ForeignKey("consultations.id"), nullable=False),
+    Column("author_ref", String(40), nullable=False),
+    Column("author_name", String(120), nullable=False),
+    Column("written_at", UTCDateTime, nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("text_sealed", Text, nullable=False),
+    Column("corrects", Integer, ForeignKey("consultation_notes.id"), nullable=True),
+    Column("earlier", Boolean, nullable=False, server_default=false()),
+    Index("ix_consultation_notes_consultation", "consultation_id"),
+)
+
+# What a clinician is still typing for a call: one draft per call and author, sealed
+# with ``note_drafts:<call id>:<author id>``; ``revision`` goes up with every save.
+note_drafts = Table(
+    "note_drafts",
+    metadata,
+    Column("consultation_id", Integer, ForeignKey("consultations.id"), primary_key=True),
+    Column("author_id", Integer, ForeignKey("staff_users.id"), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("text_sealed", Text, nullable=True),
+    Column("saved_at", UTCDateTime, nullable=False),
+)
+
+# Every change of a call's negotiated security level (migration 0010), as its parties
+# reported it; consultations.security_level holds the latest (hub/call_security.py).
+call_security_levels = Table(
+    "call_security_levels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("consultation_id", Integer, ForeignKey("consultations.id"), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("reported_by", String(40), nullable=False),
+    Index("ix_call_security_levels_consultation", "consultation_id"),
 )
 
 # The rota (rota/ solves it; these tables keep its inputs and published results).
@@ -336,6 +390,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    # The first event whose hash is keyed (migration 0011); earlier ones are plain SHA-256.
+    Column("keyed_from", BigInteger, nullable=False, server_default=text("1")),
 )
 
 # The report rollup (migrations 0005, 0007): counted consultations summed per UK day, kept

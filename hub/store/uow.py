@@ -5,11 +5,14 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.cipher import Keyring
+from hub.errors import Unavailable
 from hub.store.audit_repository import SqlAudit
 from hub.store.consultation_repository import SqlConsultations
+from hub.store.note_repository import SqlNotes
 from hub.store.report_repository import SqlReports
 from hub.store.repositories import (
     SqlDevices,
@@ -18,6 +21,7 @@ from hub.store.repositories import (
     SqlSessions,
     SqlStaff,
 )
+from hub.store.representation_repository import SqlRepresentations
 from hub.store.rota_job_repository import SqlRotaJobs
 from hub.store.rota_repository import SqlRota
 
@@ -29,7 +33,11 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
+        try:
+            conn = await self._engine.connect()
+        except sqlalchemy.exc.TimeoutError:
+            # Every pooled connection is busy: say so (503), never an internal error.
+            raise Unavailable("the hub is very busy right now: try again in a moment") from None
         try:
             await conn.begin()
         except BaseException:
@@ -45,6 +53,8 @@ class SqlUnitOfWork:
         self.sessions = SqlSessions(conn, k)
         self.devices = SqlDevices(conn, k)
         self.consultations = SqlConsultations(conn, k)
+        self.notes = SqlNotes(conn, k)
+        self.representations = SqlRepresentations(conn, k)
         self.audit = SqlAudit(conn, k)
         self.reports = SqlReports(conn, k)
         self.rota = SqlRota(conn, k)

@@ -99,6 +99,18 @@ def end_call(console: Any, tablet: Any) -> None:
     console.locator("#in-call").wait_for(state="hidden")
 
 
+def record_outcome(console: Any, call_id: int) -> None:
+    """Record an ended call's outcome from the console's "Outcomes outstanding" list (a
+    clinician answers no other call while one of theirs has none)."""
+    form = console.locator(f".outcome-form[data-call-id='{call_id}']")
+    form.locator("select[name=outcome]").select_option("managed_advice")
+    form.locator("select[name=follow_up]").select_option("home_to_call_if_worse")
+    form.locator("input[name=admission_judgement][value=no]").check()
+    form.locator("button:has-text('Record outcome')").click()
+    console.wait_for_selector(f"text=Outcome recorded for call {call_id}")
+    form.wait_for(state="detached")
+
+
 def stats(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("async () => await window.telehubCall.stats()"))
 

@@ -26,6 +26,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     page_errors,
     place_call,
     poll,
+    record_outcome,
     record_timing,
     relay_server,
     screenshot,
@@ -111,11 +112,16 @@ def test_call_through_turn_relay(
             s = stats(page)
             assert s["candidateType"] == "relay", s  # the selected pair's local candidate
             assert s["connectionState"] == "connected", s
-        console.locator("#path").filter(has_text="through the relay").wait_for()
+        # The level both browsers reported from the selected pair, as the server stored it.
+        for page in (console, tablet):
+            page.locator("#path").filter(has_text="Through TURN relay, encrypted").wait_for()
         record_timing(
             "relay: answer pressed -> first remote frame on console (ms)", set_up_ms(console)
         )
         end_call(console, tablet)
+        console.goto(f"{relay_server.url}/calls/{call_id}")
+        security = console.locator("[data-testid=security]")
+        assert security.inner_text().startswith("Through TURN relay, encrypted"), security
     finally:
         console_ctx.close()
         tablet_ctx.close()
@@ -199,6 +205,7 @@ def test_call_survives_the_tablet_socket_dropping(
     assert tablet.locator("#live").is_visible()
     wait_for_frames(tablet, above=frames_now(tablet) + 15)
     end_call(console, tablet)
+    record_outcome(console, call_id)  # before this clinician answers another call
 
 
 def frames_now(page: Any) -> int:
@@ -247,3 +254,4 @@ def test_sustained_poor_quality_steps_down_to_audio_only_and_back(
     wait_for_frames(console, above=frames_now(console) + 15)  # video flows again
     wait_for_frames(tablet, above=frames_now(tablet) + 15)
     end_call(console, tablet)
+    record_outcome(console, call_id)

@@ -72,12 +72,14 @@ def test_an_admin_imports_call_history_with_progress(context: Any, telehub: Live
     assert page.locator("#import-status .spinner").is_hidden()
     assert not page.locator("#import-button").is_disabled()
 
-    # The same file again: every call is already stored, so nothing new is written.
+    # The same file again: every call is already stored, so each is a duplicate,
+    # skipped and listed (issue 10, item 12), and nothing new is written.
     page.click("#import-button")
-    alert.wait_for()
-    assert f"Nothing was imported: {ROWS} bad rows" in alert.inner_text()
-    assert page.locator("#import-result li").count() == 200
-    assert f"… and {ROWS - 200} more." in alert.inner_text()
+    page.wait_for_selector(f"text=Imported 0 calls; skipped {ROWS:,} duplicates.")
+    duplicates = page.locator("[data-testid=import-duplicates] li")
+    assert duplicates.count() == 200
+    assert duplicates.first.inner_text() == "Line 2: this call is already stored"
+    assert f"… and {ROWS - 200} more." in page.inner_text("#import-result")
 
     # The reports count the imported calls.
     page.goto(f"{telehub.url}/reports?from=2025-06-01&to=2025-07-31")

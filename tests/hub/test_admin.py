@@ -114,4 +114,4 @@ async def test_every_change_is_audited_in_an_intact_chain(ctx, clock, home, admi
     actions = [e.action for e in events]
     assert actions == ["home.created", "staff.created", "resident.created", "staff.updated"]
     assert events[2].subject_id == str(r.id)
-    assert verify(events).ok
+    assert verify(events, ctx.keyring.audit_key).ok

@@ -202,6 +202,7 @@ CANCELS = {
     R.ADMISSION: {"ae_attendance", "admission"},
     R.CALL_999: {"call_999"},
     R.CONVEYANCE: {"ae_attendance", "conveyance"},
+    R.GP_VISIT: set(),  # a GP visit cancels only an avoided urgent GP visit (below)
 }
 ALL_BUT_GP = Avoided(
     attributable=True, ae_attendance=True, call_999=True, conveyance=True, admission=True
@@ -217,10 +218,32 @@ def test_each_representation_cancels_exactly_its_events(kind: R) -> None:
     assert after.attributable
 
 
-@pytest.mark.parametrize("kind", list(R))
-def test_representations_never_cancel_an_avoided_gp_visit(kind: R) -> None:
+@pytest.mark.parametrize("kind", [k for k in R if k is not R.GP_VISIT])
+def test_hospital_representations_never_cancel_an_avoided_gp_visit(kind: R) -> None:
     reps = (rep(kind, END + timedelta(hours=1)),)
     assert run(I.URGENT_GP, out(C.MANAGED_MONITORING), reps).urgent_gp
+
+
+@pytest.mark.parametrize("code", sorted(MANAGED))
+def test_a_gp_visit_in_the_window_cancels_an_avoided_gp_visit(code: OutcomeCode) -> None:
+    assert run(I.URGENT_GP, out(code)).urgent_gp
+    reps = (rep(R.GP_VISIT, END + timedelta(hours=20)),)
+    assert run(I.URGENT_GP, out(code), reps) == Avoided(attributable=True)
+
+
+@pytest.mark.parametrize(
+    ("at", "counts"),
+    [
+        (START - timedelta(seconds=1), False),
+        (START, True),
+        (END + WINDOW, True),
+        (END + WINDOW + timedelta(seconds=1), False),
+    ],
+    ids=["1s-before-call", "call-start", "exactly-at-edge", "1s-after-edge"],
+)
+def test_gp_visit_window_edges(at: datetime, counts: bool) -> None:
+    result = run(I.URGENT_GP, out(C.MANAGED_ADVICE), (rep(R.GP_VISIT, at),))
+    assert result.urgent_gp is not counts
 
 
 def test_all_representations_together_cancel_everything_hospital() -> None:

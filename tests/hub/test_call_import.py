@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hub.access import SYSTEM
-from hub.call_import import import_calls
+from hub.call_import import ImportResult, import_calls, import_summary
 from hub.errors import RowErrors
 from hub.reports import ReportQuery, build
 from hub.tariffs import load_tariffs
@@ -71,14 +71,13 @@ async def test_bad_rows_are_line_numbered_and_nothing_is_written(ctx, clock, hom
     )
     with pytest.raises(RowErrors) as err:
         await import_calls(ctx, SYSTEM, bad.splitlines(keepends=True))
-    assert err.value.errors == [
+    assert err.value.errors == [  # line 7 repeats line 2: a duplicate, not an error
         (4, "unknown care home ZZZ99"),
         (5, "NHS number 9434765918 fails its modulus-11 check digit"),
         (
             6,
             "requested_at '03/02/2026 12:00' is not a date and time like 2026-03-01T14:05:00+00:00",
         ),
-        (7, "same resident and time as line 2"),
         (8, "answered_at is before requested_at"),
         (9, "outcome 'cured' is not in the coded list"),
     ]
@@ -94,8 +93,8 @@ async def test_skip_invalid_keeps_the_good_rows(ctx, clock, home) -> None:
     again = await import_calls(
         ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True), skip_invalid=True
     )
-    assert again.imported == 0
-    assert {m for _, m in again.skipped} == {"this call is already stored"}
+    assert again.imported == 0 and again.skipped == []
+    assert {m for _, m in again.duplicates} == {"this call is already stored"}
 
 
 async def test_header_problems(ctx) -> None:
@@ -147,10 +146,10 @@ async def test_batches_with_progress_skip_and_already_stored(ctx, clock, home, m
         ctx, SYSTEM, text.splitlines(keepends=True), skip_invalid=True, on_progress=seen.append
     )
     assert result.imported == 9
-    assert result.skipped == [
+    assert result.skipped == [(13, "NHS number 9434765918 fails its modulus-11 check digit")]
+    assert result.duplicates == [
         (11, "this call is already stored"),
         (12, "this call is already stored"),
-        (13, "NHS number 9434765918 fails its modulus-11 check digit"),
     ]
     assert seen == sorted(seen) and seen[-1] == 9
     report = await build(ctx, SYSTEM, ReportQuery.parse("2026-02-01", "2026-02-28"), load_tariffs())
@@ -186,3 +185,78 @@ def test_imported_avoided_events_are_what_closure_derives() -> None:
         }
         call = _consultation(parse_row(2, values, now), 1, 1, window)
         assert call.avoided == derive(replace(call, avoided=None), (), window)
+
+
+# -- issue 10, item 12: duplicates are skipped and counted; every problem of a row -----
+
+
+async def test_an_overlapping_log_imports_the_new_calls_and_skips_the_old(ctx, clock, home) -> None:
+    """Without --skip-invalid: calls already stored are not bad rows."""
+    await edna(ctx, clock, home)
+    first = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))
+    assert first.imported == 2
+    overlap = HEADER + GOOD + MORE  # the same two calls again, and nine new ones
+    result = await import_calls(ctx, SYSTEM, overlap.splitlines(keepends=True))
+    assert result.imported == 9 and result.skipped == []
+    assert result.duplicates == [
+        (2, "this call is already stored"),
+        (3, "this call is already stored"),
+    ]
+    assert import_summary(result) == "Imported 9 calls; skipped 2 duplicates."
+    async with ctx.uow() as uow:
+        assert await uow.consultations.count() == 11
+        (event,) = await uow.audit.recent(1)
+    assert event.detail == {
+        "count": 9,
+        "skipped": 0,
+        "duplicates": 2,
+        "source": "import-calls",
+    }
+
+
+async def test_a_row_repeated_in_the_file_is_a_duplicate(ctx, clock, home) -> None:
+    await edna(ctx, clock, home)
+    first_row = GOOD.splitlines(keepends=True)[0]
+    result = await import_calls(
+        ctx, SYSTEM, (HEADER + first_row + first_row).splitlines(keepends=True)
+    )
+    assert result.imported == 1
+    assert result.duplicates == [(3, "same resident and time as line 2")]
+    assert import_summary(result) == "Imported 1 call; skipped 1 duplicate."
+
+
+async def test_every_problem_of_a_row_is_reported(ctx, clock, home) -> None:
+    await edna(ctx, clock, home)
+    bad = HEADER + (
+        "ZZZ99,9434765918,,yesterday,,,sneeze,maybe,,call_back,perhaps\n"
+        "AB123,9434765919,,2026-02-04T10:00:00Z,2026-02-04T09:00:00Z,2026-02-04T08:00:00Z,"
+        "fall,,managed_advice,,\n"
+    )
+    with pytest.raises(RowErrors) as err:
+        await import_calls(ctx, SYSTEM, bad.splitlines(keepends=True))
+    assert err.value.errors == [
+        (
+            2,
+            "unknown care home ZZZ99; "
+            "NHS number 9434765918 fails its modulus-11 check digit; "
+            "requested_at 'yesterday' is not a date and time like 2026-03-01T14:05:00+00:00; "
+            "reason 'sneeze' is not in the reasons list; "
+            "intention 'maybe' is not in the intentions list; "
+            "follow_up call_back needs a time, which imports do not carry: "
+            "use none or home_to_call_if_worse; "
+            "admission_judgement 'perhaps' is not in yes, no, unsure",
+        ),
+        (
+            3,
+            "answered_at is before requested_at; ended_at is before the call was answered",
+        ),
+    ]
+
+
+def test_counts_are_worded_for_one_and_many() -> None:
+    assert import_summary(ImportResult(1, [])) == "Imported 1 call."
+    assert import_summary(ImportResult(0, [])) == "Imported 0 calls."
+    assert (
+        import_summary(ImportResult(1200, [(3, "x")], [(4, "y"), (5, "y")]))
+        == "Imported 1,200 calls; skipped 2 duplicates; skipped 1 bad row."
+    )

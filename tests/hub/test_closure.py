@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from hub import calls, closure
+from hub import calls, closure, representations
 from hub.access import SYSTEM, Actor, Role
 from hub.errors import Conflict, Forbidden, ValidationError
 from hub.outcomes import OutcomeError
@@ -96,7 +96,7 @@ async def test_representation_cancels_avoided(ctx, clock, home) -> None:
     await closure.record_outcome(ctx, nurse, call_id, OUTCOME)
     clock.advance(timedelta(hours=30))
     at = clock.now().isoformat()
-    await closure.record_representation(ctx, tab, call_id, {"kind": "admission", "at": at})
+    await representations.record(ctx, tab, call_id, {"kind": "admission", "at": at}, confirmed=True)
     f = await flags(ctx, call_id)
     assert f["avoided_admission"] is False and f["avoided_ae"] is False
     assert f["avoided_999"] is True
@@ -108,21 +108,30 @@ async def test_representation_outside_window_or_in_future_is_refused(
     call_id, nurse, _, _ = await ended_call(ctx, clock, home)
     await closure.record_outcome(ctx, nurse, call_id, OUTCOME)
     with pytest.raises(OutcomeError, match="future"):
-        await closure.record_representation(
+        await representations.record(
             ctx,
             nurse,
             call_id,
             {"kind": "admission", "at": (clock.now() + timedelta(hours=1)).isoformat()},
+            confirmed=True,
         )
     clock.advance(timedelta(hours=80))
     with pytest.raises(OutcomeError, match="follow-up window"):
-        await closure.record_representation(
-            ctx, nurse, call_id, {"kind": "admission", "at": clock.now().isoformat()}
+        await representations.record(
+            ctx,
+            nurse,
+            call_id,
+            {"kind": "admission", "at": clock.now().isoformat()},
+            confirmed=True,
         )
     stranger = await tablet(ctx, other_home)
     with pytest.raises(Exception, match=f"no call {call_id}"):
-        await closure.record_representation(
-            ctx, stranger, call_id, {"kind": "admission", "at": clock.now().isoformat()}
+        await representations.record(
+            ctx,
+            stranger,
+            call_id,
+            {"kind": "admission", "at": clock.now().isoformat()},
+            confirmed=True,
         )
 
 

@@ -61,6 +61,7 @@ async def test_seed_fills_a_fresh_database(ctx: HubContext, clock: FixedClock) -
         residents = [r for h in homes for r in await uow.residents.for_home(h.id)]
         calls = [c for r in residents for c in await uow.consultations.for_resident(r.id, 10**6)]
         count = await uow.consultations.count()
+        notes = await uow.notes.for_calls([c.id for c in calls])
         staff = {u.username: u for u in await uow.staff.list()}
         creds = {u.username: await uow.staff.credentials(u.id) for u in staff.values()}
         events = [e async for e in uow.audit.events()]
@@ -109,13 +110,14 @@ async def test_seed_fills_a_fresh_database(ctx: HubContext, clock: FixedClock) -
         if c.state is State.ENDED:
             assert c.answered_at is not None and c.requested_at <= c.answered_at <= c.ended_at
             assert c.outcome and c.follow_up and c.answered_by in clinician_ids
-            assert c.security_level in ("p2p", "turn")
-            assert c.notes  # sealed at rest, opened on the way out
+            assert c.security_level in ("direct", "relay")
+            assert [n.text for n in notes[c.id]] == [demo.note_text(c)]  # sealed, opened
+            assert notes[c.id][0].author_ref == f"staff:{c.answered_by}"
         else:
             assert c.state in (State.CANCELLED, State.ABANDONED)
             assert c.answered_at is None and c.outcome is None and c.answered_by is None
 
-    assert verify(events).ok
+    assert verify(events, ctx.keyring.audit_key).ok
     imported = [e for e in events if e.action == "consultation.imported"]
     assert sum(e.detail["count"] for e in imported) == summary.consultations
     assert all(e.detail["source"] == "demo" for e in imported)
@@ -132,7 +134,9 @@ def test_the_same_seed_gives_the_same_data() -> None:
     first = _calls(7, 1)
     assert first == _calls(7, 1)
     assert first != _calls(8, 1)
-    assert [c.notes for c in first] == [c.notes for c in _calls(7, 1)]
+    assert [demo.note_text(c) for c in first if c.outcome] == [
+        demo.note_text(c) for c in _calls(7, 1) if c.outcome
+    ]
 
 
 def test_nhs_numbers_are_valid_test_numbers() -> None:
@@ -175,7 +179,7 @@ def test_six_months_of_calls_match_the_published_figures() -> None:
     assert top / len(calls) > 0.7
     assert 0.6 <= sum(bool(c.observations) for c in calls) / len(calls) <= 0.8
     assert any(0 < len(c.observations) < 7 for c in calls)  # some partial sets
-    assert 0.08 <= sum(c.security_level == "turn" for c in ended) / len(ended) <= 0.22
+    assert 0.08 <= sum(c.security_level == "relay" for c in ended) / len(ended) <= 0.22
 
     zone = demo.uk_zone()
     hour = {id(c): c.requested_at.astimezone(zone).hour for c in calls}

@@ -92,7 +92,9 @@ def test_other_enums() -> None:
         "admission",
         "call_999",
         "conveyance",
+        "gp_visit",
     ]
+    assert RepresentationKind.GP_VISIT.label == "A GP came to see them"
 
 
 def test_default_window_is_72_hours() -> None:
@@ -232,9 +234,9 @@ def test_parse_representation() -> None:
     [
         ({"at": "2026-03-03T09:15:00+00:00"}, "re-presentation kind is required"),
         (
-            {"kind": "gp_visit", "at": "2026-03-03T09:15:00+00:00"},
-            "re-presentation kind 'gp_visit' is not one of ae_attendance, admission, call_999, "
-            "conveyance",
+            {"kind": "walk_in_centre", "at": "2026-03-03T09:15:00+00:00"},
+            "re-presentation kind 'walk_in_centre' is not one of ae_attendance, admission, "
+            "call_999, conveyance, gp_visit",
         ),
         ({"kind": "admission"}, "re-presentation time is required"),
         ({"kind": "admission", "at": "soon"}, "re-presentation time 'soon' is not an ISO 8601"),

@@ -34,6 +34,43 @@ def test_invalid_nhs_numbers(raw: str, message: str) -> None:
     assert err.value.field == "nhs_number"
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # In the CHI range with a good check digit, but 30/13/00 is not a date.
+        (
+            "3013001232",
+            "NHS number 3013001232 is in the Scottish CHI range, but its first six digits "
+            "(301300) are not a date of birth (DDMMYY)",
+        ),
+        # 31 February is not a date either.
+        (
+            "3102990002",
+            "NHS number 3102990002 is in the Scottish CHI range, but its first six digits "
+            "(310299) are not a date of birth (DDMMYY)",
+        ),
+        # Both wrong: both said.
+        (
+            "3013001233",
+            "NHS number 3013001233 is in the Scottish CHI range, but its first six digits "
+            "(301300) are not a date of birth (DDMMYY), and it fails its modulus-11 check digit",
+        ),
+        # A real date with a wrong check digit is only a check-digit failure.
+        ("0101501235", "NHS number 0101501235 fails its modulus-11 check digit"),
+    ],
+)
+def test_chi_numbers_say_what_is_wrong(raw: str, message: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_nhs_number(raw)
+    assert err.value.message == message
+    assert err.value.field == "nhs_number"
+
+
+@pytest.mark.parametrize("raw", ["0101501234", "2902240015"])
+def test_valid_chi_numbers(raw: str) -> None:
+    assert parse_nhs_number(raw) == raw
+
+
 def test_format() -> None:
     assert format_nhs_number("9434765919") == "943 476 5919"
 

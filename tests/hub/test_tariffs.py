@@ -21,6 +21,7 @@ from hub.tariffs import (
     Citation,
     TariffError,
     Tariffs,
+    configured_tariffs,
     cost_avoided,
     cost_by_event,
     load_tariffs,
@@ -72,9 +73,31 @@ def test_the_shipped_file_loads_with_a_cited_figure_for_every_event() -> None:
     for event in EVENTS:
         assert isinstance(t.unit_cost(event), Decimal) and t.unit_cost(event) > 0
         assert t.sources[event].source and t.sources[event].year
-    assert t.ae_attendance == Decimal("148.00")
-    assert t.conveyance == Decimal("257.34")
+    assert (t.ae_attendance, t.call_999, t.conveyance, t.admission, t.urgent_gp) == (
+        Decimal("265.00"),
+        Decimal("9.00"),
+        Decimal("457.00"),
+        Decimal("4200.00"),
+        Decimal("49.00"),
+    )
     assert DEFAULT_TARIFFS_FILE.name == "tariffs.toml"
+
+
+def test_the_shipped_figures_are_the_latest_publications_with_their_codes() -> None:
+    """Issue 10, item 13: no more 2013-2018 figures; sources, years and currency codes
+    named, and the file says to check them against the sources."""
+    t = load_tariffs()
+    for event in ("ae_attendance", "call_999", "conveyance", "admission"):
+        assert t.sources[event].year == "2022/23"
+        assert "2022/23 National Cost Collection Data Publication" in t.sources[event].source
+    assert "VB01Z-VB11Z" in t.sources["ae_attendance"].source
+    assert "ASS02 see and treat and convey" in t.sources["conveyance"].source
+    assert "long stay (non-short stay)" in t.sources["admission"].source
+    assert "Unit Costs of Health and Social Care 2023" in t.sources["urgent_gp"].source
+    assert t.sources["urgent_gp"].year == "2022/23"
+    text = DEFAULT_TARIFFS_FILE.read_text()
+    assert "CHECK EVERY FIGURE AGAINST ITS SOURCE BEFORE QUOTING COST AVOIDED" in text
+    assert not any(old in text for old in ("2013", "2016/17", "2017/18", "2012/13"))
 
 
 def test_the_shipped_file_says_its_figures_are_approximate() -> None:
@@ -214,7 +237,7 @@ def test_the_worked_example_in_docs_outcomes_md() -> None:
     )
     tariffs = load_tariffs()
     before = avoided(Intention.CALL_999, outcome, (), start, end, DEFAULT_FOLLOW_UP_WINDOW)
-    assert cost_avoided(tally([before]), tariffs) == Decimal("2002.67")
+    assert cost_avoided(tally([before]), tariffs) == Decimal("4931.00")
     admitted = Representation(RepresentationKind.ADMISSION, datetime(2026, 3, 4, 9, tzinfo=UTC))
     after = avoided(Intention.CALL_999, outcome, (admitted,), start, end, DEFAULT_FOLLOW_UP_WINDOW)
     assert (after.ae_attendance, after.call_999, after.conveyance, after.admission) == (
@@ -223,8 +246,41 @@ def test_the_worked_example_in_docs_outcomes_md() -> None:
         True,
         False,
     )
-    assert cost_avoided(tally([after]), tariffs) == Decimal("264.67")
+    assert cost_avoided(tally([after]), tariffs) == Decimal("466.00")
     late = Representation(RepresentationKind.ADMISSION, datetime(2026, 3, 5, 10, 31, tzinfo=UTC))
     assert avoided(Intention.CALL_999, outcome, (late,), start, end, DEFAULT_FOLLOW_UP_WINDOW) == (
         before
     )
+
+
+# -- a deployment's own tariffs file (outcomes.tariffs_file) -------------------------
+
+
+def test_no_setting_means_the_packaged_file() -> None:
+    assert configured_tariffs("") == load_tariffs()
+    assert configured_tariffs("   ") == load_tariffs()
+
+
+def test_a_deployment_file_replaces_the_packaged_one(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    assert configured_tariffs(str(path)).ae_attendance == Decimal("100.10")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (None, "tariffs file {path} does not exist"),
+        ("currency = \n", "tariffs file {path} is not valid TOML:"),
+        (GOOD.replace("cost = 10\n", "cost = -10\n"), "{path}: [call_999] cost -10 is negative"),
+        (GOOD.replace('year = "2023"\n', ""), "{path}: [urgent_gp] year is missing"),
+    ],
+    ids=["missing", "not-toml", "negative", "no-year"],
+)
+def test_a_bad_deployment_file_is_refused_naming_the_setting(
+    tmp_path: Path, text: str | None, problem: str
+) -> None:
+    path = tmp_path / "tariffs.toml" if text is None else write(tmp_path, text)
+    with pytest.raises(TariffError) as err:
+        configured_tariffs(str(path))
+    expected = "config key outcomes.tariffs_file: " + problem.format(path=path)
+    assert err.value.message.startswith(expected), err.value.message

@@ -8,6 +8,7 @@ import typing
 
 import pytest
 
+from signalling import note_messages as n
 from signalling import protocol as p
 
 CLIENT_SAMPLES: list[p.ClientMessage] = [
@@ -24,6 +25,8 @@ CLIENT_SAMPLES: list[p.ClientMessage] = [
     p.CallEnd(call_id=7, ref="bye"),
     p.CallMedia(call_id=7, mode="audio"),
     p.CallMedia(call_id=7, mode="video"),
+    p.CallSecurity(call_id=7, level="direct"),
+    p.CallSecurity(call_id=7, level="relay", ref="s"),
     p.RtcOffer(call_id=7, sdp="v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"),
     p.RtcOffer(call_id=7, sdp="v=0", restart=True),
     p.RtcAnswer(call_id=7, sdp="v=0"),
@@ -34,8 +37,13 @@ CLIENT_SAMPLES: list[p.ClientMessage] = [
         sdp_mline_index=0,
     ),
     p.RtcIce(call_id=7, candidate="", sdp_mid=None, sdp_mline_index=None),  # end of candidates
-    p.NotesSave(call_id=7, text="Chest clear. Zoë's daughter informed."),
-    p.NotesSave(call_id=7, text=""),
+    n.NotesOpen(call_id=7, ref="o"),
+    n.NotesClose(call_id=7),
+    n.NotesDraft(call_id=7, text="Chest clear. Zoë's daughter informed.", base=0),
+    n.NotesDraft(call_id=7, text="", base=3, ref="d4"),
+    n.NotesAdd(call_id=7, text="Chest clear.", base=3),
+    n.NotesAdd(call_id=7, text="Late: GP will visit."),
+    n.NotesCorrect(call_id=7, corrects=12, text="Left hip, not right.", ref="c"),
 ]
 
 ITEM = p.QueueItem(
@@ -80,8 +88,35 @@ SERVER_SAMPLES: list[p.ServerMessage] = [
     p.CallClaimed(call_id=1, ok=False),
     p.CallPeer(call_id=1, event="joined"),
     p.CallPeer(call_id=1, event="left"),
-    p.NotesSaved(call_id=1, ref="n"),
+    n.NotesSnapshot(
+        call_id=1,
+        entries=(
+            n.NoteItem(1, "Cleo Clinician", "2026-03-02T10:05:00+00:00", "Fell at 9.", None),
+            n.NoteItem(2, "Cleo Clinician", "2026-03-02T10:09:00+00:00", "At 8.", 1),
+        ),
+        draft_text="Sats 94%",
+        draft_revision=4,
+        draft_saved_at="2026-03-02T10:10:00+00:00",
+        ref="o",
+    ),
+    n.NotesSnapshot(call_id=1, entries=(), draft_text="", draft_revision=0, draft_saved_at=None),
+    n.NotesEntry(
+        call_id=1,
+        entry_id=3,
+        author_name="Cleo Clinician",
+        written_at="2026-03-02T10:11:00+00:00",
+        text="Zoë informed.",
+        corrects=None,
+    ),
+    n.NotesAdded(call_id=1, entry_id=3, draft_revision=5, ref="a"),
+    n.NotesAdded(call_id=1, entry_id=4, draft_revision=None),
+    n.NotesDraftSaved(call_id=1, revision=5, saved_at="2026-03-02T10:11:00+00:00", ref="d"),
+    n.NotesDraftConflict(
+        call_id=1, revision=6, draft_text="typed in another tab", saved_at=None, ref="d"
+    ),
     p.CallMediaRelay(call_id=1, mode="audio", from_role="device"),
+    p.CallSecurityState(call_id=1, level="relay", changed=True),
+    p.CallSecurityState(call_id=1, level="direct", changed=False, ref="s"),
     p.RtcOfferRelay(call_id=1, sdp="v=0", restart=True, from_role="clinician"),
     p.RtcAnswerRelay(call_id=1, sdp="v=0", from_role="device"),
     p.RtcIceRelay(call_id=1, candidate="c", sdp_mid="0", sdp_mline_index=0, from_role="device"),
@@ -196,8 +231,8 @@ def test_wire_format_is_flat_snake_case_json(
 
 
 def test_non_ascii_text_is_sent_as_is() -> None:
-    assert p.dump(p.NotesSave(call_id=1, text="Zoë")) == (
-        '{"type":"notes.save","call_id":1,"text":"Zoë"}'
+    assert p.dump(n.NotesDraft(call_id=1, text="Zoë", base=0)) == (
+        '{"type":"notes.draft","call_id":1,"text":"Zoë","base":0}'
     )
 
 
@@ -264,10 +299,20 @@ LONG_SDP = "v" * (p.MAX_SDP + 1)
          "field 'mode' of 'call.media' must be 'video' or 'audio', got 'smell'"),
         ('{"type": "call.media", "call_id": 1, "mode": ["video"]}', "bad_field",
          "field 'mode' of 'call.media' must be a string, got list"),
-        ('{"type": "notes.save", "call_id": 1, "text": {"a": 1}}', "bad_field",
-         "field 'text' of 'notes.save' must be a string, got object"),
-        ('{"type": "notes.save", "call_id": 1, "text": "\\ud800"}', "bad_field",
-         "field 'text' of 'notes.save' contains an unpaired surrogate"),
+        ('{"type": "notes.draft", "call_id": 1, "text": {"a": 1}, "base": 0}', "bad_field",
+         "field 'text' of 'notes.draft' must be a string, got object"),
+        ('{"type": "notes.add", "call_id": 1, "text": "\\ud800"}', "bad_field",
+         "field 'text' of 'notes.add' contains an unpaired surrogate"),
+        ('{"type": "notes.draft", "call_id": 1, "text": "x"}', "missing_field",
+         "missing field 'base' in 'notes.draft'"),
+        ('{"type": "notes.draft", "call_id": 1, "text": "x", "base": -1}', "bad_field",
+         "field 'base' of 'notes.draft' must not be negative, got -1"),
+        ('{"type": "notes.correct", "call_id": 1, "text": "x", "corrects": 0}', "bad_field",
+         "field 'corrects' of 'notes.correct' must be positive, got 0"),
+        ('{"type": "notes.correct", "call_id": 1, "text": "x"}', "missing_field",
+         "missing field 'corrects' in 'notes.correct'"),
+        ('{"type": "notes.save", "call_id": 1, "text": "x"}', "unknown_type",
+         "unknown message type 'notes.save'"),
         # sizes
         (json.dumps({"type": "rtc.offer", "call_id": 1, "sdp": LONG_SDP}), "bad_field",
          "field 'sdp' of 'rtc.offer' is longer than 65536 characters"),
@@ -275,8 +320,10 @@ LONG_SDP = "v" * (p.MAX_SDP + 1)
          "field 'sdp' of 'rtc.answer' is longer than 65536 characters"),
         (json.dumps({"type": "rtc.ice", "call_id": 1, "candidate": "c" * 2049}), "bad_field",
          "field 'candidate' of 'rtc.ice' is longer than 2048 characters"),
-        (json.dumps({"type": "notes.save", "call_id": 1, "text": "n" * 20_001}), "bad_field",
-         "field 'text' of 'notes.save' is longer than 20000 characters"),
+        (json.dumps({"type": "notes.draft", "call_id": 1, "text": "n" * 20_001, "base": 0}),
+         "bad_field", "field 'text' of 'notes.draft' is longer than 20000 characters"),
+        (json.dumps({"type": "notes.add", "call_id": 1, "text": "n" * 20_001}), "bad_field",
+         "field 'text' of 'notes.add' is longer than 20000 characters"),
         # ref
         ('{"type": "ping", "ref": "' + "r" * 65 + '"}', "bad_field",
          "field 'ref' of 'ping' is longer than 64 characters"),
@@ -304,7 +351,7 @@ def test_bad_input_precise_errors(raw: str | bytes, code: str, message: str) -> 
 def test_limits_are_inclusive() -> None:
     assert p.parse(json.dumps({"type": "rtc.offer", "call_id": 1, "sdp": "v" * p.MAX_SDP}))
     assert p.parse(json.dumps({"type": "rtc.ice", "call_id": 1, "candidate": "c" * 2048}))
-    assert p.parse(json.dumps({"type": "notes.save", "call_id": 1, "text": "n" * 20_000}))
+    assert p.parse(json.dumps({"type": "notes.add", "call_id": 1, "text": "n" * 20_000}))
     assert p.parse(json.dumps({"type": "ping", "ref": "r" * 64}))
     assert p.parse(json.dumps({"type": "call.end", "call_id": p.MAX_ID}))
 

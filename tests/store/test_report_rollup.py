@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, or_, select, text
 
-from hub import closure, reports
+from hub import closure, reports, representations
 from hub.access import SYSTEM, Actor, Role
 from hub.admin import add_resident, create_home, create_staff
 from hub.avoided import Avoided
@@ -208,15 +208,18 @@ async def _amend(ctx: HubContext, rng: random.Random, nurse: Actor) -> None:
                 why="second look",
             )
         else:
-            await closure.record_representation(
+            done = await representations.record(
                 clock_ctx,
                 nurse,
                 call_id,
                 {
-                    "kind": rng.choice(["admission", "ae_attendance", "call_999"]),
+                    "kind": rng.choice(["admission", "ae_attendance", "call_999", "gp_visit"]),
                     "at": (ended + timedelta(hours=1)).isoformat(),
                 },
+                confirmed=True,
             )
+            if rng.random() < 0.3:  # undone at once: the rollup must move back exactly
+                await representations.undo(clock_ctx, nurse, call_id, done.representation.id)
 
 
 class _Fixed:
@@ -462,7 +465,8 @@ async def test_migration_fills_the_rollup_from_stored_calls(settings) -> None:  
                 )
             await conn.execute(insert(t.consultations), rows)
         await upgrade(engine)
-        keyring = Keyring.from_b64(settings.crypto.notes_keys, settings.crypto.notes_key_id)
+        c = settings.crypto
+        keyring = Keyring.from_b64(c.notes_keys, c.notes_key_id, c.audit_key)
         ctx = HubContext(make_uow_factory(engine, keyring), FixedClock(), keyring, settings)
         assert await _compare(ctx, _ranges(rng)[:12]) > 0
 

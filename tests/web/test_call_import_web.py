@@ -107,9 +107,19 @@ async def test_good_file_streams_progress_then_done(admin_client, ctx, monkeypat
     assert all(p["type"] == "progress" and p["total"] == 302 for p in progress)
     checked = [p["checked"] for p in progress]
     assert checked == sorted(checked) and checked[-1] <= 302 and len(progress) >= 2
-    assert done == {"type": "done", "imported": 302, "skipped": [], "skipped_count": 0}
+    assert done == {
+        "type": "done",
+        "imported": 302,
+        "skipped": [],
+        "skipped_count": 0,
+        "duplicates": [],
+        "duplicates_count": 0,
+        "summary": "Imported 302 calls.",
+    }
     assert await stored(ctx) == 302
-    assert await imported_events(ctx) == [{"count": 302, "skipped": 0, "source": "import-calls"}]
+    assert await imported_events(ctx) == [
+        {"count": 302, "skipped": 0, "duplicates": 0, "source": "import-calls"}
+    ]
     # The dashboard counts them (the report rollup is kept by the import).
     resp = await admin_client.get("/reports.json?from=2026-01-01&to=2026-02-28")
     total = (await resp.json())[-1]
@@ -150,9 +160,14 @@ async def test_skip_invalid_imports_the_good_rows(admin_client, ctx) -> None:
         "imported": 2,
         "skipped": [[4, "NHS number 9434765918 fails its modulus-11 check digit"]],
         "skipped_count": 1,
+        "duplicates": [],
+        "duplicates_count": 0,
+        "summary": "Imported 2 calls; skipped 1 bad row.",
     }
     assert await stored(ctx) == 2
-    assert await imported_events(ctx) == [{"count": 2, "skipped": 1, "source": "import-calls"}]
+    assert await imported_events(ctx) == [
+        {"count": 2, "skipped": 1, "duplicates": 0, "source": "import-calls"}
+    ]
 
 
 async def test_header_problems_are_refused_on_line_1(admin_client, ctx) -> None:
@@ -217,9 +232,11 @@ async def test_uploads_larger_than_the_apps_body_limit_work(
     resp = await post(client, body, script=False)
     assert resp.status == 200 and "Imported 200 calls" in await resp.text()
     resp = await post(client, body)  # the same calls again: all already stored
-    refused = (await ndjson(resp))[-1]
-    assert refused["type"] == "refused" and refused["count"] == 200
-    assert refused["errors"][0] == [2, "this call is already stored"]
+    done = (await ndjson(resp))[-1]
+    assert done["type"] == "done" and done["imported"] == 0 and done["skipped_count"] == 0
+    assert done["duplicates_count"] == 200 and len(done["duplicates"]) == 200
+    assert done["duplicates"][0] == [2, "this call is already stored"]
+    assert done["summary"] == "Imported 0 calls; skipped 200 duplicates."
 
 
 @pytest.mark.parametrize("who", ["clinician", "manager"])
@@ -282,7 +299,7 @@ async def test_without_script_the_result_page_is_rendered(admin_client, ctx) -> 
     resp = await post(admin_client, (HEADER + GOOD + BAD_HOME).encode(), script=False, skip=True)
     assert resp.status == 200
     page = await resp.text()
-    assert "Imported 2 calls; skipped 1 bad rows." in page
+    assert "Imported 2 calls; skipped 1 bad row." in page
     assert "Line 4: unknown care home ZZZ99" in page
     assert await stored(ctx) == 2
 
@@ -350,3 +367,21 @@ async def test_a_malformed_body_is_422(admin_client) -> None:
         },
     )
     assert resp.status == 422 and "not a well-formed form" in (await ndjson(resp))[0]["message"]
+
+
+async def test_an_overlapping_upload_imports_the_rest_and_lists_duplicates(
+    admin_client, ctx
+) -> None:
+    """Issue 10, item 12: a log overlapping one already imported is not refused."""
+    resp = await post(admin_client, (HEADER + GOOD).encode(), script=False)
+    assert resp.status == 200 and "Imported 2 calls." in await resp.text()
+    first_new = many(1)
+    resp = await post(admin_client, (HEADER + GOOD + first_new).encode(), script=False)
+    assert resp.status == 200
+    page = await resp.text()
+    assert "Imported 1 call; skipped 2 duplicates." in page
+    assert "Nothing was imported" not in page
+    duplicates = page[page.index('data-testid="import-duplicates"') :]
+    assert "Line 2: this call is already stored" in duplicates
+    assert "Line 3: this call is already stored" in duplicates
+    assert await stored(ctx) == 3

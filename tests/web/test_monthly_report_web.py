@@ -40,8 +40,8 @@ async def test_monthly_report_shows_every_figure(
     assert 'data-testid="avoided-call_999">0<' in body
     assert 'data-testid="not-attributable">0<' in body
     # Cost avoided with its tariff sources (config/tariffs.toml).
-    assert "Reference Costs 2016/17: average A&amp;E attendance (2016/17)" in body
-    assert "£148.00" in body
+    assert "2022/23 National Cost Collection Data Publication: Emergency Medicine" in body
+    assert "£265.00" in body
     # Answer times: one call answered after 3 minutes.
     assert 'Median (p50)</th><td class="num">3.0 min' in body
     assert "(p90)" in body and "(p95)" in body

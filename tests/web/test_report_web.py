@@ -85,7 +85,7 @@ async def test_staff_record_a_representation_that_cancels_avoided(
     resp = await post_form(
         client,
         f"{page}/calls/{call.id}/representations",
-        {"kind": "admission", "at": ""},
+        {"kind": "admission", "at": "", "confirm": "yes"},
         token_from=page,
     )
     assert resp.status == 303

@@ -37,7 +37,7 @@ async def test_tablet_lists_recent_calls_and_records_a_representation(
     resp = await post_form(
         client,
         f"/tablet/calls/{call.id}/representations",
-        {"kind": "ae_attendance", "at": ""},
+        {"kind": "ae_attendance", "at": "", "confirm": "yes"},
         token_from="/tablet",
     )
     assert resp.status == 303 and resp.headers["Location"].startswith("/tablet?recorded=")
@@ -56,7 +56,7 @@ async def test_a_time_typed_on_the_tablet_is_uk_time(
     resp = await post_form(
         client,
         f"/tablet/calls/{call.id}/representations",
-        {"kind": "admission", "at": "2026-03-02T12:00"},
+        {"kind": "admission", "at": "2026-03-02T12:00", "confirm": "yes"},
         token_from="/tablet",
     )
     assert resp.status == 303, await resp.text()

@@ -6,15 +6,21 @@
 // restart when either side comes back after a drop); the tablet answers. A fresh offer
 // (restart false) reaching a tablet that already has a session means a new peer
 // connection on the other side (a transfer, a reloaded console): the tablet starts a
-// fresh one too. A getStats() monitor grades the link every 2 s; after 10 s of poor
-// quality this side stops sending video (audio only, told to the other side with
-// call.media, which then stops sending its own), and after 20 s of good it steps back up.
+// fresh one too. An answer to an ICE restart that carries a new DTLS fingerprint comes
+// from a reloaded tablet: the clinician then starts a fresh peer connection at once
+// (resuming over the old one stalls ~3 s; docs/benchmarks.md). A getStats() monitor
+// grades the link every 2 s; after 10 s of poor quality this side stops sending video
+// (audio only, told to the other side with call.media, which then stops sending its
+// own), and after 20 s of good it steps back up. call.media also tells the other side
+// when this side is muted or its camera is off, so that it can say so.
 //
 // Events: "connection" (RTCPeerConnectionState), "quality" ({level, stats}),
-// "controls" (mute/camera/audio-only changed), "peer-media" ("audio" | "video"),
+// "controls" (mute/camera/audio-only changed), "peer-media" ("audio" | "video"; the
+// other side's peerAudioOnly, peerMuted and peerCameraOff changed),
 // "remote-track", "first-frame" (ms since the call object was made).
 
 import { api } from "./api.js";
+import { describeSecurity, securityLevelOf } from "./call_security.js";
 
 const MONITOR_MS = 2000;
 const STEP_DOWN_AFTER = 5; // poor samples in a row (10 s)
@@ -37,13 +43,21 @@ export class Call extends EventTarget {
     this.audioOnly = false; // this side chose (or stepped down to) audio only
     this.autoAudioOnly = false;
     this.peerAudioOnly = false; // the other side asked for audio only
+    this.peerMuted = false; // the other side's microphone is muted (told by call.media)
+    this.peerCameraOff = false; // the other side turned its camera off
     this.quality = "connecting";
+    // How the media travels ("direct" | "relay"), as the server stored it (call.security);
+    // this side reports what its selected candidate pair says on connect and on change.
+    this.securityLevel = null;
+    this._reportedLevel = null;
     // Samples in a row (one every 2 s) before stepping down / back up; tests shorten them.
     this.policy = { stepDownAfter: STEP_DOWN_AFTER, stepUpAfter: STEP_UP_AFTER };
     this.last = null; // the latest stats() sample
     this.closed = false;
     this.timings = { created: performance.now() }; // ms: created is absolute, the rest after it
-    this.counts = { offers: 0, restarts: 0, rebuilds: 0 }; // negotiations seen (for tests)
+    // Negotiations seen (for tests and benchmarks); fresh: new sessions started because
+    // the other side had reloaded.
+    this.counts = { offers: 0, restarts: 0, rebuilds: 0, fresh: 0 };
     this._ice = null;
     this._iceFetchedAt = 0;
     this._pendingIce = [];
@@ -81,7 +95,8 @@ export class Call extends EventTarget {
       this.sig.on("rtc.offer", mine((m) => this._onOffer(m))),
       this.sig.on("rtc.answer", mine((m) => this._onAnswer(m))),
       this.sig.on("rtc.ice", mine((m) => this._onIce(m))),
-      this.sig.on("call.media", (m) => m.call_id === this.callId && this._onPeerMedia(m.mode)),
+      this.sig.on("call.media", (m) => m.call_id === this.callId && this._onPeerMedia(m)),
+      this.sig.on("call.security", (m) => m.call_id === this.callId && this._onSecurity(m.level)),
     ];
     this._monitor = setInterval(() => this._grade().catch(() => {}), MONITOR_MS);
     return this;
@@ -147,6 +162,7 @@ export class Call extends EventTarget {
       if (state === "connected" && this.timings.connected === undefined) {
         this.timings.connected = performance.now() - this.timings.created;
       }
+      if (state === "connected") this._watchPath(pc);
       clearTimeout(this._disconnectedTimer);
       if (state === "failed") this.repair();
       if (state === "disconnected") {
@@ -236,10 +252,21 @@ export class Call extends EventTarget {
     this.counts.offers++;
     if (m.restart) this.counts.restarts++;
     this.sig.send("rtc.answer", { call_id: this.callId, sdp: answer.sdp });
+    this._sendMedia(); // a side that reloaded or reconnected hears where we stand
   }
 
   async _onAnswer(m) {
     if (this.role !== "clinician" || this.pc?.signalingState !== "have-local-offer") return;
+    const before = dtlsFingerprint(this.pc.currentRemoteDescription?.sdp);
+    if (before && dtlsFingerprint(m.sdp) !== before) {
+      // The answer comes from a new session on the other side (its page reloaded: new
+      // DTLS certificate). Going on over the old connection stalls for seconds (DTLS
+      // handshake retransmissions after the ICE restart); a fresh one connects at once.
+      this.counts.fresh++;
+      this._rebuild();
+      await this.offer();
+      return;
+    }
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
     } catch (err) {
@@ -251,6 +278,7 @@ export class Call extends EventTarget {
     }
     await this._flushIce();
     this._applySending();
+    this._sendMedia(); // a side that reloaded or reconnected hears where we stand
   }
 
   async _onIce(m) {
@@ -273,12 +301,14 @@ export class Call extends EventTarget {
   toggleMute() {
     this.muted = !this.muted;
     for (const t of this.stream?.getAudioTracks() ?? []) t.enabled = !this.muted;
+    this._sendMedia();
     this._emit("controls");
   }
 
   toggleCamera() {
     this.cameraOff = !this.cameraOff;
     this._applySending();
+    this._sendMedia();
     this._emit("controls");
   }
 
@@ -288,15 +318,27 @@ export class Call extends EventTarget {
     this._good = 0;
     this._poor = 0;
     this._applySending();
-    this.sig.send("call.media", { call_id: this.callId, mode: on ? "audio" : "video" });
+    this._sendMedia();
     this._emit("controls");
   }
 
-  _onPeerMedia(mode) {
+  /** Tell the other side what we send: audio only or video, muted, camera off (it shows
+   *  them instead of a silent black picture). Sent again after every negotiation, so a
+   *  side that reloaded or reconnected hears it too. */
+  _sendMedia() {
+    if (this.closed) return;
+    this.sig.send("call.media", {
+      call_id: this.callId, mode: this.audioOnly ? "audio" : "video", muted: this.muted, camera_off: this.cameraOff,
+    });
+  }
+
+  _onPeerMedia(m) {
     // The other side's link is poor (or it chose sound only): stop sending it video too.
-    this.peerAudioOnly = mode === "audio";
+    this.peerAudioOnly = m.mode === "audio";
+    this.peerMuted = m.muted === true;
+    this.peerCameraOff = m.camera_off === true;
     this._applySending();
-    this._emit("peer-media", mode);
+    this._emit("peer-media", m.mode);
   }
 
   get sendingVideo() {
@@ -354,6 +396,7 @@ export class Call extends EventTarget {
       packetsReceived: 0, packetsLost: 0, remoteFractionLost: 0, rtt: null, availableOutgoingBitrate: null,
       candidateType: null, remoteCandidateType: null, connectionState: this.pc?.connectionState ?? "closed",
       audioOnly: this.audioOnly, peerAudioOnly: this.peerAudioOnly, quality: this.quality,
+      securityLevel: this.securityLevel,
       timings: { ...this.timings }, counts: { ...this.counts },
     };
     if (!this.pc) return out;
@@ -419,9 +462,34 @@ export class Call extends EventTarget {
     this._poor = poor ? this._poor + 1 : 0;
     this._good = poor || fair ? 0 : this._good + 1;
     this._emit("quality", { level: this.quality, stats: s });
+    this._reportSecurity(s);
     this._renewRelay(s);
     if (!this.audioOnly && this._poor >= this.policy.stepDownAfter) this.setAudioOnly(true, { automatic: true });
     else if (this.autoAudioOnly && this._good >= this.policy.stepUpAfter) this.setAudioOnly(false);
+  }
+
+  // -- security level: how the media travels, from the selected candidate pair ------------
+
+  /** Report the level now, and again whenever ICE selects another pair. */
+  _watchPath(pc) {
+    this.stats().then((s) => pc === this.pc && this._reportSecurity(s)).catch(() => {});
+    const ice = pc.getSenders().find((x) => x.transport)?.transport?.iceTransport;
+    if (!ice || ice === this._watchedIce) return;
+    this._watchedIce = ice;
+    ice.addEventListener("selectedcandidatepairchange", () => {
+      if (pc === this.pc) this.stats().then((s) => this._reportSecurity(s)).catch(() => {});
+    });
+  }
+
+  _reportSecurity(s) {
+    const level = securityLevelOf(s);
+    if (!level || level === this._reportedLevel || this.closed) return;
+    if (this.sig.send("call.security", { call_id: this.callId, level }) !== null) this._reportedLevel = level;
+  }
+
+  _onSecurity(level) {
+    this.securityLevel = level;
+    this._emit("security", level);
   }
 
   _renewRelay(s) {
@@ -448,6 +516,12 @@ export class Call extends EventTarget {
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** The DTLS certificate fingerprint an SDP announces (null if none): a new one means a
+ *  new peer connection on that side. */
+export function dtlsFingerprint(sdp) {
+  return /^a=fingerprint:(.+)$/m.exec(sdp ?? "")?.[1]?.trim() ?? null;
 }
 
 let iceCache = null; // { promise, at }
@@ -494,10 +568,24 @@ export function describeQuality(level) {
   }[level] ?? "Connecting…";
 }
 
-/** How the media travels, for people: both paths are encrypted end to end (DTLS-SRTP). */
+/** What the other side has turned off, for people: "Hannah Clarke: muted · camera off"
+ *  (null when nothing is). */
+export function describePeerMedia(call, who) {
+  const off = [call.peerMuted && "muted", call.peerCameraOff && "camera off"].filter(Boolean);
+  return off.length ? `${who}: ${off.join(" · ")}` : null;
+}
+
+/** Shows the other side's muted / camera-off state on a page's stage: the line in
+ *  #peer-state, and no black picture while its camera is off. */
+export function showPeerMedia(call, stage, line, who) {
+  const text = describePeerMedia(call, who);
+  line.textContent = text ?? "";
+  line.hidden = text === null;
+  stage.classList.toggle("camera-off", call.peerCameraOff && !call.peerAudioOnly);
+}
+
+/** How the media travels, for people: the level the server stored for this call (as
+ *  both sides reported it), not a guess of this page's. */
 export function describePath(stats) {
-  if (!stats?.candidateType) return "";
-  return stats.candidateType === "relay" || stats.remoteCandidateType === "relay"
-    ? "Encrypted · through the relay"
-    : "Encrypted · direct";
+  return describeSecurity(stats?.securityLevel);
 }

@@ -1,9 +1,11 @@
 // Hub console: the live queue (no reload), alerts, answering, and the call itself.
 import { api } from "./api.js";
-import { Call, describePath, describeQuality, localMedia, prefetchIce } from "./call.js";
+import { Call, describePath, describeQuality, localMedia, prefetchIce, showPeerMedia } from "./call.js";
 import {
-  badge, beep, cell, cellNode, clockText, describeNews2, el, human, news2Badge, OBS_LABELS, row,
+  badge, beep, cell, cellNode, clockText, describeNews2, describeObservations, el, human, news2Badge, row, ukDate,
 } from "./console_format.js";
+import { NotesPanel } from "./console_notes.js";
+import { PendingOutcomes } from "./console_outcomes.js";
 import { SignallingClient } from "./signalling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,14 +16,13 @@ const TARGET_TEXT = ANSWER_TARGET_S % 60 ? `${ANSWER_TARGET_S}-second` : `${ANSW
 const NOT_ON_SHIFT = "you are not on shift (the queue is read-only until your shift starts)";
 const TITLE = document.title;
 const sig = new SignallingClient();
+const notes = new NotesPanel(sig); // the call's note entries and this clinician's draft
 window.telehubSignalling = sig; // for tests
 window.telehubTimings = {}; // answer pressed → first frame, for tests and benchmarks
 let items = [];
 let known = null; // call ids seen in the last snapshot (null until the first one)
 let active = null; // { callId, call, handedTo, residentId }
 let audio = null;
-let notesTimer = null;
-let notesDirty = false;
 let unseen = 0;
 let media = null; // { callId, stream: Promise<MediaStream|null> } opened when Answer is pressed
 // Who may answer what (GET /api/routing): the queue snapshot is the same for everyone,
@@ -30,11 +31,15 @@ const routing = { readOnly: $("console").dataset.readOnly === "yes", byCall: new
 
 // -- the link ------------------------------------------------------------------------
 
+// Logging out here ends this page's socket too (4401): the logout's own redirect wins.
+let loggingOut = false;
+document.querySelector('form[action="/logout"]')?.addEventListener("submit", () => (loggingOut = true));
+
 sig.addEventListener("state", (e) => {
   const link = $("link");
   link.textContent = { open: "Live", connecting: "Connecting…", closed: "Reconnecting…", ended: "Session ended" }[e.detail] ?? e.detail;
   link.dataset.state = e.detail;
-  if (e.detail === "ended") location.assign("/login?next=/console");
+  if (e.detail === "ended" && !loggingOut) location.assign("/login?next=/console");
 });
 
 sig.on("welcome", () => {
@@ -44,13 +49,12 @@ sig.on("welcome", () => {
     sig.send("call.join", { call_id: active.callId });
     active.call.offer({ restart: true });
   }
-  if (notesDirty) saveNotes();
+  notes.reconnected(); // watch the call's notes again; send what was typed offline
 });
 
 sig.addEventListener("unsent", (e) => {
-  if (e.detail.type === "notes.save") {
-    notesDirty = true;
-    $("notes-state").textContent = "not saved yet: reconnecting…";
+  if (e.detail.type.startsWith("notes.")) {
+    notes.unsent(e.detail); // the text stays in the box, marked "not saved"
   } else if (e.detail.type !== "rtc.ice") {
     showError("Not connected to the server: try again in a moment.");
     render();
@@ -105,7 +109,7 @@ function render(fresh) {
       action.append(b);
     }
     const state = item.state === "waiting" ? "waiting"
-      : `${item.state.replace("_", " ")}${item.claimed_by ? ` · ${item.claimed_by}` : ""}`;
+      : `${label(`state:${item.state}`)}${item.claimed_by ? ` · ${item.claimed_by}` : ""}`;
     const waited = cell("", "waited num");
     waited.dataset.base = String(item.waited_s);
     waited.dataset.seenAt = String(item.seenAt);
@@ -180,7 +184,7 @@ async function refreshRouting() {
   note.classList.toggle("on", data.viewer.on_shift);
   if ($("off-shift")) $("off-shift").hidden = !data.viewer.read_only;
   $("console").dataset.readOnly = data.viewer.read_only ? "yes" : "no";
-  markColleagues();
+  markColleagues(data.colleagues);
   if (key !== routingKey) {
     routingKey = key;
     render();
@@ -225,13 +229,26 @@ function renderAlerts() {
 }
 
 /** Mark colleagues who are off shift in the transfer list (the server refuses them). */
-function markColleagues() {
-  for (const option of $("colleague").options) {
-    if (!option.value) continue;
-    option.dataset.name ??= option.textContent;
-    const off = routing.enforced && routing.onShift && !routing.onShift.has(Number(option.value));
-    option.textContent = off ? `${option.dataset.name} (off shift)` : option.dataset.name;
-  }
+/** The transfer list from /api/routing: each colleague online (a console open on any
+ *  node) or not, and on or off shift (when a published rota is in force), those who can
+ *  take the call first. Off-shift colleagues cannot be chosen while routing by shift is
+ *  enforced (the server refuses them too). */
+function markColleagues(colleagues) {
+  if (!colleagues) return;
+  const select = $("colleague");
+  const chosen = select.value;
+  const first = select.options[0]; // "Transfer to…"
+  select.replaceChildren(first, ...colleagues.map((c) => {
+    const shift = c.on_shift === null ? null : c.on_shift ? "on shift" : "off shift";
+    const option = el("option", [c.name, c.online ? "online" : "offline", shift].filter(Boolean).join(" · "));
+    option.value = String(c.id);
+    option.dataset.online = c.online ? "yes" : "no";
+    option.dataset.onShift = c.on_shift === null ? "" : c.on_shift ? "yes" : "no";
+    option.disabled = routing.enforced && c.on_shift === false;
+    return option;
+  }));
+  select.value = [...select.options].some((o) => o.value === chosen && !o.disabled) ? chosen : "";
+  $("transfer").disabled = !select.value;
 }
 
 // -- alerts --------------------------------------------------------------------------
@@ -255,13 +272,51 @@ window.addEventListener("focus", acknowledge);
 document.addEventListener("pointerdown", acknowledge);
 
 
+// Sound alerts: the choice is remembered for this clinician in this browser. Browsers
+// let a page make sound only after a click or a key press, so after a reload the
+// remembered choice is armed by the first one anywhere on the page, and the button says so.
+const SOUND_KEY = `telehub.soundAlerts.${$("console").dataset.userId}`;
+
+function showSound(state, text) {
+  $("sound").dataset.state = state;
+  $("sound").textContent = text;
+  $("sound").title = state === "on" ? "Click to turn sound alerts off" : "";
+}
+
+function soundOn() {
+  audio ??= new AudioContext();
+  showSound("on", "Sound alerts on");
+}
+
 $("sound").addEventListener("click", () => {
+  if ($("sound").dataset.state === "on") {
+    audio?.close().catch(() => {});
+    audio = null;
+    localStorage.removeItem(SOUND_KEY);
+    showSound("off", "Enable sound alerts");
+    return;
+  }
   // Browsers only let a page make sound after a click: this is that click.
-  audio = new AudioContext();
+  soundOn();
+  audio.resume?.().catch(() => {});
   beep(audio, false);
-  $("sound").textContent = "Sound alerts on";
-  $("sound").disabled = true;
+  localStorage.setItem(SOUND_KEY, "on");
 });
+
+function restoreSound() {
+  if (localStorage.getItem(SOUND_KEY) !== "on") return;
+  audio = new AudioContext();
+  if (audio.state === "running") return soundOn(); // the browser allows it already
+  showSound("armed", "Sound alerts: click anywhere to turn them back on");
+  const arm = () => {
+    document.removeEventListener("pointerdown", arm, true);
+    document.removeEventListener("keydown", arm, true);
+    audio?.resume().then(() => audio && soundOn()).catch(() => {});
+  };
+  document.addEventListener("pointerdown", arm, true);
+  document.addEventListener("keydown", arm, true);
+}
+restoreSound();
 
 // -- answering -----------------------------------------------------------------------
 
@@ -332,8 +387,7 @@ async function startCall(callId) {
   acknowledge();
   active = { callId, call: null, handedTo: null, residentId: null };
   $("in-call").hidden = false;
-  $("notes").value = "";
-  $("notes-state").textContent = "";
+  notes.open(callId); // every entry of the call, and this clinician's own draft
   $("stage-note").textContent = "Connecting to the home…";
   $("stage-note").hidden = false;
   $("call-title").textContent = `Call ${callId}`;
@@ -381,7 +435,7 @@ async function showRecord(callId) {
     ["Allergies", r.allergies || "None recorded"],
     ["Alerts", r.alerts || "None recorded"],
   ]);
-  const obs = Object.entries(c.observations).map(([k, v]) => `${OBS_LABELS[k] ?? human(k)} ${v}`).join(", ");
+  const obs = describeObservations(c.observations, (code) => label(`consciousness:${code}`));
   facts($("call-facts"), [
     ["Reason", label(c.reason)],
     ["Soft signs", c.soft_signs.map(label).join(", ") || "none ticked"],
@@ -393,18 +447,18 @@ async function showRecord(callId) {
   const previous = r.consultations.filter((x) => x.id !== callId).slice(0, 10);
   if (!previous.length) history.append(el("li", "None before this call."));
   for (const x of previous) {
-    history.append(el("li", `${x.requested_at.slice(0, 10)} · ${label(x.reason)} · NEWS2 ${x.news2_score ?? "not taken"} · ${human(x.outcome ?? x.state)}`));
+    history.append(el("li", `${ukDate(x.requested_at)} · ${label(x.reason)} · NEWS2 ${x.news2_score ?? "not taken"} · ${x.outcome ? label(x.outcome) : label(`state:${x.state}`)}`));
   }
 }
 
 function stopCall(message) {
-  clearTimeout(notesTimer);
+  notes.close();
   active?.call?.close();
   active = null;
   $("in-call").hidden = true;
   showNotice(message);
   render();
-  loadPending();
+  outcomes.load();
 }
 
 /** The video, or a plain sentence saying why there is none. */
@@ -413,9 +467,11 @@ function updateStage(call) {
   let note = null;
   if (call.audioOnly) note = call.autoAudioOnly ? "Audio only: video paused because the connection is weak" : "Audio only: video paused";
   else if (call.peerAudioOnly) note = "The home switched to audio only";
+  else if (call.peerCameraOff) note = "The home has turned the camera off";
   else if (call.timings.firstFrame === undefined) note = "Connecting to the home…";
   else if (call.pc?.connectionState === "disconnected" || call.pc?.connectionState === "failed") note = "Reconnecting the video…";
   document.querySelector("#in-call .stage").classList.toggle("sound-only", call.audioOnly || call.peerAudioOnly);
+  showPeerMedia(call, document.querySelector("#in-call .stage"), $("peer-state"), "The home");
   $("stage-note").textContent = note ?? "";
   $("stage-note").hidden = note === null;
 }
@@ -434,30 +490,6 @@ function press(id, on, onText, offText) {
   $(id).textContent = on ? onText : offText;
 }
 
-// -- notes, saved as typed -------------------------------------------------------------
-
-$("notes").addEventListener("input", () => {
-  clearTimeout(notesTimer);
-  notesDirty = true;
-  $("notes-state").textContent = "typing…";
-  notesTimer = setTimeout(saveNotes, 600);
-});
-
-function saveNotes() {
-  clearTimeout(notesTimer);
-  notesTimer = null;
-  if (!active) return;
-  if (sig.send("notes.save", { call_id: active.callId, text: $("notes").value }) !== null) {
-    notesDirty = false;
-    $("notes-state").textContent = "saving…";
-  }
-}
-
-sig.on("notes.saved", (m) => {
-  if (active?.callId !== m.call_id || notesDirty) return;
-  $("notes-state").textContent = `saved ${new Date().toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}`;
-});
-
 // -- controls --------------------------------------------------------------------------
 
 $("mute").addEventListener("click", () => active?.call?.toggleMute());
@@ -465,59 +497,33 @@ $("camera").addEventListener("click", () => active?.call?.toggleCamera());
 $("audio-only").addEventListener("click", () => active?.call?.setAudioOnly(!active.call.audioOnly));
 $("release").addEventListener("click", () => {
   if (!active) return;
-  if (notesDirty) saveNotes();
+  notes.commit(); // what is in the box becomes an entry before the call leaves us
   sig.send("call.release", { call_id: active.callId });
 });
 $("end").addEventListener("click", () => {
   if (!active) return;
-  if (notesDirty) saveNotes(); // what was typed in the last moment is kept
+  notes.commit(); // what was typed in the last moment is kept, as an entry
   sig.send("call.end", { call_id: active.callId });
 });
 $("colleague").addEventListener("change", () => ($("transfer").disabled = !$("colleague").value));
 $("transfer").addEventListener("click", () => {
   const to = Number($("colleague").value);
   if (!active || !to) return;
-  if (notesDirty) saveNotes();
+  notes.commit();
   active.handedTo = to;
   sig.send("call.transfer", { call_id: active.callId, to_user_id: to });
 });
 
-// -- outcomes: calls this clinician ended but has not closed ------------------------------
+// -- outcomes: calls this clinician ended but has not closed (console_outcomes.js) -------
 
-async function loadPending() {
-  if (!canAnswer) return;
-  const { calls } = await api("GET", "/api/outcomes/pending");
-  const box = $("pending");
-  box.replaceChildren();
-  $("outcomes").hidden = calls.length === 0;
-  for (const c of calls) {
-    const form = $("outcome-form").content.firstElementChild.cloneNode(true);
-    form.dataset.callId = String(c.call_id);
-    form.querySelector(".which").textContent = `Call ${c.call_id}: ${label(c.reason)}, ended ${new Date(c.ended_at).toLocaleTimeString("en-GB")}`;
-    form.addEventListener("submit", (event) => submitOutcome(event, form, c.call_id));
-    box.append(form);
-  }
-}
-
-async function submitOutcome(event, form, callId) {
-  event.preventDefault();
-  const f = new FormData(form);
-  const local = f.get("call_back_at");
-  const errorBox = form.querySelector(".error");
-  try {
-    await api("POST", `/api/calls/${callId}/outcome`, {
-      outcome: f.get("outcome"),
-      follow_up: f.get("follow_up"),
-      admission_judgement: f.get("admission_judgement"),
-      call_back_at: local ? new Date(local).toISOString() : null,
-    });
-    showNotice(`Outcome recorded for call ${callId}.`);
-    loadPending();
-  } catch (err) {
-    errorBox.textContent = err.message;
-    errorBox.hidden = false;
-  }
-}
+// Answering was refused because a call of ours still needs its outcome (the server
+// names it): show the outstanding outcomes, at the top, to record or defer there and then.
+sig.on("error", (m) => {
+  if (m.code !== "outcome_outstanding") return;
+  dropMedia();
+  render();
+  outcomes.reveal().catch((err) => showError(`Could not load the outcomes outstanding: ${err.message}`));
+});
 
 // -- small helpers -----------------------------------------------------------------------
 
@@ -550,13 +556,13 @@ function age(isoDate) {
   return `${years} years`;
 }
 
-/** The band only when every parameter was measured: missing never counts as normal. */
-
 // Labels the page was given (reasons, soft signs), else the code made readable.
 const LABELS = Object.fromEntries([...document.querySelectorAll("#labels [data-key]")].map((e) => [e.dataset.key, e.textContent]));
-const label = (key) => LABELS[key] ?? human(key);
+const label = (key) => LABELS[key] ?? human(key.split(":").pop());
+
+const outcomes = new PendingOutcomes({ enabled: canAnswer, label, notice: showNotice });
 
 sig.connect();
-loadPending();
+outcomes.load();
 refreshRouting();
 if (canAnswer) prefetchIce();

@@ -10,6 +10,27 @@ export const MISSING_LABELS = {
   pulse: "pulse", consciousness: "ACVPU", temperature: "temperature",
 };
 
+const OBS_UNITS = { respiration_rate: "/min", spo2: "%", systolic_bp: " mmHg", pulse: "/min", temperature: " °C" };
+
+/** Observations as a clinician would write them ("breathing rate 24/min, SpO₂ 93%, on
+ *  air, ACVPU alert"), never "on oxygen false". ``acvpu`` turns a code ("A") into words. */
+export function describeObservations(obs, acvpu = (code) => code) {
+  const parts = [];
+  for (const [key, value] of Object.entries(obs ?? {})) {
+    if (value === null || value === undefined) continue;
+    if (key === "on_oxygen") parts.push(value ? "on oxygen" : "on air");
+    else if (key === "spo2_scale") parts.push(`SpO₂ scale ${value}`);
+    else if (key === "consciousness") parts.push(`ACVPU ${acvpu(value)}`);
+    else parts.push(`${OBS_LABELS[key] ?? human(key)} ${value}${OBS_UNITS[key] ?? ""}`);
+  }
+  return parts.join(", ");
+}
+
+// Times people read are UK wall-clock time, whatever the browser's own time zone.
+const UK = "Europe/London";
+export const ukTime = (when) => new Date(when).toLocaleTimeString("en-GB", { timeZone: UK, hour: "2-digit", minute: "2-digit" });
+export const ukDate = (when) => new Date(when).toLocaleDateString("en-GB", { timeZone: UK, day: "2-digit", month: "short", year: "numeric" });
+
 export const clockText = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 export const human = (s) => String(s ?? "").replaceAll("_", " ");
 

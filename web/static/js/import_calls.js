@@ -40,7 +40,7 @@ function showProgress(checked, total) {
   rowsInFile = total;
   bar.max = Math.max(total, 1);
   bar.value = Math.min(checked, bar.max);
-  text.textContent = `Checked ${count(checked)} of ${count(total)} rows`;
+  text.textContent = `Checked ${count(checked)} of ${count(total)} row${total === 1 ? "" : "s"}`;
 }
 
 function finish(state) {
@@ -53,10 +53,22 @@ function showDone(msg) {
   text.textContent = `Checked ${count(rowsInFile)} of ${count(rowsInFile)} rows`;
   finish("done");
   const skipped = msg.skipped_count ?? msg.skipped.length;
-  const words = `Imported ${count(msg.imported)} calls` +
-    (skipped ? `; skipped ${count(skipped)} bad row${skipped === 1 ? "" : "s"}.` : ".");
-  result.replaceChildren(el("p", { class: "notice", role: "status" }, words));
+  const duplicates = msg.duplicates_count ?? 0;
+  // The server words the summary ("Imported 1 call; skipped 2 duplicates.").
+  result.replaceChildren(
+    el("p", { class: "notice", role: "status", "data-testid": "import-summary" }, msg.summary),
+  );
   if (msg.skipped.length) result.append(rowList(msg.skipped), ...more(msg.skipped.length, skipped));
+  if (duplicates) {
+    const list = rowList(msg.duplicates);
+    list.setAttribute("class", "import-duplicates");
+    list.setAttribute("data-testid", "import-duplicates");
+    result.append(
+      el("p", { class: "hint" }, "Duplicates, skipped (each call is stored once):"),
+      list,
+      ...more(msg.duplicates.length, duplicates),
+    );
+  }
 }
 
 function showRefused(msg) {

@@ -1,7 +1,7 @@
 // Tablet: wait in the queue (place, estimated wait, camera and microphone check), then
 // talk by video, full screen, with one-tap controls. Survives reloads and Wi-Fi drops:
 // the server tells a (re)connected tablet where its call stands.
-import { Call, describePath, describeQuality, localMedia, prefetchIce } from "./call.js";
+import { Call, describePath, describeQuality, localMedia, prefetchIce, showPeerMedia } from "./call.js";
 import { SignallingClient } from "./signalling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -150,9 +150,11 @@ function updateStage(c) {
   let note = null;
   if (c.audioOnly) note = c.autoAudioOnly ? "Sound only: video paused because the connection is weak" : "Sound only: video paused";
   else if (c.peerAudioOnly) note = `${clinician} switched to sound only`;
+  else if (c.peerCameraOff) note = `${clinician} has turned the camera off`;
   else if (c.timings.firstFrame === undefined) note = `${clinician} is joining…`;
   else if (c.pc?.connectionState === "disconnected" || c.pc?.connectionState === "failed") note = "Reconnecting the video…";
   document.querySelector("#live .stage").classList.toggle("sound-only", soundOnly);
+  showPeerMedia(c, document.querySelector("#live .stage"), $("peer-state"), clinician);
   $("stage-note").textContent = note ?? "";
   $("stage-note").hidden = note === null;
 }
