@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo serve test test-postgres system-deps bench lint format clean
+.PHONY: install demo serve test test-postgres system-deps bench lint format clean wheel-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,21 +26,43 @@ serve: $(STAMP)
 system-deps:
 	@bash .ci/system-deps
 
-## The whole suite on SQLite (installs everything it needs first).
+## The whole suite on SQLite (installs everything it needs first), on every core
+## (pytest-xdist; PYTEST_WORKERS=0 runs it in one process). --dist loadfile keeps each
+## test file on one worker, so a browser module starts its server and Chromium once.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP) system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 ## The database-backed tests again on PostgreSQL (CI runs this after `make test`).
 test-postgres: $(STAMP)
-	TELEHUB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser" tests/hub tests/store tests/web
+	TELEHUB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(XDIST) -m "not browser" tests/hub tests/store tests/web
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m tests.bench
 
-lint: $(STAMP)
+## The browser code's tools (ESLint, from package-lock.json): installed again when the
+## lock file changes or node_modules is missing.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+lint: $(STAMP) $(NODE_STAMP)
+	npx eslint web/static/js tests/js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy hub rota signalling media web
+
+## Unit tests of the browser modules without a DOM (node --test; pytest runs them too,
+## in tests/web/test_browser_modules_js.py).
+.PHONY: test-js
+test-js:
+	node --test tests/js/
+
+## Build the wheel, install it in a fresh venv outside the checkout, migrate and serve it.
+wheel-check:
+	PYTHON=$(PYTHON) bash .ci/wheel-check
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -130,7 +130,7 @@ async def create_staff(ctx: HubContext, actor: Actor, new: NewStaff, password: s
     require_role(actor, Role.ADMIN)
     check_password_strength(password, new.username, new.display_name)
     now = ctx.clock.now()
-    password_hash = hasher().hash(password)
+    password_hash = hasher(ctx.settings.security).hash(password)
     async with ctx.uow() as uow:
         if new.home_id is not None and await uow.homes.get(new.home_id) is None:
             raise NotFound(f"no care home {new.home_id}")

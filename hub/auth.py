@@ -8,7 +8,9 @@ Wrong passwords never lock an account: anyone could lock a clinician out by typi
 their username five times, and a locked account would answer differently from an
 unknown one. They are slowed per client address instead, at the edge
 (``web/throttles.py``), the same for known and unknown usernames; an unknown username
-costs a dummy Argon2 verification so it takes as long as a known one. Wrong TOTP codes
+costs an Argon2 hash of the same cost so it takes as long as a known one. The cost
+comes from the settings (``security.password_*``: argon2-cffi's defaults in production,
+the cheapest parameters in the test suite). Wrong TOTP codes
 (which only someone holding the password can send) count towards a lock of the account
 with back-off, so the second factor cannot be brute-forced either.
 """
@@ -31,12 +33,10 @@ from hub.errors import AuthenticationFailed, LockedOut, ValidationError
 from hub.events import AccessEnded
 from hub.ports import UnitOfWork
 from hub.sessions import StaffSession, Stage
+from hub.settings import SecuritySettings
 from hub.staff import StaffUser
 
 TOTP_INTERVAL = 30
-# A deliberately slowish dummy hash, so an unknown username costs the same time as
-# a known one and does not reveal which usernames exist.
-_DUMMY_HASH = PasswordHasher().hash("not a real password, only for timing")
 
 
 class LoginExpired(AuthenticationFailed):
@@ -56,8 +56,14 @@ class LoginStep:
     user: StaffUser
 
 
-def hasher() -> PasswordHasher:
-    return PasswordHasher()
+def hasher(security: SecuritySettings) -> PasswordHasher:
+    """Argon2id at the configured cost. Verifying reads the cost from the hash itself,
+    so hashes made at another cost still verify (and are re-hashed at login)."""
+    return PasswordHasher(
+        time_cost=security.password_time_cost,
+        memory_cost=security.password_memory_kib,
+        parallelism=security.password_parallelism,
+    )
 
 
 def lockout_delay(ctx: HubContext, failed_attempts: int) -> timedelta | None:
@@ -72,10 +78,12 @@ def lockout_delay(ctx: HubContext, failed_attempts: int) -> timedelta | None:
 
 async def login_password(ctx: HubContext, username: str, password: str) -> LoginStep:
     now = ctx.clock.now()
+    ph = hasher(ctx.settings.security)
     async with ctx.uow() as uow:
         found = await uow.staff.by_username(username.strip().lower())
         if found is None or not found[0].active:
-            _verify_quietly(_DUMMY_HASH, password)
+            # As slow as checking a real hash: the answer must not tell which users exist.
+            ph.hash(password)
             await uow.audit.append(
                 AuditRecord(
                     "login.failed",
@@ -89,7 +97,7 @@ async def login_password(ctx: HubContext, username: str, password: str) -> Login
             await uow.commit()
             raise AuthenticationFailed("wrong username or password")
         user, creds = found
-        if not _verify_quietly(creds.password_hash, password):
+        if not _verify_quietly(ph, creds.password_hash, password):
             # No account lock (see the module docstring): audited, and slowed per address.
             await uow.audit.append(
                 AuditRecord(
@@ -99,8 +107,8 @@ async def login_password(ctx: HubContext, username: str, password: str) -> Login
             )
             await uow.commit()
             raise AuthenticationFailed("wrong username or password")
-        if hasher().check_needs_rehash(creds.password_hash):
-            await uow.staff.set_password(user.id, hasher().hash(password))
+        if ph.check_needs_rehash(creds.password_hash):
+            await uow.staff.set_password(user.id, ph.hash(password))
         stage = Stage.NEEDS_TOTP if user.totp_confirmed else Stage.NEEDS_TOTP_SETUP
         if stage is Stage.NEEDS_TOTP_SETUP and creds.totp_secret_sealed is None:
             secret = pyotp.random_base32()
@@ -220,9 +228,9 @@ def _matching_counter(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def _verify_quietly(password_hash: str, password: str) -> bool:
+def _verify_quietly(ph: PasswordHasher, password_hash: str, password: str) -> bool:
     try:
-        return hasher().verify(password_hash, password)
+        return ph.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

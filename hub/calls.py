@@ -28,6 +28,7 @@ from hub.queue import position as queue_position
 from hub.rota_cover import on_shift_at
 
 OBSERVATION_FIELDS = tuple(f.name for f in fields(news2.Observations))
+HANDLE_WINDOW = timedelta(days=7)  # the calls a wait estimate's mean handling time is over
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,40 @@ async def open_calls_of(ctx: HubContext, actor: Actor) -> list[Consultation]:
 async def participants(ctx: HubContext, call_id: int) -> Consultation:
     async with ctx.uow() as uow:
         return await _get(uow, call_id)
+
+
+@dataclass(frozen=True)
+class CallNews:
+    """What every listener of one call event needs, read once (one unit of work): the
+    call's state and parties, who answers it, the queue in order (NEWS2 score, band and
+    missing as stored, never re-scored) and the mean time a call took over the last
+    week (None: no data)."""
+
+    call_id: int
+    state: str
+    state_seq: int
+    device_id: int | None
+    answered_by: int | None
+    clinician_name: str | None
+    queue: list[QueueEntry]
+    mean_handle_s: float | None
+
+
+async def news(ctx: HubContext, call_id: int) -> CallNews:
+    """One read for a call event, built once and fanned out to every listener. An open
+    call is read from the queue itself; a closed one (and its clinician's name) by id."""
+    async with ctx.uow() as uow:
+        entries = order(await uow.consultations.queue())
+        mean = await uow.consultations.mean_handle_s(ctx.clock.now() - HANDLE_WINDOW)
+        e = next((e for e in entries if e.call_id == call_id), None)
+        if e is not None:
+            parties = (e.state, e.state_seq, e.device_id, e.answered_by, e.claimed_by)
+        else:
+            call = await _get(uow, call_id)
+            name = await _name(uow, call.answered_by)
+            parties = (call.state.value, call.state_seq, call.device_id, call.answered_by, name)
+    state, seq, device_id, answered_by, name = parties
+    return CallNews(call_id, state, seq, device_id, answered_by, name, entries, mean)
 
 
 async def _check_routing(ctx: HubContext, actor: Actor, call_id: int, now: datetime) -> None:

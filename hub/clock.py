@@ -1,7 +1,9 @@
-"""Time as a port: the domain never calls ``datetime.now()`` itself."""
+"""Time as a port: the domain never calls ``datetime.now()`` or ``time.monotonic()``
+itself; it asks the clock it was given."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -12,10 +14,18 @@ class Clock(Protocol):
         """The current time, timezone-aware (UTC)."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start that never go backwards: for measuring
+        intervals (rate limits, "at most every n seconds"), not for showing a time."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 @dataclass
@@ -26,6 +36,9 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.current
+
+    def monotonic(self) -> float:
+        return self.current.timestamp()
 
     def advance(self, delta: timedelta) -> None:
         self.current = self.current + delta

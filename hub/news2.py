@@ -264,10 +264,19 @@ def _spo2(spo2: int | None, scale: SpO2Scale, on_oxygen: bool | None) -> int | N
 
 def missing_from(stored: Mapping[str, object]) -> tuple[str, ...]:
     """The parameters missing from a stored observation set (all of them if none was
-    taken, or if what was stored no longer validates)."""
+    taken), read from what was stored without scoring it again (the score and band are
+    stored when the observations are taken; readers such as the live queue must not
+    re-score). The same rule as ``score``: a parameter is missing when it was not
+    measured, and so is SpO2 on scale 2 at 93 % or more with air/oxygen not recorded."""
     if not stored:
         return PARAMETERS
-    try:
-        return score(Observations(**stored)).missing  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return PARAMETERS
+    return tuple(name for name in PARAMETERS if _unmeasured(name, stored))
+
+
+def _unmeasured(name: str, stored: Mapping[str, object]) -> bool:
+    value = stored.get("on_oxygen" if name == "air_or_oxygen" else name)
+    if value is None:
+        return True
+    if name == "spo2" and stored.get("spo2_scale", SpO2Scale.ONE) == SpO2Scale.TWO:
+        return stored.get("on_oxygen") is None and isinstance(value, int) and value > 92
+    return False

@@ -58,6 +58,12 @@ def position(entries: Sequence[QueueEntry], call_id: int) -> int | None:
     return None
 
 
+def places(entries: Sequence[QueueEntry]) -> dict[int, int]:
+    """Every waiting call's ``position`` at once (one sort however many are waiting)."""
+    waiting = (e for e in order(entries) if e.state == "waiting")
+    return {entry.call_id: index for index, entry in enumerate(waiting, start=1)}
+
+
 def estimated_wait_s(place: int, clinicians_free: int, handle_s: float) -> int:
     """A plain estimate a carer can read: calls ahead, shared among free clinicians.
 

@@ -15,16 +15,18 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from hub.errors import ValidationError
+from hub.resources import config_file
 from rota.errors import RotaInputError
 from rota.model import ShiftType
 from rota.patterns import PATTERNS, all_patterns
 from rota.problem_io import parse_shifts
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+DEFAULT_FILE = config_file("default.toml")  # shipped as a package resource
 ENV_PREFIX = "TELEHUB_"
 
 
@@ -32,10 +34,12 @@ ENV_PREFIX = "TELEHUB_"
 class ServerSettings:
     host: str
     port: int
+    data_dir: str  # writable state; see place_state()
     tls_cert: str
     tls_key: str
     max_body_bytes: int
     allowed_origins: tuple[str, ...]
+    test_hooks: bool
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class SecuritySettings:
     enrolment_code_hours: int
     login_address_threshold: int
     enrolment_threshold: int
+    password_time_cost: int
+    password_memory_kib: int
+    password_parallelism: int
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ def load(
     return _build(merged)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path | Traversable) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
@@ -251,7 +258,21 @@ def _build(merged: Mapping[str, Any]) -> Settings:
             kwargs[name] = _coerce(f"{section}.{name}", values[name], hints[name])
         built[section] = cls(**kwargs)
     _check_pattern(built["rota"])
+    _place_state(built)
     return Settings(**built)
+
+
+def _place_state(built: dict[str, Any]) -> None:
+    """Writable state that the config leaves to telehub goes under ``server.data_dir``
+    (relative to the current directory), never beside the installed code: an empty
+    ``database.url`` is a SQLite file there, an empty ``security.keys_file`` too."""
+    data_dir = Path(built["server"].data_dir)
+    if not built["database"].url:
+        url = f"sqlite+aiosqlite:///{data_dir / 'telehub.db'}"
+        built["database"] = dataclasses.replace(built["database"], url=url)
+    if not built["security"].keys_file:
+        keys_file = str(data_dir / "keys.toml")
+        built["security"] = dataclasses.replace(built["security"], keys_file=keys_file)
 
 
 def _check_pattern(rota: RotaSettings) -> None:

@@ -13,14 +13,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from hub.avoided import EVENTS, AvoidedCounts
 from hub.errors import ValidationError
+from hub.resources import config_file
 
-DEFAULT_TARIFFS_FILE = Path(__file__).resolve().parent.parent / "config" / "tariffs.toml"
+DEFAULT_TARIFFS_FILE = config_file("tariffs.toml")  # shipped as a package resource
 
 _TABLE_KEYS = ("cost", "source", "year")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -57,7 +59,7 @@ class Tariffs:
         return value
 
 
-def load_tariffs(path: Path = DEFAULT_TARIFFS_FILE) -> Tariffs:
+def load_tariffs(path: Path | Traversable = DEFAULT_TARIFFS_FILE) -> Tariffs:
     """Read and check a tariffs file; raise ``TariffError`` saying what is wrong."""
     try:
         with path.open("rb") as f:

@@ -125,11 +125,19 @@ class LineProgress:
         count = _number(self.n)
         if self.total:
             percent = min(100, int(100 * self.n / self.total))
-            text = f"{percent}% ({count}/{_number(self.total)} {self.unit})"
+            text = f"{percent}% ({count} of {_number(self.total)}{self._units(self.total)})"
         else:
-            text = f"{count} {self.unit}" + (" (done)" if done else "")
+            text = f"{count}{self._units(self.n)}" + (" (done)" if done else "")
         line = f"{self.desc}: {text}" if self.desc else text
         return f"{line}, {self.postfix}" if self.postfix else line
+
+    def _units(self, amount: float) -> str:
+        """tqdm's singular unit as a reader says it: " calls", " s", or nothing for "it"."""
+        if self.unit == "it":
+            return ""
+        if self.unit == "s" or amount == 1:
+            return f" {self.unit}"
+        return f" {self.unit}s"
 
     def _write(self, line: str) -> None:
         self._last_line = line

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from hub.clock import Clock
 
 
 @dataclass
 class TokenBucket:
     rate: float  # tokens added per second
     burst: float  # bucket size
-    tokens: float = -1.0
-    updated: float = 0.0
-    refused: int = 0  # consecutive refusals, for "close the abuser" decisions
+    clock: Clock  # its monotonic reading measures the refill
+    tokens: float = field(init=False)
+    updated: float = field(init=False)
+    refused: int = field(default=0, init=False)  # consecutive refusals ("close the abuser")
 
-    def allow(self, now: float) -> bool:
-        if self.tokens < 0:
-            self.tokens, self.updated = self.burst, now
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+        self.updated = self.clock.monotonic()
+
+    def allow(self) -> bool:
+        now = self.clock.monotonic()
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
         self.updated = now
         if self.tokens >= 1:
             self.tokens -= 1

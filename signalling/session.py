@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -60,9 +59,10 @@ class ClientSession:
         self.session = session
         self._revalidate = revalidate
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
-        self._bucket = TokenBucket(settings.rate_per_s, settings.burst)
+        self._clock = board.ctx.clock
+        self._bucket = TokenBucket(settings.rate_per_s, settings.burst, self._clock)
         self._abuse_limit = settings.abuse_close_after
-        self._checked_at = time.monotonic()
+        self._checked_at = self._clock.monotonic()
         self._seen_at = 0.0
         self._role = "device" if actor.is_device else "clinician"
 
@@ -117,7 +117,7 @@ class ClientSession:
                 break
             if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 continue
-            if not self._bucket.allow(time.monotonic()):
+            if not self._bucket.allow():
                 if self._bucket.refused >= self._abuse_limit:
                     await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"message flood")
                     break
@@ -136,7 +136,7 @@ class ClientSession:
     def _revalidation_due(self) -> bool:
         """Every REVALIDATE_EVERY_S, check the session or device is still allowed (a
         plain check, not a coroutine: it runs after every message)."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if now - self._checked_at < REVALIDATE_EVERY_S:
             return False
         self._checked_at = now
@@ -280,7 +280,7 @@ class ClientSession:
     async def _device_seen(self, force: bool = False) -> None:
         if not self.actor.is_device:
             return
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if force or now - self._seen_at > DEVICE_SEEN_EVERY_S:
             self._seen_at = now
             await calls.device_seen(self.board.ctx, self.actor)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -25,7 +25,7 @@ from hub.consultations import Consultation
 from hub.context import HubContext
 from hub.errors import TooManyConnections
 from hub.events import AccessEnded, CallChanged, HubEvent
-from hub.queue import QueueEntry, estimated_wait_s, position
+from hub.queue import QueueEntry, estimated_wait_s, places
 from hub.settings import SignallingSettings
 from signalling import protocol as p
 from signalling.bus import Bus, Envelope
@@ -258,14 +258,13 @@ class Switchboard:
     # -- turning events into views ---------------------------------------------------
 
     async def on_call_changed(self, event: CallChanged) -> None:
-        # Read everything first, then send without awaiting in between, so that what
-        # goes out is one reading. A change committed meanwhile (a claim racing this
-        # event) still makes a message overtaken by another path (a hello's answer);
-        # each call.state carries the call's state seq so that clients drop such ones.
-        handle_s = await self._handle_s()
-        changed = await calls.participants(self.ctx, event.call_id)
-        name = await self._name(changed.answered_by)
-        entries = await calls.queue(self.ctx)
+        # One read of what every listener needs (calls.news: one unit of work), then
+        # send without awaiting in between, so that what goes out is one reading. A
+        # change committed meanwhile (a claim racing this event) still makes a message
+        # overtaken by another path (a hello's answer); each call.state carries the
+        # call's state seq so that clients drop such ones.
+        news = await calls.news(self.ctx, event.call_id)
+        entries, handle_s = news.queue, news.mean_handle_s or DEFAULT_HANDLE_S
         snapshot = p.dump(queue_snapshot(entries, self.ctx))
         for conns in list(self._local.values()):
             for conn in list(conns):
@@ -275,24 +274,29 @@ class Switchboard:
                     conn.send_text(snapshot)
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
         free = max(0, self.connected_clinicians() - busy)
+        where = places(entries)
         # Every waiting tablet's place may have moved: tell each one where it stands.
         for e in entries:
             if e.state == "waiting" and f"device:{e.device_id}" in self._local:
                 self._send_local(
                     f"device:{e.device_id}",
-                    p.dump(call_state(e.call_id, e.state, e.state_seq, entries, free, handle_s)),
+                    p.dump(call_state(e.call_id, e.state, e.state_seq, where, free, handle_s)),
                 )
-        self._parties[changed.id] = Parties(
-            changed.device_id, changed.answered_by, changed.state.value
-        )
+        self._parties[news.call_id] = Parties(news.device_id, news.answered_by, news.state)
         text = p.dump(
             call_state(
-                changed.id, changed.state.value, changed.state_seq, entries, free, handle_s, name
+                news.call_id,
+                news.state,
+                news.state_seq,
+                where,
+                free,
+                handle_s,
+                news.clinician_name,
             )
         )
-        if changed.device_id is not None and changed.state.value != "waiting":
-            self._send_local(f"device:{changed.device_id}", text)
-        for user_id in {changed.answered_by, event.previous_clinician} - {None}:
+        if news.device_id is not None and news.state != "waiting":
+            self._send_local(f"device:{news.device_id}", text)
+        for user_id in {news.answered_by, event.previous_clinician} - {None}:
             self._send_local(f"staff:{user_id}", text)
 
     async def parties(self, call_id: int, *, fresh: bool = False) -> Parties:
@@ -312,25 +316,20 @@ class Switchboard:
 
     async def describe(self, call: Consultation, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""
-        handle_s = await self._handle_s()
-        entries = await calls.queue(self.ctx)
+        news = await calls.news(self.ctx, call.id)
+        entries = news.queue
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
         free = max(0, self.connected_clinicians() - busy)
+        handle_s = news.mean_handle_s or DEFAULT_HANDLE_S
         return call_state(
-            call.id, call.state.value, call.state_seq, entries, free, handle_s, clinician_name
+            call.id,
+            call.state.value,
+            call.state_seq,
+            places(entries),
+            free,
+            handle_s,
+            clinician_name,
         )
-
-    async def _handle_s(self) -> float:
-        async with self.ctx.uow() as uow:
-            mean = await uow.consultations.mean_handle_s(self.ctx.clock.now() - timedelta(days=7))
-        return mean or DEFAULT_HANDLE_S
-
-    async def _name(self, user_id: int | None) -> str | None:
-        if user_id is None:
-            return None
-        async with self.ctx.uow() as uow:
-            user = await uow.staff.get(user_id)
-        return user.display_name if user else None
 
     async def _sweep(self) -> None:
         grace = timedelta(seconds=self.settings.abandon_after_s)
@@ -388,12 +387,13 @@ def call_state(
     call_id: int,
     state: str,
     seq: int,
-    entries: list[QueueEntry],
+    place_of: Mapping[int, int],
     free: int,
     handle_s: float,
     clinician_name: str | None = None,
 ) -> p.CallState:
-    place = position(entries, call_id) if state == "waiting" else None
+    """``place_of``: every waiting call's place in the queue (``hub.queue.places``)."""
+    place = place_of.get(call_id) if state == "waiting" else None
     return p.CallState(
         call_id=call_id,
         state=state,

@@ -1,13 +1,24 @@
 """Shared fixtures: a real, migrated database (SQLite file, or PostgreSQL when
-TELEHUB_TEST_DATABASE_URL is set), a fixed clock, and a HubContext on top."""
+TELEHUB_TEST_DATABASE_URL is set), a fixed clock, and a HubContext on top.
+
+Migrations run once per session (per xdist worker), into a template: a SQLite file
+copied for each test, or a PostgreSQL database each test's database is created from
+(``CREATE DATABASE … TEMPLATE …``). Every test still gets a database of its own. A test
+marked ``empty_database`` gets an empty one instead, to run migrations itself.
+Password hashing uses the cheapest Argon2 parameters (``CHEAP_PASSWORD_HASHING``),
+through the settings, as production uses its own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -30,6 +41,45 @@ from hub.store.migrate import upgrade
 
 PG_URL = os.environ.get("TELEHUB_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery staple"
+# The cheapest Argon2id parameters argon2-cffi allows (argon2.profiles.CHEAPEST's
+# costs): still real Argon2id hashes, at a fraction of a millisecond instead of ~0.1 s.
+CHEAP_PASSWORD_HASHING = {
+    "password_time_cost": 1,
+    "password_memory_kib": 8,
+    "password_parallelism": 1,
+}
+# The same, for tests that write a config file for a `telehub` subprocess.
+CHEAP_PASSWORD_TOML = "".join(f"{k} = {v}\n" for k, v in CHEAP_PASSWORD_HASHING.items())
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to completion on a loop of its own (in a thread, so whatever
+    event loop pytest-asyncio has set up is left alone)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, make()).result()
+
+
+async def _migrate(url: str) -> None:
+    eng = create_engine(url)
+    try:
+        await upgrade(eng)
+    finally:
+        await eng.dispose()
+
+
+async def _server_sql(*statements: str) -> None:
+    server = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with server.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await server.dispose()
+
+
+def _pg_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -37,20 +87,42 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh empty database per test: a SQLite file, or a new PostgreSQL database."""
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrated once per session: a SQLite file's path, or a PostgreSQL database's name."""
     if not PG_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path_factory.mktemp("template") / "migrated.db"
+        _run(lambda: _migrate(f"sqlite+aiosqlite:///{path}"))
+        assert not Path(f"{path}-wal").exists(), "the template's WAL was not checkpointed"
+        yield str(path)
+        return
+    name = f"telehub_tpl_{WORKER}_{uuid.uuid4().hex[:8]}"
+    _run(lambda: _server_sql(f'CREATE DATABASE "{name}"'))
+    try:
+        _run(lambda: _migrate(_pg_url(name)))
+        yield name
+    finally:
+        _run(lambda: _server_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str
+) -> AsyncIterator[str]:
+    """A database of this test's own, migrated to head (a copy of the template), or
+    empty when the test is marked ``empty_database``."""
+    empty = request.node.get_closest_marker("empty_database") is not None
+    if not PG_URL:
+        path = tmp_path / "test.db"
+        if not empty:
+            shutil.copyfile(migrated_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     name = f"telehub_t_{uuid.uuid4().hex[:12]}"
-    server = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with server.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    async with server.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await server.dispose()
+    template = "" if empty else f' TEMPLATE "{migrated_template}"'
+    await _server_sql(f'CREATE DATABASE "{name}"{template}')
+    yield _pg_url(name)
+    await _server_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -58,7 +130,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return settings_mod.load(
         overrides={
             "database": {"url": database_url},
-            "security": {"secret_key": "test-secret", "keys_file": str(tmp_path / "k.toml")},
+            "security": {
+                "secret_key": "test-secret",
+                "keys_file": str(tmp_path / "k.toml"),
+                **CHEAP_PASSWORD_HASHING,
+            },
             "crypto": {
                 "notes_key_id": "k1",
                 "notes_keys": {"k1": Keyring.new_key_b64()},
@@ -70,8 +146,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The test's database, already migrated (see ``database_url``)."""
     eng = create_engine(settings.database.url)
-    await upgrade(eng)
     yield eng
     await eng.dispose()
 

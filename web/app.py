@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
@@ -16,6 +15,7 @@ from aiohttp import web
 
 from hub.clock import Clock, SystemClock
 from hub.context import HubContext
+from hub.resources import package_directory
 from hub.settings import Settings
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
@@ -47,7 +47,6 @@ from web.route_access import public
 from web.routing_watch import routing_watch
 from web.security import csrf_middleware, headers_middleware, identity_middleware
 
-HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
 
 
@@ -68,7 +67,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     cover_banner.setup(app)
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        loader=jinja2.PackageLoader("web", "templates"),  # a package resource
         autoescape=jinja2.select_autoescape(default=True),
     )
     labels.install(env)  # labels for coded values, UK times (web/labels.py)
@@ -89,7 +88,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)
-    static = app.router.add_static("/static", HERE / "static", name="static", append_version=True)
+    static_dir = package_directory("web", "static")  # a package resource, as a directory
+    static = app.router.add_static("/static", static_dir, name="static", append_version=True)
     env.globals["static"] = lambda path: str(static.url_for(filename=path))
     return app
 

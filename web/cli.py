@@ -30,14 +30,12 @@ from hub.store.db import create_engine
 from hub.store.migrate import check_current, upgrade
 from rota.progress_bar import Bar, progress_bar
 from web.access_log import ACCESS_LOG, AccessLogger
-from web.app import create_app
 from web.devcert import make_dev_cert
 
 if TYPE_CHECKING:
     from hub.demo import DemoLogin
 
-DEMO_DIR = Path("var")
-DEMO_CONFIG = DEMO_DIR / "demo.toml"
+DEMO_CONFIG_NAME = "demo.toml"  # written by `telehub demo` into server.data_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_commands(s.add_subparsers(dest="audit_command", required=True))
 
     s = sub.add_parser("dev-cert", help="make a self-signed TLS certificate for local testing")
-    s.add_argument("--out", type=Path, default=Path("var/tls"))
+    s.add_argument("--out", type=Path, help="default: tls/ in server.data_dir (var/tls)")
     s.add_argument("--host", action="append", default=[], help="extra hostname or IP")
     s.set_defaults(func=cmd_dev_cert)
 
@@ -147,9 +145,16 @@ def _add_rota(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     config = args.config
-    if config is None and args.command == "totp" and DEMO_CONFIG.exists():
-        config = DEMO_CONFIG
+    if config is None and args.command == "totp":
+        demo_config = _data_dir(args) / DEMO_CONFIG_NAME
+        config = demo_config if demo_config.exists() else None
     return resolve_secrets(settings_mod.load(config, os.environ))
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    """``server.data_dir`` (from --config and the environment): where demo files and
+    dev certificates go, and by default the database and keys."""
+    return Path(settings_mod.load(args.config, os.environ).server.data_dir)
 
 
 @contextlib.asynccontextmanager
@@ -185,7 +190,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _check_schema(settings: Settings) -> None:
     engine = create_engine(settings.database.url)
     try:
-        fix = "telehub migrate" + (f" --config {DEMO_CONFIG}" if settings.demo.enabled else "")
+        demo_config = Path(settings.server.data_dir) / DEMO_CONFIG_NAME
+        fix = "telehub migrate" + (f" --config {demo_config}" if settings.demo.enabled else "")
         await check_current(engine, fix)
     finally:
         await engine.dispose()
@@ -200,13 +206,16 @@ def _serve(settings: Settings) -> None:
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_ctx.load_cert_chain(server.tls_cert, server.tls_key)
     scheme = "https" if ssl_ctx else "http"
-    print(f"telehub listening on {scheme}://{server.host}:{server.port}/", flush=True)
+    listening = f"telehub listening on {scheme}://{server.host}:{server.port}/"
+    from web.app import create_app  # here: the other commands start without the web app
+
     web.run_app(
         create_app(settings),
         host=server.host,
         port=server.port,
         ssl_context=ssl_ctx,
-        print=None,
+        # Said once the socket is open (aiohttp prints after its sites have started).
+        print=lambda _started: print(listening, flush=True),
         shutdown_timeout=5,
         access_log=ACCESS_LOG,
         access_log_class=AccessLogger,  # paths without query strings (personal data)
@@ -229,18 +238,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hub.demo import ROTA_TIME_LIMIT_S, DemoSummary, seed
     from rota.solver import Progress as RotaProgress
 
-    DEMO_DIR.mkdir(exist_ok=True)
-    db = DEMO_DIR / "demo.db"
+    demo_dir = _data_dir(args)
+    demo_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    demo_config = demo_dir / DEMO_CONFIG_NAME
+    db = demo_dir / "demo.db"
     for path in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
         path.unlink(missing_ok=True)
-    DEMO_CONFIG.write_text(
+    demo_config.write_text(
         "# Written by `telehub demo`: serve it again with\n"
-        f"#   telehub --config {DEMO_CONFIG} serve\n"
+        f"#   telehub --config {demo_config} serve\n"
+        f'[server]\ndata_dir = "{demo_dir}"\n'
         f'[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
-        f'[security]\nkeys_file = "{DEMO_DIR / "demo-keys.toml"}"\n'
+        f'[security]\nkeys_file = "{demo_dir / "demo-keys.toml"}"\n'
         "[demo]\nenabled = true\n"
     )
-    settings = resolve_secrets(settings_mod.load(DEMO_CONFIG, os.environ))
+    settings = resolve_secrets(settings_mod.load(demo_config, os.environ))
     settings = settings.replace("server", port=args.port)
 
     async def run() -> DemoSummary:
@@ -258,7 +270,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             def rota_progress(p: RotaProgress) -> None:  # from the solver's thread
                 if not rota_bar:
                     rota_bar.append(
-                        progress_bar(total=ROTA_TIME_LIMIT_S, desc="solving a draft rota")
+                        progress_bar(total=ROTA_TIME_LIMIT_S, desc="solving a draft rota", unit="s")
                     )
                 best = "…" if p.objective is None else f"{p.objective:.0f}"
                 rota_bar[0].n = min(round(p.elapsed_s, 1), ROTA_TIME_LIMIT_S)
@@ -289,7 +301,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         r = summary.rota
         print(f"  Draft rota {r.start}–{r.last} (not published): {url}rota/{r.id}\n")
     print("  Staff logins (password, then the 6-digit code from an authenticator app or")
-    print(f"  `telehub --config {DEMO_CONFIG} totp USERNAME`):")
+    print(f"  `telehub --config {demo_config} totp USERNAME`):")
     for line in demo_login_lines(summary.logins):
         print(line)
     print("\n  Tablet enrolment codes (open /enrol in another browser profile):")
@@ -444,7 +456,7 @@ def cmd_import_calls(args: argparse.Namespace) -> int:
 
 
 def cmd_dev_cert(args: argparse.Namespace) -> int:
-    cert, key = make_dev_cert(args.out, args.host)
+    cert, key = make_dev_cert(args.out or _data_dir(args) / "tls", args.host)
     print(
         f"wrote {cert} and {key}\nserve with: telehub serve --host 0.0.0.0 "
         f"--cert {cert} --key {key}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -16,8 +16,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from hub.clock import Clock, SystemClock
 
-def make_dev_cert(out_dir: Path, hosts: list[str], days: int = 365) -> tuple[Path, Path]:
+
+def make_dev_cert(
+    out_dir: Path, hosts: list[str], days: int = 365, clock: Clock | None = None
+) -> tuple[Path, Path]:
+    """A self-signed certificate valid from ``clock``'s now (the system clock: browsers
+    check it against real time)."""
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = []
     for host in ["localhost", "127.0.0.1", *hosts]:
@@ -26,7 +32,7 @@ def make_dev_cert(out_dir: Path, hosts: list[str], days: int = 365) -> tuple[Pat
         except ValueError:
             names.append(x509.DNSName(host))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "telehub development")])
-    now = datetime.now(UTC)
+    now = (clock or SystemClock()).now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -1,5 +1,6 @@
-"""Rendering pages: every template gets the actor, the CSRF token, the path, and (for
-hub managers and admins) the cover-gap banner."""
+"""Rendering pages: every template gets the actor, the CSRF token, the path, whether
+test hooks are on (server.test_hooks), and (for hub managers and admins) the cover-gap
+banner."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from web.cover_banner import banner_of
+from web.keys import SETTINGS
 from web.security import actor_of, csrf_token
 
 
@@ -21,6 +23,9 @@ def render(
         "csrf_token": csrf_token(request),
         "path": request.path,
         "cover_banner": banner_of(request),
+        # server.test_hooks: base.html then tells web/static/js/test_hooks.js to expose
+        # the page's objects to the browser tests and benchmarks (never in production).
+        "test_hooks": request.app[SETTINGS].server.test_hooks,
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)

@@ -11,14 +11,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.resources import package_directory
 from hub.store.db import SchemaOutOfDate
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+def migrations_directory() -> Path:
+    """The Alembic script directory, shipped inside the ``hub.store`` package."""
+    return package_directory("hub.store", "migrations")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(migrations_directory()))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg

@@ -20,6 +20,7 @@ import pyotp
 import pytest
 
 from tests.browser.server import PASSWORD, LiveServer, free_port, start_server, stop_server
+from tests.browser.turn_probe import allocates
 
 SHOTS = Path("/tmp/telehub-shots")
 TABLET = {"width": 1024, "height": 768}
@@ -115,36 +116,53 @@ def stats(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("async () => await window.telehubCall.stats()"))
 
 
+FRAMES_JS = "(window.telehubCall ? (await window.telehubCall.stats()).framesDecoded : 0)"
+
+
 def frames(page: Any) -> int:
-    return int(
-        page.evaluate(
-            "async () => window.telehubCall ? (await window.telehubCall.stats()).framesDecoded : 0"
-        )
-    )
+    return int(page.evaluate(f"async () => {FRAMES_JS}"))
+
+
+# Waits inside the page: the condition is checked on each turn of the page's own event
+# loop (every 20 ms at most) until it holds or the deadline passes, and the answer comes
+# back at once; Python sleeps nowhere. (wait_for_function would need 'unsafe-eval',
+# which telehub's CSP rightly refuses; a function Playwright evaluates is not eval.)
+_WAIT_IN_PAGE = """async () => {{
+    const check = {script};
+    const end = performance.now() + {timeout_ms};
+    for (;;) {{
+        const value = await check();
+        if (value || performance.now() > end) return value;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }}
+}}"""
 
 
 def poll(page: Any, script: str, timeout_s: float = 15) -> Any:
-    """Evaluate ``script`` until it is truthy. (wait_for_function would need
-    'unsafe-eval', which telehub's CSP rightly refuses.)"""
+    """Wait until ``script`` (a JS function, sync or async) is truthy in the page; its
+    value. A navigation during the wait (a reload) is waited through."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            value = page.evaluate(_WAIT_IN_PAGE.format(script=script, timeout_ms=int(left * 1000)))
+        except Exception as err:  # the page navigated: its context (and the wait) went
+            if "context was destroyed" not in str(err) and "navigat" not in str(err):
+                raise
+            page.wait_for_load_state()
+            continue
         if value:
             return value
-        page.wait_for_timeout(100)
     pytest.fail(f"timed out waiting for {script} on {page.url}")
 
 
 def wait_for_frames(page: Any, above: int = 0, timeout_s: float = 20) -> int:
-    """Poll getStats() until inbound video has decoded more than ``above`` frames."""
-    deadline = time.monotonic() + timeout_s
+    """Wait until getStats() says inbound video has decoded more than ``above`` frames."""
     poll(page, "() => window.telehubCall !== undefined && !window.telehubCall.closed", timeout_s)
-    while time.monotonic() < deadline:
-        n = frames(page)
-        if n > above:
-            return n
-        page.wait_for_timeout(100)
-    pytest.fail(f"no decoded video frames beyond {above} on {page.url}: {stats(page)}")
+    decoded = f"async () => {{ const n = {FRAMES_JS}; return n > {above} ? n : 0; }}"
+    try:
+        return int(poll(page, decoded, timeout_s))
+    except pytest.fail.Exception:
+        pytest.fail(f"no decoded video frames beyond {above} on {page.url}: {stats(page)}")
 
 
 def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
@@ -256,12 +274,16 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 5
-    while "Total General servers" not in _read(log):
-        assert proc.poll() is None, _read(log) or "coturn exited"
+    # Ready when it grants a real allocation with REST credentials (its auth threads
+    # come up just after it listens); until then, wait for it to die or try again.
+    deadline = time.monotonic() + 10
+    while not allocates(port, TURN_SECRET, timeout_s=0.2):
         assert time.monotonic() < deadline, "coturn did not start: " + _read(log)
-        time.sleep(0.05)
-    time.sleep(0.3)  # its auth threads come up just after
+        try:
+            proc.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(_read(log) or "coturn exited")
     yield port
     proc.terminate()
     try:

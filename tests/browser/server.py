@@ -126,7 +126,9 @@ async def _seed(config: Path) -> dict[str, Any]:
         await engine.dispose()
 
 
-def start_server(tmp: Path, extra_toml: str = "") -> LiveServer:
+def start_server(tmp: Path, extra_toml: str = "", *, test_hooks: bool = True) -> LiveServer:
+    """Seed a database and serve it. ``test_hooks`` (server.test_hooks) lets the pages
+    expose window.telehub* objects to the tests and benchmarks; production has it off."""
     config = tmp / "telehub.toml"
     config.write_text(
         f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "browser.db"}"\n'
@@ -138,22 +140,31 @@ def start_server(tmp: Path, extra_toml: str = "") -> LiveServer:
     proc = subprocess.Popen(
         [sys.executable, "-m", "web.cli", "--config", str(config), "serve", "--port", str(port)],
         cwd=tmp,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TELEHUB_SERVER_TEST_HOOKS": "true" if test_hooks else "false",
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"telehub died: {(tmp / 'server.log').read_text()}")
+    deadline = time.monotonic() + 30
+    while True:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
             break
         except OSError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError("telehub did not come up")
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"telehub did not come up: {(tmp / 'server.log').read_text()}")
+        try:  # not listening yet: wait for it to die (at once) or to try again shortly
+            proc.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        raise RuntimeError(f"telehub died: {(tmp / 'server.log').read_text()}")
     return LiveServer(url, config, proc, data)
 
 

@@ -129,3 +129,46 @@ async def test_logout_ends_session(ctx, clock, clinician_user) -> None:
     token = await full_login(ctx, clock, clinician_user)
     await auth.logout(ctx, token)
     assert await auth.session_actor(ctx, token) is None
+
+
+async def test_test_settings_hash_with_real_argon2id_at_the_cheapest_cost(
+    ctx, clinician_user
+) -> None:
+    async with ctx.uow() as uow:
+        creds = await uow.staff.credentials(clinician_user.id)
+    assert creds.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert auth.hasher(ctx.settings.security).verify(creds.password_hash, PASSWORD)
+
+
+def test_production_keeps_argon2_cffi_default_costs() -> None:
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from hub import settings as settings_mod
+
+    ph = auth.hasher(settings_mod.load().security)
+    assert (
+        (ph.time_cost, ph.memory_cost, ph.parallelism)
+        == (
+            RFC_9106_LOW_MEMORY.time_cost,
+            RFC_9106_LOW_MEMORY.memory_cost,
+            RFC_9106_LOW_MEMORY.parallelism,
+        )
+        == (3, 65536, 4)
+    )
+
+
+async def test_a_hash_of_another_cost_still_logs_in_and_is_rehashed_at_the_configured_one(
+    ctx, clinician_user
+) -> None:
+    """Raising the configured cost (here: to production's) keeps old hashes working;
+    each is upgraded at its user's next successful login."""
+    stronger = HubContext(
+        ctx.uow,
+        ctx.clock,
+        ctx.keyring,
+        ctx.settings.replace("security", password_time_cost=2, password_memory_kib=16),
+    )
+    await auth.login_password(stronger, "cleo", PASSWORD)
+    async with ctx.uow() as uow:
+        creds = await uow.staff.credentials(clinician_user.id)
+    assert creds.password_hash.startswith("$argon2id$v=19$m=16,t=2,p=1$")

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { describePath } from "../../web/static/js/call.js";
+import { describePath } from "../../web/static/js/call_controls.js";
 import { describeSecurity, securityLevelOf } from "../../web/static/js/call_security.js";
 
 test("the selected pair gives the level: relay if either candidate is a TURN relay", () => {

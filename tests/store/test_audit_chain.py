@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import delete, insert, select, update
 
 from hub import audit_chain
@@ -96,6 +97,7 @@ async def test_an_edit_with_every_later_hash_recomputed_unkeyed_is_found(ctx, en
     assert report.problem == "event content does not match its hash"
 
 
+@pytest.mark.empty_database
 async def test_events_from_before_the_key_stay_verifiable_after_migration_0011(
     database_url, settings
 ) -> None:

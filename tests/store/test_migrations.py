@@ -13,6 +13,7 @@ from hub.store.migrate import alembic_config, check_current, revisions, upgrade
 from hub.store.tables import metadata
 
 
+@pytest.mark.empty_database
 async def test_fresh_database_is_refused_with_the_fix_named(database_url: str) -> None:
     engine = create_engine(database_url)
     try:

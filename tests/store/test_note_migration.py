@@ -22,6 +22,7 @@ from hub.store.migrate import alembic_config, upgrade
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+@pytest.mark.empty_database
 async def test_old_notes_become_entries_and_downgrade_keeps_new_text(
     settings: Settings, keyring: Keyring
 ) -> None:

@@ -395,6 +395,7 @@ async def test_simultaneous_claims_count_the_call_once(ctx) -> None:
         assert (await uow.reports.counts(START, START + timedelta(days=1), None)).calls == 1
 
 
+@pytest.mark.empty_database
 async def test_migration_fills_the_rollup_from_stored_calls(settings) -> None:  # type: ignore[no-untyped-def]
     """A database with calls from before the rollup existed gets it filled on upgrade."""
     from alembic import command
@@ -566,6 +567,7 @@ async def test_the_rollup_keys_calls_by_uk_day_on_every_path(ctx) -> None:
     await _compare(ctx, [(reports.local_midnight(date(2026, 1, 1)), END)])
 
 
+@pytest.mark.empty_database
 async def test_migration_0007_rekeys_the_rollup_by_uk_day(settings) -> None:  # type: ignore[no-untyped-def]
     """A database whose rollup was kept on UTC days (revision 0006) gets UK days on
     upgrade, and UTC days back on downgrade."""

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.hub.rota_fixtures import MONDAY
 from tests.web.helpers import post_form
+from web.rota_jobs import ROTA_JOBS
 
 NEXT_MONDAY = MONDAY + timedelta(days=7)  # the form's default first day
 JSON = {"Accept": "application/json"}
@@ -28,14 +29,17 @@ async def generate_rota(client: TestClient, limit: str = "2", start: str = "") -
     return await start_job(client, "/rota/generate", {**data, "limit": limit}, "/rota")
 
 
-async def finish_job(client: TestClient, job_id: str) -> dict[str, Any]:
-    """Poll the job like the page does until it is no longer running."""
-    seen: list[dict[str, Any]] = []
-    for _ in range(1200):  # a safety net only: the jobs here stop after 2 s
-        resp = await client.get(f"/rota/jobs/{job_id}", headers=JSON)
-        assert resp.status == 200, await resp.text()
-        seen.append(await resp.json())
-        if seen[-1]["state"] != "running":
-            return seen[-1]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job still running: {seen[-1]}")
+async def finish_job(
+    client: TestClient, job_id: str, *, owner: TestClient | None = None, timeout: float = 120
+) -> dict[str, Any]:
+    """Wait for the job's task to end on the node that runs it (``owner``, by default
+    ``client``; the task records the end before it ends), then read the job from
+    ``client`` as the page does."""
+    local = (owner or client).server.app[ROTA_JOBS].local(job_id)
+    if local is not None and local.task is not None:
+        await asyncio.wait_for(asyncio.shield(local.task), timeout)
+    resp = await client.get(f"/rota/jobs/{job_id}", headers=JSON)
+    assert resp.status == 200, await resp.text()
+    job: dict[str, Any] = await resp.json()
+    assert job["state"] != "running", job
+    return job

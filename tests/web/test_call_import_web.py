@@ -347,8 +347,8 @@ async def test_a_browser_leaving_mid_import_imports_nothing(admin_client, ctx, m
     resp.close()  # the browser goes away
     await asyncio.wait_for(cancelled.wait(), 5)
     monkeypatch.setattr(call_import._Writer, "_write", write)
-    # The transaction was given back (a new import can write) and nothing was kept.
-    await asyncio.sleep(0.1)
+    # The transaction was given back (a new import can write: it waits for the lock
+    # until the cancelled one has rolled back) and nothing was kept.
     result = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))
     assert result.imported == 2
     assert await stored(ctx) == 2

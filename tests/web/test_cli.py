@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from tests.conftest import CHEAP_PASSWORD_TOML
 from web.cli import main
 from web.devcert import make_dev_cert
 
@@ -34,9 +35,28 @@ def config(tmp_path: Path) -> Path:
     cfg = tmp_path / "t.toml"
     cfg.write_text(
         f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "t.db"}"\n'
-        f'[security]\nkeys_file = "{tmp_path / "keys.toml"}"\n'
+        f'[security]\nkeys_file = "{tmp_path / "keys.toml"}"\n{CHEAP_PASSWORD_TOML}'
     )
     return cfg
+
+
+def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60) -> str:
+    """The first line of the process's output that starts with ``prefix``: the event
+    itself (the server says it is listening), waited for with a bounded deadline."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read() -> str:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"exited {proc.wait()} without {prefix!r}: {proc.communicate()[1]}")
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(read).result(timeout)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def test_serve_refuses_an_unmigrated_database_and_names_the_fix(tmp_path: Path) -> None:
@@ -116,7 +136,6 @@ def test_dev_cert_covers_localhost_and_given_hosts(tmp_path: Path) -> None:
 def test_serve_speaks_tls_and_marks_cookies_secure(tmp_path: Path) -> None:
     import socket
     import ssl
-    import time
     import urllib.request
 
     cfg = str(config(tmp_path))
@@ -150,19 +169,12 @@ def test_serve_speaks_tls_and_marks_cookies_secure(tmp_path: Path) -> None:
         insecure = ssl.create_default_context()
         insecure.check_hostname = False
         insecure.verify_mode = ssl.CERT_NONE
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(
-                    f"https://127.0.0.1:{port}/login", context=insecure, timeout=2
-                ) as resp:
-                    cookie = resp.headers["Set-Cookie"]
-                    hsts = resp.headers["Strict-Transport-Security"]
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()[1]
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not come up")
+        assert f":{port}/" in wait_for_line(proc, "telehub listening on https://")
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{port}/login", context=insecure, timeout=10
+        ) as resp:
+            cookie = resp.headers["Set-Cookie"]
+            hsts = resp.headers["Strict-Transport-Security"]
         assert "th_anon=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
         assert "SameSite=Strict" in cookie and hsts.startswith("max-age=")
     finally:

@@ -16,6 +16,7 @@ from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
 from rota.cli import main as rota_main
+from tests.conftest import CHEAP_PASSWORD_TOML
 from tests.hub.rota_fixtures import rota_team
 from web.cli import main
 
@@ -25,7 +26,7 @@ def _hub(tmp_path: Path) -> Path:
     cfg = tmp_path / "t.toml"
     cfg.write_text(
         f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "t.db"}"\n'
-        f'[security]\nkeys_file = "{tmp_path / "keys.toml"}"\n'
+        f'[security]\nkeys_file = "{tmp_path / "keys.toml"}"\n{CHEAP_PASSWORD_TOML}'
     )
     settings = resolve_secrets(settings_mod.load(cfg))
 

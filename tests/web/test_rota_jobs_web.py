@@ -58,7 +58,7 @@ async def test_another_process_shows_the_job_and_its_progress(two_nodes) -> None
     job_id = await generate_rota(a, limit="3")
     seen = await _state(b, job_id)  # solved on a, asked of b
     assert seen["title"].startswith("Generating the 8h rota")
-    done = await finish_job(b, job_id)
+    done = await finish_job(b, job_id, owner=a)
     assert done["state"] == "done" and done["redirect"].startswith("/rota/")
     assert done["elapsed_s"] > 0 and done["solutions"] >= 1  # the owner's progress
 
@@ -137,7 +137,7 @@ async def test_a_job_taken_for_interrupted_stops_instead_of_running_on(ctx, cloc
     async def work(progress: ProgressFn, stop: threading.Event) -> str:
         while True:  # a long solve: its progress callback raises once it is stopped
             progress(Progress(0.1, 100.0, 90.0, 1))
-            await asyncio.sleep(0.05)
+            await asyncio.to_thread(stop.wait, 30)  # …which the next beat sets
 
     job = await jobs.start("generate", "Generating the 8h rota", "Lead", 60, work)
     async with ctx.uow() as uow:  # another process's view: no beat for too long

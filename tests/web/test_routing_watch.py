@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.audit import AuditRecord
 from hub.call_routing import ALERT_ACTION
@@ -55,7 +62,7 @@ async def test_no_alerts_while_calls_are_answered_in_time(ctx, clock, home, capl
     assert not [r for r in caplog.records if r.name == "telehub.routing"]
 
 
-async def test_two_hub_processes_record_an_alert_once(ctx, clock, home) -> None:  # type: ignore[no-untyped-def]
+async def test_two_hub_processes_record_an_alert_once(ctx, engine, clock, home) -> None:  # type: ignore[no-untyped-def]
     """Another telehub process's watcher is recording the same alert (its transaction
     still open) when this one ticks: this one waits for it and finds the alert already
     audited. On PostgreSQL it would read the trail before the other commits, and audit
@@ -69,10 +76,38 @@ async def test_two_hub_processes_record_an_alert_once(ctx, clock, home) -> None:
         detail = {"kind": "unanswerable", "why": "no prescriber is on shift"}
         record = AuditRecord(ALERT_ACTION, "system:0", "consultation", str(call.id), detail)
         await other.audit.append(record, clock.now())
-        tick = asyncio.create_task(routing_watch.check(ctx, set()))
-        await asyncio.sleep(0.5)  # this process's tick reaches the audit trail
+        with statement_watch(engine, held_up_by_the_audit_head) as sent:
+            tick = asyncio.create_task(routing_watch.check(ctx, set()))
+            # This process's tick reaches the audit trail: it has sent the statement
+            # the other transaction holds up.
+            assert await asyncio.to_thread(sent.wait, 30)
         await other.commit()
     assert await tick == []
     async with ctx.uow() as uow:
         events = await uow.audit.for_subject("consultation", str(call.id), [ALERT_ACTION])
     assert [e.detail["kind"] for e in events] == ["unanswerable"]
+
+
+def held_up_by_the_audit_head(statement: str) -> bool:
+    """The statement a held audit head makes wait: SQLite's BEGIN IMMEDIATE (any
+    writer waits), PostgreSQL's SELECT … FOR UPDATE of the audit head."""
+    s = statement.upper()
+    return s.startswith("BEGIN IMMEDIATE") or ("AUDIT_HEAD" in s and "FOR UPDATE" in s)
+
+
+@contextlib.contextmanager
+def statement_watch(
+    engine: AsyncEngine, matches: Callable[[str], bool]
+) -> Iterator[threading.Event]:
+    """An event set when a connection of ``engine`` sends a statement that ``matches``."""
+    sent = threading.Event()
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if matches(statement):
+            sent.set()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before)

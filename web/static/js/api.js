@@ -1,6 +1,6 @@
 // Small fetch helpers: JSON in and out, CSRF header on every state-changing call.
 
-const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const csrf = () => globalThis.document?.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
 export { csrf as csrfToken };
 

@@ -20,7 +20,8 @@
 // "remote-track", "first-frame" (ms since the call object was made).
 
 import { api } from "./api.js";
-import { describeSecurity, securityLevelOf } from "./call_security.js";
+import { securityLevelOf } from "./call_security.js";
+import { expose } from "./test_hooks.js";
 
 const MONITOR_MS = 2000;
 const STEP_DOWN_AFTER = 5; // poor samples in a row (10 s)
@@ -68,7 +69,7 @@ export class Call extends EventTarget {
     this._prev = null;
     this._disconnectedTimer = null;
     this._offCallbacks = [];
-    window.telehubCall = this;
+    expose("telehubCall", this); // the latest call, for tests and benchmarks (test builds only)
   }
 
   async start() {
@@ -558,34 +559,4 @@ export async function localMedia() {
   }
 }
 
-export function describeQuality(level) {
-  return {
-    good: "Good connection",
-    fair: "Fair connection",
-    poor: "Poor connection",
-    connecting: "Connecting…",
-    reconnecting: "Reconnecting…",
-  }[level] ?? "Connecting…";
-}
-
-/** What the other side has turned off, for people: "Hannah Clarke: muted · camera off"
- *  (null when nothing is). */
-export function describePeerMedia(call, who) {
-  const off = [call.peerMuted && "muted", call.peerCameraOff && "camera off"].filter(Boolean);
-  return off.length ? `${who}: ${off.join(" · ")}` : null;
-}
-
-/** Shows the other side's muted / camera-off state on a page's stage: the line in
- *  #peer-state, and no black picture while its camera is off. */
-export function showPeerMedia(call, stage, line, who) {
-  const text = describePeerMedia(call, who);
-  line.textContent = text ?? "";
-  line.hidden = text === null;
-  stage.classList.toggle("camera-off", call.peerCameraOff && !call.peerAudioOnly);
-}
-
-/** How the media travels, for people: the level the server stored for this call (as
- *  both sides reported it), not a guess of this page's. */
-export function describePath(stats) {
-  return describeSecurity(stats?.securityLevel);
-}
+// Words about a call for people (quality, path, the other side's media): call_controls.js.

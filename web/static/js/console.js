@@ -1,12 +1,16 @@
 // Hub console: the live queue (no reload), alerts, answering, and the call itself.
 import { api } from "./api.js";
-import { Call, describePath, describeQuality, localMedia, prefetchIce, showPeerMedia } from "./call.js";
+import { Call, localMedia, prefetchIce } from "./call.js";
+import { showControls, showQuality, showStage, wireControls } from "./call_controls.js";
 import {
-  badge, beep, cell, cellNode, clockText, describeNews2, describeObservations, el, human, news2Badge, row, ukDate,
+  badge, cell, cellNode, clockText, el, human, news2Badge, row,
 } from "./console_format.js";
 import { NotesPanel } from "./console_notes.js";
 import { PendingOutcomes } from "./console_outcomes.js";
+import { showRecord } from "./console_record.js";
+import { SoundAlerts } from "./console_sound.js";
 import { SignallingClient } from "./signalling.js";
+import { expose } from "./test_hooks.js";
 
 const $ = (id) => document.getElementById(id);
 const canAnswer = $("console").dataset.canAnswer === "yes";
@@ -17,12 +21,12 @@ const NOT_ON_SHIFT = "you are not on shift (the queue is read-only until your sh
 const TITLE = document.title;
 const sig = new SignallingClient();
 const notes = new NotesPanel(sig); // the call's note entries and this clinician's draft
-window.telehubSignalling = sig; // for tests
-window.telehubTimings = {}; // answer pressed → first frame, for tests and benchmarks
+const answered = {}; // { answerPressed, callId }: the call this page last answered
+expose("telehubSignalling", sig); // test builds only (server.test_hooks)
+expose("telehubTimings", answered); // answer pressed → first frame, for tests and benchmarks
 let items = [];
 let known = null; // call ids seen in the last snapshot (null until the first one)
 let active = null; // { callId, call, handedTo, residentId }
-let audio = null;
 let unseen = 0;
 let media = null; // { callId, stream: Promise<MediaStream|null> } opened when Answer is pressed
 // Who may answer what (GET /api/routing): the queue snapshot is the same for everyone,
@@ -171,7 +175,7 @@ async function refreshRouting() {
   let data;
   try {
     data = await api("GET", "/api/routing");
-  } catch (err) {
+  } catch {
     return; // the next queue update or poll tries again; the server enforces routing anyway
   }
   routing.readOnly = data.viewer.read_only;
@@ -261,7 +265,7 @@ function alertNew(fresh) {
   box.classList.remove("flash", "flash-high");
   void box.offsetWidth; // restart the animation
   box.classList.add(high ? "flash-high" : "flash");
-  if (audio) beep(audio, high);
+  sound.beep(high);
 }
 
 function acknowledge() {
@@ -272,58 +276,16 @@ window.addEventListener("focus", acknowledge);
 document.addEventListener("pointerdown", acknowledge);
 
 
-// Sound alerts: the choice is remembered for this clinician in this browser. Browsers
-// let a page make sound only after a click or a key press, so after a reload the
-// remembered choice is armed by the first one anywhere on the page, and the button says so.
-const SOUND_KEY = `telehub.soundAlerts.${$("console").dataset.userId}`;
-
-function showSound(state, text) {
-  $("sound").dataset.state = state;
-  $("sound").textContent = text;
-  $("sound").title = state === "on" ? "Click to turn sound alerts off" : "";
-}
-
-function soundOn() {
-  audio ??= new AudioContext();
-  showSound("on", "Sound alerts on");
-}
-
-$("sound").addEventListener("click", () => {
-  if ($("sound").dataset.state === "on") {
-    audio?.close().catch(() => {});
-    audio = null;
-    localStorage.removeItem(SOUND_KEY);
-    showSound("off", "Enable sound alerts");
-    return;
-  }
-  // Browsers only let a page make sound after a click: this is that click.
-  soundOn();
-  audio.resume?.().catch(() => {});
-  beep(audio, false);
-  localStorage.setItem(SOUND_KEY, "on");
-});
-
-function restoreSound() {
-  if (localStorage.getItem(SOUND_KEY) !== "on") return;
-  audio = new AudioContext();
-  if (audio.state === "running") return soundOn(); // the browser allows it already
-  showSound("armed", "Sound alerts: click anywhere to turn them back on");
-  const arm = () => {
-    document.removeEventListener("pointerdown", arm, true);
-    document.removeEventListener("keydown", arm, true);
-    audio?.resume().then(() => audio && soundOn()).catch(() => {});
-  };
-  document.addEventListener("pointerdown", arm, true);
-  document.addEventListener("keydown", arm, true);
-}
-restoreSound();
+// Sound alerts (console_sound.js): remembered for this clinician in this browser.
+const sound = new SoundAlerts($("sound"), $("console").dataset.userId);
+sound.restore();
 
 // -- answering -----------------------------------------------------------------------
 
 function answer(callId, button) {
   button.disabled = true;
   button.textContent = "Answering…";
-  window.telehubTimings = { answerPressed: performance.now(), callId };
+  Object.assign(answered, { answerPressed: performance.now(), callId });
   if (sig.send("call.claim", { call_id: callId }) === null) {
     button.disabled = false;
     button.textContent = "Answer";
@@ -363,10 +325,10 @@ sig.on("call.state", (m) => {
     // We only hear of calls we hold or held: an answered one we are not in was
     // transferred to us by a colleague, or is ours after a reload.
     if ((m.state === "answered" || m.state === "in_call") && canAnswer && !active) {
-      if (window.telehubTimings.callId !== m.call_id) {
+      if (answered.callId !== m.call_id) {
         // Not one we just answered: a colleague handed it to us (or this page reloaded).
         showNotice(`Call ${m.call_id} is yours${m.clinician_name ? `, ${m.clinician_name}` : ""}: connecting…`);
-        if (audio) beep(audio, false);
+        sound.beep();
       }
       startCall(m.call_id);
     }
@@ -396,11 +358,7 @@ async function startCall(callId) {
   media = null;
   const call = new Call({ callId, role: "clinician", signalling: sig, localVideo: $("local"), remoteVideo: $("remote"), stream });
   active.call = call;
-  call.addEventListener("quality", (e) => {
-    $("quality").className = `quality ${e.detail.level}`;
-    $("quality").textContent = describeQuality(e.detail.level) + (call.autoAudioOnly ? " · switched to audio only" : "");
-    $("path").textContent = describePath(e.detail.stats);
-  });
+  call.addEventListener("quality", (e) => showQuality(e.detail, call, WORDS));
   call.addEventListener("controls", () => {
     syncButtons();
     updateStage(call);
@@ -415,40 +373,15 @@ async function startCall(callId) {
     showError(`Could not start the video: ${err.message}`);
   }
   syncButtons();
-  showRecord(callId).catch((err) => showError(`Could not load the resident's record: ${err.message}`));
+  loadRecord(callId).catch((err) => showError(`Could not load the resident's record: ${err.message}`));
 }
 
-async function showRecord(callId) {
+async function loadRecord(callId) {
   const c = await api("GET", `/api/calls/${callId}`);
   const r = await api("GET", `/api/residents/${c.resident_id}`);
   if (active?.callId !== callId) return;
   active.residentId = r.id;
-  $("call-title").textContent = `${r.name} · ${items.find((i) => i.call_id === callId)?.home_name ?? ""}`.replace(/ · $/, "");
-  $("resident-name").textContent = r.name;
-  const flags = $("resident-flags");
-  flags.replaceChildren();
-  if (r.dnacpr) flags.append(badge("DNACPR", "flag dnacpr"));
-  if (r.end_of_life) flags.append(badge("End of life", "flag eol"));
-  facts($("resident-facts"), [
-    ["Born", `${r.date_of_birth} (${age(r.date_of_birth)})`],
-    ["NHS number", r.nhs_number.replace(/(\d{3})(\d{3})(\d{4})/, "$1 $2 $3")],
-    ["Allergies", r.allergies || "None recorded"],
-    ["Alerts", r.alerts || "None recorded"],
-  ]);
-  const obs = describeObservations(c.observations, (code) => label(`consciousness:${code}`));
-  facts($("call-facts"), [
-    ["Reason", label(c.reason)],
-    ["Soft signs", c.soft_signs.map(label).join(", ") || "none ticked"],
-    ["NEWS2", describeNews2(c)],
-    ["Observations", obs || "none taken"],
-  ]);
-  const history = $("history");
-  history.replaceChildren();
-  const previous = r.consultations.filter((x) => x.id !== callId).slice(0, 10);
-  if (!previous.length) history.append(el("li", "None before this call."));
-  for (const x of previous) {
-    history.append(el("li", `${ukDate(x.requested_at)} · ${label(x.reason)} · NEWS2 ${x.news2_score ?? "not taken"} · ${x.outcome ? label(x.outcome) : label(`state:${x.state}`)}`));
-  }
+  showRecord(callId, c, r, { homeName: items.find((i) => i.call_id === callId)?.home_name, label });
 }
 
 function stopCall(message) {
@@ -463,47 +396,29 @@ function stopCall(message) {
 
 /** The video, or a plain sentence saying why there is none. */
 function updateStage(call) {
-  if (active?.call !== call) return;
-  let note = null;
-  if (call.audioOnly) note = call.autoAudioOnly ? "Audio only: video paused because the connection is weak" : "Audio only: video paused";
-  else if (call.peerAudioOnly) note = "The home switched to audio only";
-  else if (call.peerCameraOff) note = "The home has turned the camera off";
-  else if (call.timings.firstFrame === undefined) note = "Connecting to the home…";
-  else if (call.pc?.connectionState === "disconnected" || call.pc?.connectionState === "failed") note = "Reconnecting the video…";
-  document.querySelector("#in-call .stage").classList.toggle("sound-only", call.audioOnly || call.peerAudioOnly);
-  showPeerMedia(call, document.querySelector("#in-call .stage"), $("peer-state"), "The home");
-  $("stage-note").textContent = note ?? "";
-  $("stage-note").hidden = note === null;
+  if (active?.call === call) showStage(call, document.querySelector("#in-call .stage"), WORDS);
 }
 
 function syncButtons() {
-  const call = active?.call;
-  if (!call) return;
-  press("mute", call.muted, "Unmute", "Mute");
-  press("camera", call.cameraOff, "Camera on", "Camera off");
-  press("audio-only", call.audioOnly, "Video on", "Audio only");
-  $("local").hidden = call.cameraOff || call.audioOnly;
-}
-
-function press(id, on, onText, offText) {
-  $(id).setAttribute("aria-pressed", String(on));
-  $(id).textContent = on ? onText : offText;
+  if (active?.call) showControls(active.call, WORDS);
 }
 
 // -- controls --------------------------------------------------------------------------
 
-$("mute").addEventListener("click", () => active?.call?.toggleMute());
-$("camera").addEventListener("click", () => active?.call?.toggleCamera());
-$("audio-only").addEventListener("click", () => active?.call?.setAudioOnly(!active.call.audioOnly));
+// The console's words for the call (call_controls.js).
+const WORDS = { mode: "Audio only", who: "The home", connecting: "Connecting to the home…", autoQuality: " · switched to audio only" };
 $("release").addEventListener("click", () => {
   if (!active) return;
   notes.commit(); // what is in the box becomes an entry before the call leaves us
   sig.send("call.release", { call_id: active.callId });
 });
-$("end").addEventListener("click", () => {
-  if (!active) return;
-  notes.commit(); // what was typed in the last moment is kept, as an entry
-  sig.send("call.end", { call_id: active.callId });
+wireControls({
+  getCall: () => active?.call,
+  onEnd: () => {
+    if (!active) return;
+    notes.commit(); // what was typed in the last moment is kept, as an entry
+    sig.send("call.end", { call_id: active.callId });
+  },
 });
 $("colleague").addEventListener("change", () => ($("transfer").disabled = !$("colleague").value));
 $("transfer").addEventListener("click", () => {
@@ -541,19 +456,6 @@ function showNotice(message) {
   $("notice").hidden = false;
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => ($("notice").hidden = true), 10_000);
-}
-
-function facts(dl, pairs) {
-  dl.replaceChildren();
-  for (const [k, v] of pairs) dl.append(el("dt", k), el("dd", v));
-}
-
-function age(isoDate) {
-  const born = new Date(isoDate);
-  const now = new Date();
-  let years = now.getFullYear() - born.getFullYear();
-  if (now < new Date(now.getFullYear(), born.getMonth(), born.getDate())) years--;
-  return `${years} years`;
 }
 
 // Labels the page was given (reasons, soft signs), else the code made readable.

@@ -1,30 +1,7 @@
-// The console's pure helpers: NEWS2 and observation labels, badges, table cells, the
-// wait clock and the alert tone. No state: console.js owns the page.
-
-export const NEWS2_INPUTS = [["respiration_rate", "breathing rate"], ["spo2", "SpO₂"], ["on_oxygen", "air/oxygen"],
-  ["systolic_bp", "BP"], ["pulse", "pulse"], ["consciousness", "ACVPU"], ["temperature", "temperature"]];
-export const OBS_LABELS = { respiration_rate: "breathing rate", spo2: "SpO₂", spo2_scale: "SpO₂ scale", on_oxygen: "on oxygen",
-  systolic_bp: "BP", pulse: "pulse", consciousness: "ACVPU", temperature: "temperature" };
-export const MISSING_LABELS = {
-  respiration_rate: "breathing rate", spo2: "SpO₂", air_or_oxygen: "air/oxygen", systolic_bp: "BP",
-  pulse: "pulse", consciousness: "ACVPU", temperature: "temperature",
-};
-
-const OBS_UNITS = { respiration_rate: "/min", spo2: "%", systolic_bp: " mmHg", pulse: "/min", temperature: " °C" };
-
-/** Observations as a clinician would write them ("breathing rate 24/min, SpO₂ 93%, on
- *  air, ACVPU alert"), never "on oxygen false". ``acvpu`` turns a code ("A") into words. */
-export function describeObservations(obs, acvpu = (code) => code) {
-  const parts = [];
-  for (const [key, value] of Object.entries(obs ?? {})) {
-    if (value === null || value === undefined) continue;
-    if (key === "on_oxygen") parts.push(value ? "on oxygen" : "on air");
-    else if (key === "spo2_scale") parts.push(`SpO₂ scale ${value}`);
-    else if (key === "consciousness") parts.push(`ACVPU ${acvpu(value)}`);
-    else parts.push(`${OBS_LABELS[key] ?? human(key)} ${value}${OBS_UNITS[key] ?? ""}`);
-  }
-  return parts.join(", ");
-}
+// The console's small helpers: UK times, badges, table cells, the NEWS2 badge of a queue
+// row, the wait clock. No state: console.js owns the page. NEWS2 in
+// words is news2_labels.js.
+import { missingTitle } from "./news2_labels.js";
 
 // Times people read are UK wall-clock time, whatever the browser's own time zone.
 const UK = "Europe/London";
@@ -69,35 +46,7 @@ export function news2Badge(item) {
   }
   const partial = badge(`≥${item.news2_score}`, "band partial");
   const missing = badge("incomplete", "obs-missing");
-  partial.title = missing.title = `missing: ${item.news2_missing.map((m) => MISSING_LABELS[m] ?? m).join(", ")}`;
+  partial.title = missing.title = missingTitle(item.news2_missing);
   box.append(partial, missing);
   return box;
-}
-
-export function describeNews2(c) {
-  if (c.news2_score === null) return "not taken";
-  const missing = NEWS2_INPUTS.filter(([key]) => c.observations[key] === undefined || c.observations[key] === null);
-  if (!missing.length) return `${c.news2_score}${c.news2_band ? ` (${c.news2_band} risk)` : ""}`;
-  return `at least ${c.news2_score}: incomplete, missing ${missing.map(([, name]) => name).join(", ")}`;
-}
-
-/** A short tone through the page's AudioContext (created on the user's click). */
-export function beep(audio, high) {
-  audio.resume?.();
-  const now = audio.currentTime;
-  const count = high ? 3 : 1;
-  for (let i = 0; i < count; i++) {
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.type = high ? "square" : "sine";
-    osc.frequency.value = high ? 880 : 660;
-    const start = now + i * 0.4;
-    const length = high ? 0.3 : 0.2;
-    gain.gain.setValueAtTime(0, start);
-    gain.gain.linearRampToValueAtTime(high ? 0.5 : 0.2, start + 0.02);
-    gain.gain.linearRampToValueAtTime(0, start + length);
-    osc.connect(gain).connect(audio.destination);
-    osc.start(start);
-    osc.stop(start + length + 0.05);
-  }
 }

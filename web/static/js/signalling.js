@@ -10,6 +10,9 @@
 // "closed" (detail: {code, reason}), "ended", "unsent" (detail: {type, ref}: a message
 // that could not be sent because the socket is down). Messages: on(type, handler),
 // where type "*" sees every message.
+//
+// The WebSocket class is the browser's unless one is passed in (the unit tests pass an
+// in-memory one: tests/js/signalling.test.mjs).
 
 const PING_EVERY_MS = 20_000;
 const PONG_TIMEOUT_MS = 8_000;
@@ -20,10 +23,12 @@ const SESSION_ENDED = 4401;
 // and re-joining a live call must not be lost. Everything else fails fast ("unsent"):
 // an offer or a claim replayed minutes later would do more harm than good.
 const QUEUED_TYPES = new Set(["hello", "call.join"]);
+const OPEN = 1; // a WebSocket's readyState once it is open
 
 export class SignallingClient extends EventTarget {
-  constructor({ url = null, resumeCallId = null } = {}) {
+  constructor({ url = null, resumeCallId = null, WebSocket = globalThis.WebSocket } = {}) {
     super();
+    this._Socket = WebSocket;
     this.url = url;
     this.resumeCallId = resumeCallId;
     this.pingEveryMs = PING_EVERY_MS;
@@ -80,7 +85,7 @@ export class SignallingClient extends EventTarget {
   send(type, fields = {}) {
     const ref = `r${++this._seq}`;
     const message = { type, ref, ...fields };
-    if (this.state !== "open" || this._ws?.readyState !== WebSocket.OPEN) {
+    if (this.state !== "open" || this._ws?.readyState !== OPEN) {
       if (type === "hello") return null; // sent on every connection anyway
       if (QUEUED_TYPES.has(type)) {
         this._queued = this._queued.filter((m) => !(m.type === type && m.call_id === message.call_id));
@@ -113,8 +118,8 @@ export class SignallingClient extends EventTarget {
     this._setState("connecting");
     let ws;
     try {
-      ws = new WebSocket(this.url);
-    } catch (err) {
+      ws = new this._Socket(this.url);
+    } catch {
       this._scheduleRetry();
       return;
     }
@@ -188,7 +193,7 @@ export class SignallingClient extends EventTarget {
 
   _ping() {
     const ws = this._ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!ws || ws.readyState !== OPEN) return;
     ws.send(JSON.stringify({ type: "ping" }));
     if (this._pongTimer) return; // one outstanding ping is enough
     this._pongTimer = setTimeout(() => {

@@ -1,8 +1,10 @@
 // Tablet: wait in the queue (place, estimated wait, camera and microphone check), then
 // talk by video, full screen, with one-tap controls. Survives reloads and Wi-Fi drops:
 // the server tells a (re)connected tablet where its call stands.
-import { Call, describePath, describeQuality, localMedia, prefetchIce, showPeerMedia } from "./call.js";
+import { Call, localMedia, prefetchIce } from "./call.js";
+import { showControls, showQuality, showStage, wireControls } from "./call_controls.js";
 import { SignallingClient } from "./signalling.js";
+import { expose } from "./test_hooks.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("call");
@@ -14,7 +16,7 @@ const OVER = {
 };
 
 const sig = new SignallingClient({ resumeCallId: callId });
-window.telehubSignalling = sig; // for tests and for looking at a tablet remotely
+expose("telehubSignalling", sig); // test builds only (server.test_hooks)
 let call = null;
 let starting = null;
 let clinician = null;
@@ -89,9 +91,9 @@ async function startCall() {
   const stream = await (preview?.stream ?? null); // resolved before stopMeter() forgets it
   stopMeter();
   const c = new Call({ callId, role: "device", signalling: sig, localVideo: $("local"), remoteVideo: $("remote"), stream });
-  c.addEventListener("quality", (e) => showQuality(e.detail));
+  c.addEventListener("quality", (e) => showQuality(e.detail, call, words()));
   c.addEventListener("controls", () => {
-    syncButtons(c);
+    showControls(c, words());
     updateStage(c);
   });
   c.addEventListener("first-frame", () => updateStage(c));
@@ -113,7 +115,7 @@ async function startCall() {
     return;
   }
   call = c;
-  syncButtons(c);
+  showControls(c, words());
   c.cameraCount().then((n) => ($("switch").hidden = n < 2)).catch(() => {});
   // The clinician offers once it has answered; after a reload or reconnect our hello
   // (with resume_call_id) tells it we are back and it restarts ICE. Nothing to send here.
@@ -137,38 +139,14 @@ function showOver(state) {
   sig.close();
 }
 
-function showQuality({ level, stats }) {
-  const q = $("quality");
-  q.className = `quality ${level}`;
-  q.textContent = describeQuality(level) + (call?.autoAudioOnly ? " · sound only to save the connection" : "");
-  $("path").textContent = describePath(stats);
+/** The tablet's words for the call (call_controls.js): plain ones, "sound only". */
+function words() {
+  return { mode: "Sound only", who: clinician, connecting: `${clinician} is joining…`, autoQuality: " · sound only to save the connection" };
 }
 
 /** What the big screen shows: the nurse, or a plain sentence saying why not. */
 function updateStage(c) {
-  const soundOnly = c.audioOnly || c.peerAudioOnly;
-  let note = null;
-  if (c.audioOnly) note = c.autoAudioOnly ? "Sound only: video paused because the connection is weak" : "Sound only: video paused";
-  else if (c.peerAudioOnly) note = `${clinician} switched to sound only`;
-  else if (c.peerCameraOff) note = `${clinician} has turned the camera off`;
-  else if (c.timings.firstFrame === undefined) note = `${clinician} is joining…`;
-  else if (c.pc?.connectionState === "disconnected" || c.pc?.connectionState === "failed") note = "Reconnecting the video…";
-  document.querySelector("#live .stage").classList.toggle("sound-only", soundOnly);
-  showPeerMedia(c, document.querySelector("#live .stage"), $("peer-state"), clinician);
-  $("stage-note").textContent = note ?? "";
-  $("stage-note").hidden = note === null;
-}
-
-function syncButtons(c) {
-  press("mute", c.muted, "Unmute", "Mute");
-  press("camera", c.cameraOff, "Camera on", "Camera off");
-  press("audio-only", c.audioOnly, "Video on", "Sound only");
-  $("local").hidden = c.cameraOff || c.audioOnly;
-}
-
-function press(id, on, onText, offText) {
-  $(id).setAttribute("aria-pressed", String(on));
-  $(id).textContent = on ? onText : offText;
+  showStage(c, document.querySelector("#live .stage"), words());
 }
 
 // -- the camera and microphone check while waiting --------------------------------
@@ -239,11 +217,7 @@ $("cancel").addEventListener("click", () => {
     $("link").textContent = "Not connected to the hub: try again in a moment.";
   }
 });
-$("end").addEventListener("click", () => sig.send("call.end", { call_id: callId }));
-$("mute").addEventListener("click", () => call?.toggleMute());
-$("camera").addEventListener("click", () => call?.toggleCamera());
-$("switch").addEventListener("click", () => call?.switchCamera());
-$("audio-only").addEventListener("click", () => call?.setAudioOnly(!call.audioOnly));
+wireControls({ getCall: () => call, onEnd: () => sig.send("call.end", { call_id: callId }) });
 
 if (root.dataset.state in OVER) showOver(root.dataset.state);
 else {

@@ -1,22 +1,13 @@
 // Tablet: say why, score NEWS2 live as observations are typed (the server holds the one
 // NEWS2 implementation), then call the hub.
 import { api } from "./api.js";
+import { describeScore, observationName } from "./news2_labels.js";
 
 const form = document.getElementById("call-form");
 const out = document.getElementById("news2");
 const errorBox = document.getElementById("form-error");
 const button = document.getElementById("call-now");
 const INTEGERS = ["respiration_rate", "spo2", "systolic_bp", "pulse"];
-const LABELS = {
-  respiration_rate: "breathing rate",
-  spo2: "oxygen saturation",
-  air_or_oxygen: "air or oxygen",
-  on_oxygen: "air or oxygen",
-  systolic_bp: "blood pressure",
-  pulse: "pulse",
-  consciousness: "consciousness",
-  temperature: "temperature",
-};
 
 /** The observations typed so far, and the names of any that are out of range. */
 function observations() {
@@ -43,7 +34,7 @@ function observations() {
 
 function rangeText(name) {
   const input = form.elements[name];
-  return `${LABELS[name]} must be between ${input.min} and ${input.max}`;
+  return `${observationName(name, "carer")} must be between ${input.min} and ${input.max}`;
 }
 
 let timer = null;
@@ -75,14 +66,8 @@ async function score() {
   try {
     const r = await api("POST", "/api/news2", obs);
     if (mine !== asked) return;
-    if (r.complete) {
-      const why = r.single_parameter_3 && r.band === "low-medium" ? " — one observation scored 3" : "";
-      show(`band ${r.band}`, `NEWS2 ${r.aggregate} · ${r.band} risk${why}`);
-    } else {
-      // Missing observations never count as normal: no band colour until complete.
-      const missing = r.missing.map((m) => LABELS[m] ?? m.replaceAll("_", " "));
-      show("incomplete", `NEWS2 at least ${r.aggregate} — incomplete. Not taken: ${missing.join(", ")}`);
-    }
+    const { cls, text } = describeScore(r);
+    show(cls, text);
   } catch (err) {
     if (mine === asked) show("invalid", err.message);
   }

@@ -1,4 +1,5 @@
-"""Runs the browser modules' unit tests (``node --test tests/js/``) inside pytest."""
+"""The browser modules' unit tests (tests/js/*.test.mjs, ``node --test``) run inside
+pytest, so that ``make test`` and CI run them; ``make test-js`` runs them alone."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_node_unit_tests_of_the_page_helpers_pass() -> None:
+def test_node_unit_tests_of_the_browser_modules_pass() -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
     tests = sorted(str(p) for p in (ROOT / "tests" / "js").glob("*.test.mjs"))
+    assert len(tests) >= 9, tests  # one file per module without a DOM
     run = subprocess.run(
         [node, "--test", *tests],
         cwd=ROOT,

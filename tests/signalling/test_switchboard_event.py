@@ -1,0 +1,213 @@
+"""One call event, fanned out by the switchboard: one read of what every listener needs
+(whatever the number of listeners), and the queue as stored (NEWS2 never re-scored).
+
+Real database (conftest), the real unit-of-work factory behind a counting wrapper, the
+in-memory bus, and in-memory connections (the switchboard's ``Outbox`` port).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import calls, enrolment
+from hub.access import SYSTEM, Actor, Role
+from hub.admin import add_resident, create_staff
+from hub.context import HubContext
+from hub.events import CallChanged
+from hub.ports import UnitOfWork, UnitOfWorkFactory
+from hub.residents import ResidentDetails
+from hub.staff import NewStaff
+from hub.store import tables as t
+from signalling.bus import MemoryBus
+from signalling.switchboard import Switchboard
+from tests.conftest import PASSWORD
+
+NHS = ("9434765919", "4010232137", "9434765870")
+
+
+class CountingUow:
+    """The real unit-of-work factory, counting how many units of work were opened."""
+
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self._factory = factory
+        self.opened = 0
+
+    def __call__(self) -> UnitOfWork:
+        self.opened += 1
+        return self._factory()
+
+
+@dataclass(eq=False)
+class Conn:
+    """An in-memory connection (the switchboard's Outbox port): what it was sent."""
+
+    actor: Actor
+    queue_subscribed: bool = False
+    session: str | None = None
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    async def close(self, code: int, message: bytes) -> None:
+        pass
+
+    async def still_allowed(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def counting(ctx: HubContext) -> tuple[CountingUow, HubContext]:
+    uow = CountingUow(ctx.uow)
+    return uow, dataclasses.replace(ctx, uow=uow)
+
+
+async def tablet(ctx: HubContext, home_id: int, label: str) -> Actor:
+    issued = await enrolment.issue_code(ctx, SYSTEM, home_id, label)
+    actor = await enrolment.device_actor(ctx, (await enrolment.enrol(ctx, issued.code)).token)
+    assert actor is not None
+    return actor
+
+
+async def resident(ctx: HubContext, home_id: int, i: int) -> int:
+    details = ResidentDetails.parse(
+        given_name=f"Resident{i}",
+        family_name="Smith",
+        date_of_birth="1931-04-02",
+        nhs_number=NHS[i],
+        today=ctx.clock.now().date(),
+    )
+    return (await add_resident(ctx, SYSTEM, home_id, details)).id
+
+
+async def clinicians(ctx: HubContext, n: int) -> list[Actor]:
+    out = []
+    for i in range(n):
+        user = await create_staff(
+            ctx,
+            SYSTEM,
+            NewStaff.parse(f"nurse{i:02d}", f"Nurse {i}", "clinician", ["clinician"]),
+            PASSWORD,
+        )
+        out.append(Actor("staff", user.id, user.display_name, Role.CLINICIAN))
+    return out
+
+
+def ask(resident_id: int, observations: dict[str, Any] | None = None) -> calls.CallRequest:
+    return calls.CallRequest.parse(
+        {"resident_id": resident_id, "reason": "fall", "observations": observations or {}}
+    )
+
+
+def of_type(conn: Conn, kind: str) -> list[dict[str, Any]]:
+    return [m for m in conn.sent if m["type"] == kind]
+
+
+@pytest.mark.parametrize("listeners", [1, 20])
+async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignore[no-untyped-def]
+    counting, home, listeners: int
+) -> None:
+    uows, ctx = counting
+    board = Switchboard(ctx, MemoryBus(), ctx.settings.signalling)
+    nurses = await clinicians(ctx, listeners)
+    consoles = [Conn(n, queue_subscribed=True) for n in nurses]
+    first, second = await tablet(ctx, home.id, "A"), await tablet(ctx, home.id, "B")
+    tablets = {first.id: Conn(first), second.id: Conn(second)}
+    for conn in [*consoles, *tablets.values()]:
+        board.register(conn)
+    waiting = await calls.request_call(ctx, first, ask(await resident(ctx, home.id, 0)))
+    call = await calls.request_call(ctx, second, ask(await resident(ctx, home.id, 1)))
+
+    # The second call arrives: every console gets the queue, each waiting tablet its place.
+    uows.opened = 0
+    await board.on_call_changed(CallChanged(call.id, "waiting", home.id, second.id, None, None))
+    assert uows.opened == 1
+    for console in consoles:
+        [snapshot] = console.sent
+        assert snapshot["type"] == "queue.snapshot"
+        assert [i["call_id"] for i in snapshot["items"]] == [waiting.id, call.id]
+    [place] = of_type(tablets[second.id], "call.state")
+    assert (place["call_id"], place["position"], place["state"]) == (call.id, 2, "waiting")
+    assert of_type(tablets[first.id], "call.state")[0]["position"] == 1
+
+    # A clinician answers: the tablet and the clinician hear it, with the clinician's name.
+    claimed = await calls.claim(ctx, nurses[0], call.id)
+    uows.opened = 0
+    await board.on_call_changed(
+        CallChanged(call.id, "answered", home.id, second.id, nurses[0].id, None)
+    )
+    assert uows.opened == 1
+    told = of_type(tablets[second.id], "call.state")[-1]
+    assert (told["state"], told["clinician_name"], told["seq"]) == (
+        "answered",
+        "Nurse 0",
+        claimed.state_seq,
+    )
+    assert of_type(consoles[0], "call.state")[-1] == told
+
+    # It ends (no longer in the queue): still one read, the name read within it.
+    await calls.end(ctx, nurses[0], call.id)
+    uows.opened = 0
+    await board.on_call_changed(CallChanged(call.id, "ended", home.id, second.id, nurses[0].id))
+    assert uows.opened == 1
+    told = of_type(tablets[second.id], "call.state")[-1]
+    assert (told["state"], told["clinician_name"]) == ("ended", "Nurse 0")
+    for console in consoles:
+        last = of_type(console, "queue.snapshot")[-1]
+        assert [i["call_id"] for i in last["items"]] == [waiting.id]
+    assert all(len(of_type(console, "queue.snapshot")) == 3 for console in consoles)
+
+
+COMPLETE_HIGH = {  # scores 20 (high) on the RCP chart if anyone scored it again
+    "respiration_rate": 26,
+    "spo2": 91,
+    "on_oxygen": True,
+    "systolic_bp": 85,
+    "pulse": 135,
+    "consciousness": "V",
+    "temperature": 34.5,
+}
+
+
+async def test_the_queue_shows_and_orders_by_the_stored_score(  # type: ignore[no-untyped-def]
+    ctx: HubContext, home, engine: AsyncEngine
+) -> None:
+    board = Switchboard(ctx, MemoryBus(), ctx.settings.signalling)
+    [nurse] = await clinicians(ctx, 1)
+    console = Conn(nurse, queue_subscribed=True)
+    board.register(console)
+    first, second = await tablet(ctx, home.id, "A"), await tablet(ctx, home.id, "B")
+    early = await calls.request_call(
+        ctx, first, ask(await resident(ctx, home.id, 0), COMPLETE_HIGH)
+    )
+    medium = dict(COMPLETE_HIGH, respiration_rate=18, pulse=80, consciousness="A")
+    late = await calls.request_call(ctx, second, ask(await resident(ctx, home.id, 1), medium))
+    assert (early.news2_score, early.news2_band, late.news2_band) == (20, "high", "high")
+    # What was stored is what counts: the earlier call's score as stored says low, the
+    # later one's medium (different from what scoring the observations again gives).
+    async with engine.begin() as conn:
+        c = t.consultations.c
+        await conn.execute(
+            update(t.consultations).where(c.id == early.id).values(news2_score=0, news2_band="low")
+        )
+        await conn.execute(
+            update(t.consultations)
+            .where(c.id == late.id)
+            .values(news2_score=5, news2_band="medium")
+        )
+
+    await board.on_call_changed(CallChanged(late.id, "waiting", home.id, second.id, None, None))
+
+    [snapshot] = console.sent
+    items = {i["call_id"]: i for i in snapshot["items"]}
+    assert [i["call_id"] for i in snapshot["items"]] == [late.id, early.id]  # medium first
+    assert (items[early.id]["news2_score"], items[early.id]["news2_band"]) == (0, "low")
+    assert (items[late.id]["news2_score"], items[late.id]["news2_band"]) == (5, "medium")
+    assert items[early.id]["news2_missing"] == [] == items[late.id]["news2_missing"]
