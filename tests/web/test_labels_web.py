@@ -111,6 +111,10 @@ async def test_pages_show_labels_and_uk_times_not_codes(
     )
     assert "When (UK time)" in pages[f"/residents/{busiest.id}"]
     assert OutcomeCode.GP_OUT_OF_HOURS.label in pages[f"/calls/{one_of_each['gp_out_of_hours']}"]
+    # Sample data has outcomes without an audit history: the page never says "none yet".
+    for call_id in one_of_each.values():
+        assert "No outcome recorded yet" not in pages[f"/calls/{call_id}"]
+        assert "recorded without a history here" in pages[f"/calls/{call_id}"]
 
 
 def test_times_are_shown_in_uk_time_and_dates_on_uk_days() -> None:
