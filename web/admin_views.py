@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import admin, audit_chain, enrolment, records
-from hub.access import Actor, Role, Skill
+from hub.access import Role, Skill
 from hub.errors import Conflict, DomainError, NotFound, RowErrors, ValidationError
 from hub.homes import NewHome
 from hub.residents import CSV_COLUMNS, ResidentDetails, format_nhs_number
@@ -23,12 +23,6 @@ routes = web.RouteTableDef()
 MAX_CSV_BYTES = 1_000_000
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
-
-
 @routes.get("/admin")
 @require(Role.ADMIN, hub_wide=True)
 async def admin_index(request: web.Request) -> web.StreamResponse:
@@ -41,7 +35,7 @@ async def create_home(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     values = {k: text(data, k) for k in ("code", "name", "address", "beds")}
     try:
-        home = await admin.create_home(request.app[CTX], _actor(request), NewHome.parse(**values))
+        home = await admin.create_home(request.app[CTX], actor_of(request), NewHome.parse(**values))
     except (ValidationError, Conflict) as err:
         return await _render_index(request, err, values)
     raise web.HTTPSeeOther(f"/admin/homes/{home.id}")
@@ -51,7 +45,7 @@ async def _render_index(
     request: web.Request, err: DomainError | None = None, values: dict[str, str] | None = None
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
-    homes = await admin.list_homes(ctx, _actor(request))
+    homes = await admin.list_homes(ctx, actor_of(request))
     async with ctx.uow() as uow:
         counts = await uow.residents.count_by_home()
     status = 200 if err is None else 409 if isinstance(err, Conflict) else 422
@@ -72,7 +66,7 @@ async def _render_home(
     request: web.Request, home_id: int, *, status: int = 200, **extra: Any
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     home = await admin.get_home(ctx, actor, home_id)
     residents = await records.residents_of_home(ctx, actor, home_id)
     tablets = await admin.tablets(ctx, actor, home_id)
@@ -124,7 +118,7 @@ async def add_resident(request: web.Request) -> web.StreamResponse:
     values = _resident_values(await form(request))
     try:
         details = ResidentDetails.parse(**values, today=ctx.clock.now().date())
-        await admin.add_resident(ctx, _actor(request), home_id, details)
+        await admin.add_resident(ctx, actor_of(request), home_id, details)
     except (ValidationError, Conflict) as err:
         return await _render_home(
             request,
@@ -162,7 +156,7 @@ async def import_residents(request: web.Request) -> web.StreamResponse:
             csv_errors=[(1, "the file is not UTF-8 text (save as CSV UTF-8)")],
         )
     try:
-        count = await admin.import_residents(ctx, _actor(request), home_id, content)
+        count = await admin.import_residents(ctx, actor_of(request), home_id, content)
     except RowErrors as err:
         return await _render_home(request, home_id, status=422, csv_errors=err.errors)
     return await _render_home(request, home_id, notice=f"{count} residents imported")
@@ -172,7 +166,7 @@ async def import_residents(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN, hub_wide=True)
 async def resident_edit_page(request: web.Request) -> web.StreamResponse:
     record = await records.view_resident(
-        request.app[CTX], _actor(request), int_param(request, "resident_id")
+        request.app[CTX], actor_of(request), int_param(request, "resident_id")
     )
     return render("admin_resident.html", request, {"resident": record.resident, "form": None})
 
@@ -183,10 +177,10 @@ async def resident_edit(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     resident_id = int_param(request, "resident_id")
     values = _resident_values(await form(request))
-    record = await records.view_resident(ctx, _actor(request), resident_id)
+    record = await records.view_resident(ctx, actor_of(request), resident_id)
     try:
         details = ResidentDetails.parse(**values, today=ctx.clock.now().date())
-        await admin.update_resident(ctx, _actor(request), resident_id, details)
+        await admin.update_resident(ctx, actor_of(request), resident_id, details)
     except (ValidationError, Conflict) as err:
         return render(
             "admin_resident.html",
@@ -204,7 +198,7 @@ async def issue_code(request: web.Request) -> web.StreamResponse:
     data = await form(request)
     try:
         issued = await enrolment.issue_code(
-            request.app[CTX], _actor(request), home_id, text(data, "label")
+            request.app[CTX], actor_of(request), home_id, text(data, "label")
         )
     except ValidationError as err:
         return await _render_home(request, home_id, status=422, error=err.message)
@@ -229,7 +223,7 @@ async def revoke_device(request: web.Request) -> web.StreamResponse:
         device = await uow.devices.get(device_id)
     if device is None:
         raise NotFound(f"no tablet {device_id}")
-    await enrolment.revoke(ctx, _actor(request), device_id)
+    await enrolment.revoke(ctx, actor_of(request), device_id)
     raise web.HTTPSeeOther(f"/admin/homes/{device.home_id}#tablets")
 
 
@@ -237,8 +231,8 @@ async def _render_staff(
     request: web.Request, *, status: int = 200, **extra: Any
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
-    staff = await admin.list_staff(ctx, _actor(request))
-    homes = await admin.list_homes(ctx, _actor(request))
+    staff = await admin.list_staff(ctx, actor_of(request))
+    homes = await admin.list_homes(ctx, actor_of(request))
     return render(
         "admin_staff.html",
         request,
@@ -271,7 +265,7 @@ async def create_staff(request: web.Request) -> web.StreamResponse:
         new = NewStaff.parse(
             values["username"], values["display_name"], values["role"], skills, home_id
         )
-        await admin.create_staff(request.app[CTX], _actor(request), new, text(data, "password"))
+        await admin.create_staff(request.app[CTX], actor_of(request), new, text(data, "password"))
     except (ValidationError, Conflict, NotFound) as err:
         return await _render_staff(
             request,
@@ -318,7 +312,7 @@ async def staff_edit(request: web.Request) -> web.StreamResponse:
         )
         await admin.update_staff(
             request.app[CTX],
-            _actor(request),
+            actor_of(request),
             user_id,
             parsed.display_name,
             parsed.role,
@@ -333,7 +327,7 @@ async def staff_edit(request: web.Request) -> web.StreamResponse:
 @routes.post("/admin/staff/{user_id}/reset-totp")
 @require(Role.ADMIN, hub_wide=True)
 async def staff_reset_totp(request: web.Request) -> web.StreamResponse:
-    await admin.reset_totp(request.app[CTX], _actor(request), int_param(request, "user_id"))
+    await admin.reset_totp(request.app[CTX], actor_of(request), int_param(request, "user_id"))
     raise web.HTTPSeeOther("/admin/staff")
 
 

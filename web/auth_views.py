@@ -15,7 +15,7 @@ from web.forms import form, safe_next, text
 from web.keys import CTX
 from web.render import render
 from web.route_access import public
-from web.security import SESSION_COOKIE, actor_of, clear_cookie, session_of, set_cookie
+from web.security import SESSION_COOKIE, clear_cookie, optional_actor, session_of, set_cookie
 from web.throttles import LoginGuard
 
 routes = web.RouteTableDef()
@@ -24,7 +24,7 @@ LANDING = {Role.ADMIN: "/admin", Role.MANAGER: "/reports", Role.CLINICIAN: "/con
 
 
 def landing_for(request: web.Request) -> str:
-    actor = actor_of(request)
+    actor = optional_actor(request)
     if actor is None:
         return "/login"
     if actor.is_device:
@@ -41,7 +41,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 @routes.get("/login")
 @public
 async def login_page(request: web.Request) -> web.StreamResponse:
-    actor = actor_of(request)
+    actor = optional_actor(request)
     if actor is not None and not actor.is_device:
         raise web.HTTPSeeOther(landing_for(request))
     return render("login.html", request, {"next": safe_next(request.query.get("next", "/"))})

@@ -92,12 +92,6 @@ def count_rows(path: Path) -> int:
         return max(0, sum(1 for line in f if line.strip("\r\n")) - 1)
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
-
-
 def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Response:
     context = {
         "max_mb": MAX_IMPORT_BYTES // (1024 * 1024),
@@ -232,7 +226,7 @@ def _ndjson_error(status: int, message: str) -> web.Response:
 async def _plain(request: web.Request, upload: Upload) -> web.StreamResponse:
     """The no-script path: import, then render the result page."""
     try:
-        result = await _import(request.app[CTX], _actor(request), upload, RowCounter())
+        result = await _import(request.app[CTX], actor_of(request), upload, RowCounter())
     except RowErrors as err:
         return _page(request, status=422, refused=_refused(err))
     return _page(request, imported=_done(result))
@@ -254,7 +248,7 @@ async def _stream(request: web.Request, upload: Upload, total: int) -> web.Strea
     )
     await response.prepare(request)
     rows = RowCounter()
-    importing = asyncio.create_task(_import(request.app[CTX], _actor(request), upload, rows))
+    importing = asyncio.create_task(_import(request.app[CTX], actor_of(request), upload, rows))
     try:
         await response.write(_line({"type": "progress", "checked": 0, "total": total}))
         sent = 0

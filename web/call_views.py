@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from hub import admin, calls, closure, news2, records, representations
-from hub.access import Actor, Role
+from hub.access import Role
 from hub.consultations import SOFT_SIGNS, Reason
-from hub.errors import AuthenticationFailed, ValidationError
+from hub.errors import ValidationError
 from hub.outcomes import FollowUp, Intention, OutcomeCode
 from media.turn import ice_servers, turn_credentials
 from web.forms import int_param
@@ -28,13 +28,6 @@ from web.security import actor_of, require, require_actor, require_device
 routes = web.RouteTableDef()
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    if actor is None:
-        raise AuthenticationFailed("log in or enrol this tablet first")
-    return actor
-
-
 async def _json(request: web.Request) -> dict[str, Any]:
     return await json_object(request)
 
@@ -43,7 +36,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
 @require_device
 async def pick_resident(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     assert actor.home_id is not None
     open_calls = await calls.open_calls_of(ctx, actor)
     if open_calls:
@@ -68,7 +61,7 @@ async def _recent_first(request: web.Request, residents: list[Any]) -> list[Any]
 @require_device
 async def call_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    record = await records.view_resident(ctx, _actor(request), int_param(request, "resident_id"))
+    record = await records.view_resident(ctx, actor_of(request), int_param(request, "resident_id"))
     return render(
         "tablet_call_form.html",
         request,
@@ -85,7 +78,7 @@ async def call_form(request: web.Request) -> web.StreamResponse:
 @require_device
 async def call_page(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    view = await calls.view(ctx, _actor(request), int_param(request, "call_id"))
+    view = await calls.view(ctx, actor_of(request), int_param(request, "call_id"))
     async with ctx.uow() as uow:
         resident = await uow.residents.get(view.call.resident_id)
     return render("tablet_call.html", request, {"call": view.call, "resident": resident})
@@ -94,7 +87,7 @@ async def call_page(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/calls")
 @require_device
 async def api_request_call(request: web.Request) -> web.StreamResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     call = await calls.request_call(
         request.app[CTX], actor, calls.CallRequest.parse(await _json(request))
     )
@@ -107,7 +100,7 @@ async def api_request_call(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/calls/{call_id}")
 @require_actor
 async def api_call(request: web.Request) -> web.StreamResponse:
-    view = await calls.view(request.app[CTX], _actor(request), int_param(request, "call_id"))
+    view = await calls.view(request.app[CTX], actor_of(request), int_param(request, "call_id"))
     c = view.call
     return web.json_response(
         {
@@ -135,7 +128,7 @@ async def api_call(request: web.Request) -> web.StreamResponse:
 async def api_pending_outcomes(request: web.Request) -> web.StreamResponse:
     """Calls this clinician took that still need their outcome (deferred ones too: they
     stay outstanding until recorded), oldest first; times also as UK wall-clock text."""
-    pending = await closure.outstanding_outcomes(request.app[CTX], _actor(request))
+    pending = await closure.outstanding_outcomes(request.app[CTX], actor_of(request))
     return web.json_response(
         {
             "calls": [
@@ -163,7 +156,7 @@ async def api_defer_outcome(request: web.Request) -> web.StreamResponse:
     reason = data.get("reason")
     call = await closure.defer_outcome(
         request.app[CTX],
-        _actor(request),
+        actor_of(request),
         int_param(request, "call_id"),
         reason if isinstance(reason, str) else "",
     )
@@ -179,7 +172,7 @@ async def api_record_outcome(request: web.Request) -> web.StreamResponse:
     data = await _json(request)
     call = await closure.record_outcome(
         request.app[CTX],
-        _actor(request),
+        actor_of(request),
         int_param(request, "call_id"),
         data,
         str(data.get("why") or ""),
@@ -195,7 +188,7 @@ async def api_record_representation(request: web.Request) -> web.StreamResponse:
     data = await _json(request)
     done = await representations.record(
         request.app[CTX],
-        _actor(request),
+        actor_of(request),
         int_param(request, "call_id"),
         data,
         confirmed=data.get("confirm") is True,
@@ -218,7 +211,7 @@ async def api_undo_representation(request: web.Request) -> web.StreamResponse:
     """Undo a re-presentation this actor recorded within the undo window."""
     change = await representations.undo(
         request.app[CTX],
-        _actor(request),
+        actor_of(request),
         int_param(request, "call_id"),
         int_param(request, "rep_id"),
     )
@@ -236,7 +229,7 @@ async def api_undo_representation(request: web.Request) -> web.StreamResponse:
 @require_actor
 async def api_news2(request: web.Request) -> web.StreamResponse:
     """Score observations as the carer types them (the one NEWS2 implementation)."""
-    _actor(request)
+    actor_of(request)
     data = await _json(request)
     unknown = sorted(set(data) - set(calls.OBSERVATION_FIELDS))
     if unknown:
@@ -259,7 +252,7 @@ async def api_news2(request: web.Request) -> web.StreamResponse:
 @require_actor
 async def api_ice_servers(request: web.Request) -> web.StreamResponse:
     """STUN/TURN for this browser; TURN credentials only for the authenticated."""
-    actor = _actor(request)
+    actor = actor_of(request)
     ctx = request.app[CTX]
     media = ctx.settings.media
     creds = None
@@ -285,7 +278,7 @@ async def api_ice_servers(request: web.Request) -> web.StreamResponse:
 @require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN, hub_wide=True)
 async def console(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     async with ctx.uow() as uow:
         colleagues = [
             u

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import call_records, call_security, closure, notes
-from hub.access import Actor, Role
+from hub.access import Role
 from hub.avoided import EVENT_LABELS
 from hub.call_records import CallRecord, HistoryEntry
 from hub.consultations import SOFT_SIGNS, State
@@ -40,12 +40,6 @@ STAFF = (Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
 FIELDS = ("outcome", "follow_up", "call_back_at", "admission_judgement", "why")
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
-
-
 @routes.get("/calls/{call_id}")
 @require(*STAFF)
 async def call_detail(request: web.Request) -> web.StreamResponse:
@@ -57,7 +51,7 @@ async def call_detail(request: web.Request) -> web.StreamResponse:
 async def add_note(request: web.Request) -> web.StreamResponse:
     """A late entry or a correction, once the call is over (hub/notes.py decides)."""
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     call_id = int_param(request, "call_id")
     data = await form(request)
     submitted = {"text": text(data, "text"), "corrects": text(data, "corrects")}
@@ -79,7 +73,7 @@ async def add_note(request: web.Request) -> web.StreamResponse:
 @require(Role.CLINICIAN, refusal="only clinicians record outcomes")
 async def amend_outcome(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     call_id = int_param(request, "call_id")
     data = await form(request)
     submitted = {name: text(data, name)[:2000] for name in FIELDS}
@@ -107,7 +101,7 @@ async def _render(
     note_error: str | None = None,
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     call_id = int_param(request, "call_id")
     record = await call_records.view_call(ctx, actor, call_id)
     call = record.call

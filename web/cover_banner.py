@@ -21,7 +21,7 @@ from aiohttp.typedefs import Handler
 from hub.access import Actor, Role
 from hub.rota_cover import Gap, cover_gaps
 from web.keys import CTX
-from web.security import UNSAFE_METHODS, actor_of
+from web.security import UNSAFE_METHODS, optional_actor
 
 log = logging.getLogger(__name__)
 TTL = timedelta(seconds=60)
@@ -98,7 +98,7 @@ async def banner_text(app: web.Application, actor: Actor) -> str | None:
 
 @web.middleware
 async def cover_banner_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    actor = actor_of(request)
+    actor = optional_actor(request)
     if (
         request.method in ("GET", "HEAD")
         and sees_banner(actor)

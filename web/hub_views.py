@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub import admin, call_records, closure, records, representations
-from hub.access import Actor, Role
+from hub.access import Role
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.outcomes import RepresentationKind
 from hub.residents import format_nhs_number
@@ -20,17 +20,11 @@ routes = web.RouteTableDef()
 STAFF = (Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
-
-
 @routes.get("/hub")
 @require(*STAFF)
 async def hub_index(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    homes = await admin.list_homes(ctx, _actor(request))
+    homes = await admin.list_homes(ctx, actor_of(request))
     async with ctx.uow() as uow:
         counts = await uow.residents.count_by_home()
     return render("hub_index.html", request, {"homes": homes, "counts": counts})
@@ -41,9 +35,9 @@ async def hub_index(request: web.Request) -> web.StreamResponse:
 async def hub_home(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     home_id = int_param(request, "home_id")
-    home = await admin.get_home(ctx, _actor(request), home_id)
+    home = await admin.get_home(ctx, actor_of(request), home_id)
     search = request.query.get("q", "")
-    residents = await records.residents_of_home(ctx, _actor(request), home_id, search)
+    residents = await records.residents_of_home(ctx, actor_of(request), home_id, search)
     return render(
         "hub_home.html",
         request,
@@ -65,8 +59,8 @@ async def _render_resident(
     status: int = 200,
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
-    record = await records.view_resident(ctx, _actor(request), int_param(request, "resident_id"))
-    home = await admin.get_home(ctx, _actor(request), record.resident.home_id)
+    record = await records.view_resident(ctx, actor_of(request), int_param(request, "resident_id"))
+    home = await admin.get_home(ctx, actor_of(request), record.resident.home_id)
     now = ctx.clock.now()
     window = closure.window(ctx)
     open_for_follow_up = {
@@ -75,7 +69,7 @@ async def _render_resident(
         if c.ended_at and c.outcome and now <= c.ended_at + window
     }
     recorded = await representations.for_calls(
-        ctx, _actor(request), [c for c in record.consultations if c.id in open_for_follow_up]
+        ctx, actor_of(request), [c for c in record.consultations if c.id in open_for_follow_up]
     )
     return render(
         "resident.html",
@@ -93,7 +87,7 @@ async def _render_resident(
                 rep.id: rep.recorded_at + representations.undo_window(ctx)
                 for reps in recorded.values()
                 for rep in reps
-                if representations.can_undo(ctx, _actor(request), rep)
+                if representations.can_undo(ctx, actor_of(request), rep)
             },
             "notice": notice
             or ("That has been recorded." if request.query.get("recorded") else None),
@@ -116,16 +110,16 @@ async def record_representation(request: web.Request) -> web.StreamResponse:
         data, confirmed = await representation_forms.read(request, ctx)
         if not confirmed:
             change = await representations.preview(
-                ctx, _actor(request), call_id, data, resident_id=resident_id
+                ctx, actor_of(request), call_id, data, resident_id=resident_id
             )
             return representation_forms.confirm_page(
                 request, ctx, change, action=request.path, back=f"/residents/{resident_id}"
             )
         await representations.record(
-            ctx, _actor(request), call_id, data, confirmed=True, resident_id=resident_id
+            ctx, actor_of(request), call_id, data, confirmed=True, resident_id=resident_id
         )
     except NotFound:
-        await call_records.audit_refused(ctx, _actor(request), call_id, "representation")
+        await call_records.audit_refused(ctx, actor_of(request), call_id, "representation")
         raise
     except (ValidationError, Conflict) as err:
         return await _render_resident(request, error=err.message, status=422)
@@ -140,10 +134,10 @@ async def undo_representation(request: web.Request) -> web.StreamResponse:
     call_id = int_param(request, "call_id")
     try:
         change = await representations.undo(
-            ctx, _actor(request), call_id, int_param(request, "rep_id")
+            ctx, actor_of(request), call_id, int_param(request, "rep_id")
         )
     except NotFound:
-        await call_records.audit_refused(ctx, _actor(request), call_id, "representation undo")
+        await call_records.audit_refused(ctx, actor_of(request), call_id, "representation undo")
         raise
     except (Conflict, Forbidden) as err:
         status = 409 if isinstance(err, Conflict) else 403

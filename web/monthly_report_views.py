@@ -49,12 +49,6 @@ def month_range(raw: str) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
-
-
 def _home_id(request: web.Request, actor: Actor) -> int:
     raw = request.query.get("home", "")
     if not raw and actor.home_id is not None:
@@ -68,7 +62,7 @@ def _home_id(request: web.Request, actor: Actor) -> int:
 @require(Role.MANAGER, Role.ADMIN)
 async def monthly_report(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    actor = _actor(request)
+    actor = actor_of(request)
     # The default is last month on the UK calendar, the one the report itself counts.
     today = reports.local_date(ctx.clock.now())
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")

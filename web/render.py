@@ -12,14 +12,14 @@ from aiohttp import web
 
 from web.cover_banner import banner_of
 from web.keys import SETTINGS
-from web.security import actor_of, csrf_token
+from web.security import csrf_token, optional_actor
 
 
 def render(
     template: str, request: web.Request, context: Mapping[str, Any], *, status: int = 200
 ) -> web.Response:
     full = {
-        "actor": actor_of(request),
+        "actor": optional_actor(request),
         "csrf_token": csrf_token(request),
         "path": request.path,
         "cover_banner": banner_of(request),

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub import admin, reports
-from hub.access import Actor, Role
+from hub.access import Role
 from hub.avoided import EVENT_LABELS, EVENTS, AvoidedCounts
 from hub.call_security import SecurityLevel
 from hub.consultations import Reason
@@ -54,12 +54,6 @@ HOME_FIGURE_COLUMNS = (
 )
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
-
-
 def _query(request: web.Request) -> reports.ReportQuery:
     """The range and home asked for; by default the last six months, all homes."""
     today = reports.local_date(request.app[CTX].clock.now())  # report days are UK days
@@ -72,7 +66,7 @@ def _query(request: web.Request) -> reports.ReportQuery:
 async def _report(request: web.Request, *, per_home: bool = False) -> reports.Report:
     ctx = request.app[CTX]
     return await reports.build(
-        ctx, _actor(request), _query(request), request.app[TARIFFS], per_home=per_home
+        ctx, actor_of(request), _query(request), request.app[TARIFFS], per_home=per_home
     )
 
 
@@ -80,7 +74,7 @@ async def _report(request: web.Request, *, per_home: bool = False) -> reports.Re
 @require(Role.MANAGER, Role.ADMIN)
 async def dashboard(request: web.Request) -> web.StreamResponse:
     report = await _report(request)
-    homes = await admin.list_homes(request.app[CTX], _actor(request))
+    homes = await admin.list_homes(request.app[CTX], actor_of(request))
     peak = max(report.hour_of_week.values(), default=0)
     months_max = max((c.calls for _, c in report.by_month), default=0)
     outcome_max = max(report.outcomes.values(), default=0)
@@ -155,7 +149,7 @@ async def export_fhir(request: web.Request) -> web.StreamResponse:
     residents), as ``telehub report --format fhir``."""
     ctx = request.app[CTX]
     query = _query(request)
-    bundle = await encounter_bundle(ctx, _actor(request), query)
+    bundle = await encounter_bundle(ctx, actor_of(request), query)
     home = "" if query.home_id is None else f"home{query.home_id}-"
     name = f"telehub-encounters-{home}{query.start}-{query.end}.json"
     return web.Response(

@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub import rota_inputs, rota_plans
-from hub.access import Actor, Role
+from hub.access import Role
 from hub.context import HubContext
 from hub.errors import Conflict, NotFound, ValidationError
 from hub.rostering import HOURS_PER_WEEK, LeaveKind
@@ -39,12 +39,6 @@ REQUEST_KINDS = {
 }
 MINE_WEEKS = 4
 InputError = (ValidationError, NotFound, Conflict)
-
-
-def _actor(request: web.Request) -> Actor:
-    actor = actor_of(request)
-    assert actor is not None
-    return actor
 
 
 def _ctx(request: web.Request) -> HubContext:
@@ -95,7 +89,7 @@ async def _render_people(
     errors: dict[str, str] | None = None,
     forms: dict[str, dict[str, Any]] | None = None,
 ) -> web.StreamResponse:
-    roster = await rota_inputs.roster(_ctx(request), _actor(request))
+    roster = await rota_inputs.roster(_ctx(request), actor_of(request))
     names = {u.id: u.display_name for u in roster.clinicians}
     return render(
         "rota_people.html",
@@ -139,7 +133,7 @@ async def contract(request: web.Request) -> web.StreamResponse:
                 f"contracted hours: {values['hours'][:20]!r} is not a number of hours a week"
             ) from None
         await rota_inputs.set_contract(
-            _ctx(request), _actor(request), staff_id, hours, values["night_capable"]
+            _ctx(request), actor_of(request), staff_id, hours, values["night_capable"]
         )
     except InputError as err:
         return await _render_people(
@@ -161,7 +155,7 @@ async def add_leave(request: web.Request) -> web.StreamResponse:
             kind = LeaveKind(values["kind"])
         except ValueError:
             raise ValidationError("choose a kind of leave") from None
-        await rota_inputs.add_leave(_ctx(request), _actor(request), staff_id, first, last, kind)
+        await rota_inputs.add_leave(_ctx(request), actor_of(request), staff_id, first, last, kind)
     except InputError as err:
         return await _render_people(
             request, status=422, errors={"leave": err.message}, forms={"leave": values}
@@ -173,7 +167,7 @@ async def add_leave(request: web.Request) -> web.StreamResponse:
 @require(*LEAD, hub_wide=True)
 async def remove_leave(request: web.Request) -> web.StreamResponse:
     leave_id = int_param(request, "leave_id")
-    await rota_inputs.remove_leave(_ctx(request), _actor(request), leave_id)
+    await rota_inputs.remove_leave(_ctx(request), actor_of(request), leave_id)
     raise web.HTTPSeeOther("/rota/people#leave")
 
 
@@ -184,7 +178,7 @@ async def add_request(request: web.Request) -> web.StreamResponse:
     try:
         staff_id = _staff_id(values["staff_id"])
         await rota_inputs.add_request(
-            _ctx(request), _actor(request), staff_id, *_parse_request(values)
+            _ctx(request), actor_of(request), staff_id, *_parse_request(values)
         )
     except InputError as err:
         return await _render_people(
@@ -197,7 +191,7 @@ async def add_request(request: web.Request) -> web.StreamResponse:
 @require(*LEAD, hub_wide=True)
 async def remove_request(request: web.Request) -> web.StreamResponse:
     request_id = int_param(request, "request_id")
-    await rota_inputs.remove_request(_ctx(request), _actor(request), request_id)
+    await rota_inputs.remove_request(_ctx(request), actor_of(request), request_id)
     raise web.HTTPSeeOther("/rota/people#requests")
 
 
@@ -215,7 +209,7 @@ async def _render_demand(
     before: date | None = None,
 ) -> web.StreamResponse:
     ctx = _ctx(request)
-    roster = await rota_inputs.roster(ctx, _actor(request))
+    roster = await rota_inputs.roster(ctx, actor_of(request))
     if values is None:
         week = forecast.clinicians if forecast is not None else roster.demand
         values = [str(v) for v in week]
@@ -278,7 +272,7 @@ def _is_number(raw: str) -> bool:
 @require(*LEAD, hub_wide=True)
 async def demand(request: web.Request) -> web.StreamResponse:
     ctx = _ctx(request)
-    actor = _actor(request)
+    actor = actor_of(request)
     rota_inputs.require_lead(actor)
     notice = (
         "Demand saved: new rotas are generated against it." if "saved" in request.query else None
@@ -313,7 +307,7 @@ async def save_demand(request: web.Request) -> web.StreamResponse:
                     f"not {value[:10]!r}"
                 )
             week.append(int(value))
-        await rota_inputs.set_demand(_ctx(request), _actor(request), week)
+        await rota_inputs.set_demand(_ctx(request), actor_of(request), week)
     except ValidationError as err:
         return await _render_demand(request, status=422, values=raw, error=err.message)
     raise web.HTTPSeeOther("/rota/demand?saved=1")
@@ -330,7 +324,7 @@ async def _render_mine(
     values: dict[str, str] | None = None,
 ) -> web.StreamResponse:
     ctx = _ctx(request)
-    actor = _actor(request)
+    actor = actor_of(request)
     now = ctx.clock.now()
     zone = hub_zone()
     shifts = await rota_plans.my_shifts(ctx, actor, now, now + timedelta(weeks=MINE_WEEKS))
@@ -376,7 +370,7 @@ async def mine(request: web.Request) -> web.StreamResponse:
 async def mine_calendar(request: web.Request) -> web.StreamResponse:
     """The same shifts as "My shifts", as an iCalendar file to import into a calendar."""
     ctx = _ctx(request)
-    actor = _actor(request)
+    actor = actor_of(request)
     now = ctx.clock.now()
     shifts = await rota_plans.my_shifts(ctx, actor, now, now + timedelta(weeks=MINE_WEEKS))
     body = shifts_calendar(actor.name, shifts, now)
@@ -394,7 +388,7 @@ async def mine_calendar(request: web.Request) -> web.StreamResponse:
 @routes.post("/rota/mine/requests")
 @require()
 async def add_own_request(request: web.Request) -> web.StreamResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     values = _request_values(await form(request))
     try:
         await rota_inputs.add_request(_ctx(request), actor, actor.id, *_parse_request(values))
@@ -407,5 +401,5 @@ async def add_own_request(request: web.Request) -> web.StreamResponse:
 @require()
 async def remove_own_request(request: web.Request) -> web.StreamResponse:
     request_id = int_param(request, "request_id")
-    await rota_inputs.remove_request(_ctx(request), _actor(request), request_id)
+    await rota_inputs.remove_request(_ctx(request), actor_of(request), request_id)
     raise web.HTTPSeeOther("/rota/mine#requests")

@@ -39,7 +39,6 @@ _own = web.RouteTableDef()
 
 def _lead(request: web.Request) -> Actor:
     actor = actor_of(request)
-    assert actor is not None
     require_lead(actor)
     return actor
 

@@ -79,7 +79,6 @@ async def console_context(request: web.Request, actor: Actor) -> dict[str, Any]:
 @require(Role.CLINICIAN, Role.MANAGER, Role.ADMIN, hub_wide=True)
 async def api_routing(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
-    assert actor is not None
     ctx = request.app[CTX]
     view = await call_routing.console_routing(ctx, actor)
     online = request.app[SWITCHBOARD].online_staff()

@@ -22,6 +22,7 @@ from aiohttp.typedefs import Handler
 from hub.access import Actor, Role
 from hub.auth import session_actor
 from hub.enrolment import device_actor
+from hub.errors import AuthenticationFailed
 from hub.sessions import StaffSession
 from web.errors import error_response
 from web.keys import CTX
@@ -90,8 +91,20 @@ def csrf_token(request: web.Request) -> str:
     return hmac.new(secret, f"csrf:{basis}".encode(), hashlib.sha256).hexdigest()
 
 
-def actor_of(request: web.Request) -> Actor | None:
+def optional_actor(request: web.Request) -> Actor | None:
+    """Who is behind this request, if anyone (pages that also serve strangers)."""
     actor: Actor | None = request.get(ACTOR)
+    return actor
+
+
+def actor_of(request: web.Request) -> Actor:
+    """Who is behind this request: the one way every handler behind an access rule asks.
+
+    The route's rule (``require`` …) has already refused strangers; a handler reached
+    without one is refused here the same way rather than trusted."""
+    actor = optional_actor(request)
+    if actor is None:
+        raise AuthenticationFailed("log in or enrol this tablet first")
     return actor
 
 
@@ -231,7 +244,7 @@ def require(
 
     def wrap(handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            actor = actor_of(request)
+            actor = optional_actor(request)
             if actor is None or actor.kind != "staff":
                 if request.path.startswith("/api/"):
                     if actor is not None:
@@ -255,7 +268,7 @@ def require_device(handler: Handler) -> Handler:
     """Decorator for tablet-only handlers (an enrolled, unrevoked tablet)."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        actor = actor_of(request)
+        actor = optional_actor(request)
         if actor is None or not actor.is_device:
             if request.path.startswith("/api/"):
                 if actor is not None:
@@ -275,7 +288,7 @@ def require_actor(handler: Handler) -> Handler:
     before the body is read, so an anonymous request learns nothing about it."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if actor_of(request) is None:
+        if optional_actor(request) is None:
             return error_response(
                 request, 401, "unauthenticated", "log in or enrol this tablet first"
             )

@@ -33,6 +33,7 @@ from web.security import (
     DEVICE_COOKIE,
     DEVICE_COOKIE_MAX_AGE,
     actor_of,
+    optional_actor,
     require_actor,
     require_device,
     set_cookie,
@@ -45,7 +46,7 @@ routes = web.RouteTableDef()
 @routes.get("/enrol")
 @public
 async def enrol_page(request: web.Request) -> web.StreamResponse:
-    actor = actor_of(request)
+    actor = optional_actor(request)
     if actor is not None and actor.is_device:
         raise web.HTTPSeeOther("/tablet")
     return render("enrol.html", request, {})
@@ -80,7 +81,7 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
 
 def _device(request: web.Request) -> Actor:
     actor = actor_of(request)
-    assert actor is not None and actor.is_device and actor.home_id is not None
+    assert actor.is_device and actor.home_id is not None
     return actor
 
 
@@ -188,8 +189,6 @@ async def undo_representation(request: web.Request) -> web.StreamResponse:
 @require_actor
 async def api_residents(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
-    if actor is None:
-        raise AuthenticationFailed("log in or enrol this tablet first")
     residents = await records.residents_of_home(
         request.app[CTX], actor, int_param(request, "home_id"), request.query.get("q", "")
     )
@@ -214,8 +213,6 @@ async def api_residents(request: web.Request) -> web.StreamResponse:
 @require_actor
 async def api_resident(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)
-    if actor is None:
-        raise AuthenticationFailed("log in or enrol this tablet first")
     record = await records.view_resident(request.app[CTX], actor, int_param(request, "resident_id"))
     r = record.resident
     d = r.details

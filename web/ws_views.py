@@ -11,7 +11,7 @@ from hub.enrolment import device_actor
 from signalling.session import serve
 from web.errors import error_response
 from web.keys import CTX, SWITCHBOARD
-from web.security import DEVICE_COOKIE, SESSION_COOKIE, actor_of, require_actor
+from web.security import DEVICE_COOKIE, SESSION_COOKIE, optional_actor, require_actor
 
 routes = web.RouteTableDef()
 
@@ -29,7 +29,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         return error_response(
             request, 403, "bad_origin", "WebSocket connections must come from telehub's own pages"
         )
-    actor = actor_of(request)
+    actor = optional_actor(request)
     if actor is None:
         return error_response(request, 401, "unauthenticated", "log in or enrol first")
     ctx = request.app[CTX]
