@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Any, Protocol, Self
 
 from hub.access import Role, Skill
+from hub.answer_times import AnswerTimes
 from hub.audit import AuditEvent, AuditRecord, ChainState
 from hub.avoided import Avoided, AvoidedCounts
 from hub.consultations import Consultation, State
@@ -34,9 +35,6 @@ from hub.rostering import (
 from hub.rota_jobs import JobRecord, JobState
 from hub.sessions import StaffSession
 from hub.staff import Credentials, NewStaff, StaffUser
-
-if TYPE_CHECKING:  # hub.reports needs the context, which needs these ports
-    from hub.reports import AnswerTimes
 
 
 class HomeRepository(Protocol):

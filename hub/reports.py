@@ -23,6 +23,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hub.access import Actor, Role, require_role
+from hub.answer_times import AnswerTimes
 from hub.audit import AuditRecord
 from hub.avoided import AvoidedCounts
 from hub.call_security import SecurityLevel
@@ -123,19 +124,6 @@ class ReportQuery:
         if (last - first).days > MAX_DAYS:
             raise ValidationError(f"a report covers at most {MAX_DAYS} days")
         return cls(first, last, home_id)
-
-
-@dataclass(frozen=True)
-class AnswerTimes:
-    answered: int
-    p50_s: float | None
-    p90_s: float | None
-    p95_s: float | None
-    within_target: int
-
-    @property
-    def within_target_pct(self) -> float | None:
-        return None if not self.answered else 100 * self.within_target / self.answered
 
 
 @dataclass(frozen=True)

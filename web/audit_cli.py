@@ -19,6 +19,7 @@ import sys
 from hub import audit_chain
 from hub.audit import ChainHead, ChainReport
 from rota.progress_bar import progress_bar
+from web.cli_bootstrap import hub_context, settings_from
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,13 +35,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from web.cli import _context, _settings
-
-    settings = _settings(args)
+    settings = settings_from(args)
     expected = ChainHead.parse(args.head) if args.head else None
 
     async def run() -> ChainReport:
-        async with _context(settings) as ctx:
+        async with hub_context(settings) as ctx:
             return await audit_chain.check(
                 ctx,
                 expected,
@@ -74,12 +73,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_head(args: argparse.Namespace) -> int:
-    from web.cli import _context, _settings
-
-    settings = _settings(args)
+    settings = settings_from(args)
 
     async def run() -> ChainHead:
-        async with _context(settings) as ctx:
+        async with hub_context(settings) as ctx:
             return await audit_chain.head(ctx)
 
     print(asyncio.run(run()))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import logging
 import os
 import ssl
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,22 +19,22 @@ from hub import settings as settings_mod
 from hub.access import SYSTEM
 from hub.admin import create_staff
 from hub.auth import current_code, totp_context
-from hub.clock import SystemClock
-from hub.context import HubContext
 from hub.errors import DomainError, NotFound, RowErrors
 from hub.settings import Settings
 from hub.staff import NewStaff
-from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
+from hub.store.bootstrap import resolve_secrets
 from hub.store.db import create_engine
-from hub.store.migrate import check_current, upgrade
+from hub.store.migrate import check_current
 from rota.progress_bar import Bar, progress_bar
 from web.access_log import ACCESS_LOG, AccessLogger
+from web.audit_cli import add_commands as add_audit_commands
+from web.cli_bootstrap import DEMO_CONFIG_NAME, data_dir, hub_context, settings_from
 from web.devcert import make_dev_cert
+from web.report_cli import add_commands as add_report_commands
+from web.rota_cli import add_commands as add_hub_commands
 
 if TYPE_CHECKING:
     from hub.demo import DemoLogin
-
-DEMO_CONFIG_NAME = "demo.toml"  # written by `telehub demo` into server.data_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,7 +92,6 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_adduser)
 
     s = sub.add_parser("audit", help="audit trail tools")
-    from web.audit_cli import add_commands as add_audit_commands
 
     add_audit_commands(s.add_subparsers(dest="audit_command", required=True))
 
@@ -113,7 +111,6 @@ def _parser() -> argparse.ArgumentParser:
         help="fhir: a FHIR Bundle of Encounter resources, one per consultation",
     )
     s.set_defaults(func=cmd_report)
-    from web.report_cli import add_commands as add_report_commands
 
     add_report_commands(s.add_subparsers(dest="report_command", metavar="{rebuild-rollup}"))
 
@@ -135,7 +132,6 @@ def _add_rota(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         from rota.cli import add_commands
     except ImportError:  # pragma: no cover - rota is part of the package
         return
-    from web.rota_cli import add_commands as add_hub_commands
 
     r = sub.add_parser("rota", help="rota: solve, check, forecast, export from the hub")
     rota_sub = r.add_subparsers(dest="rota_command", required=True)
@@ -143,36 +139,10 @@ def _add_rota(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_hub_commands(rota_sub)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    config = args.config
-    if config is None and args.command == "totp":
-        demo_config = _data_dir(args) / DEMO_CONFIG_NAME
-        config = demo_config if demo_config.exists() else None
-    return resolve_secrets(settings_mod.load(config, os.environ))
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    """``server.data_dir`` (from --config and the environment): where demo files and
-    dev certificates go, and by default the database and keys."""
-    return Path(settings_mod.load(args.config, os.environ).server.data_dir)
-
-
-@contextlib.asynccontextmanager
-async def _context(settings: Settings, *, migrate: bool = False) -> AsyncIterator[HubContext]:
-    engine = create_engine(settings.database.url)
-    try:
-        if migrate:
-            await upgrade(engine)
-        keyring = keyring_from(settings)
-        yield HubContext(make_uow_factory(engine, keyring), SystemClock(), keyring, settings)
-    finally:
-        await engine.dispose()
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from hub.tariffs import configured_tariffs
 
-    settings = _settings(args)
+    settings = settings_from(args)
     configured_tariffs(settings.outcomes.tariffs_file)  # a bad tariffs file stops it here
     server = settings.server
     settings = settings.replace(
@@ -223,10 +193,10 @@ def _serve(settings: Settings) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
 
     async def run() -> None:
-        async with _context(settings, migrate=True):
+        async with hub_context(settings, migrate=True):
             pass
 
     asyncio.run(run())
@@ -238,7 +208,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hub.demo import ROTA_TIME_LIMIT_S, DemoSummary, seed
     from rota.solver import Progress as RotaProgress
 
-    demo_dir = _data_dir(args)
+    demo_dir = data_dir(args)
     demo_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     demo_config = demo_dir / DEMO_CONFIG_NAME
     db = demo_dir / "demo.db"
@@ -276,7 +246,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 rota_bar[0].n = min(round(p.elapsed_s, 1), ROTA_TIME_LIMIT_S)
                 rota_bar[0].set_postfix_str(f"{p.elapsed_s:.0f} s, best score {best}")
 
-            async with _context(settings, migrate=True) as ctx:
+            async with hub_context(settings, migrate=True) as ctx:
                 try:
                     return await seed(
                         ctx,
@@ -335,13 +305,13 @@ def demo_login_lines(logins: Sequence[DemoLogin]) -> list[str]:
 
 
 def cmd_totp(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     if not settings.demo.enabled:
         print("telehub: `totp` works on demo databases only", file=sys.stderr)
         return 2
 
     async def run() -> str | None:
-        async with _context(settings) as ctx, ctx.uow() as uow:
+        async with hub_context(settings) as ctx, ctx.uow() as uow:
             found = await uow.staff.by_username(args.username)
             if found is None or found[1].totp_secret_sealed is None:
                 return None
@@ -357,7 +327,7 @@ def cmd_totp(args: argparse.Namespace) -> int:
 
 
 def cmd_adduser(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -365,7 +335,7 @@ def cmd_adduser(args: argparse.Namespace) -> int:
     new = NewStaff.parse(args.username, args.name, args.role, args.skill)
 
     async def run() -> None:
-        async with _context(settings) as ctx:
+        async with hub_context(settings) as ctx:
             await create_staff(ctx, SYSTEM, new, password)
 
     asyncio.run(run())
@@ -380,11 +350,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from hub import reports
     from hub.tariffs import configured_tariffs
 
-    settings = _settings(args)
+    settings = settings_from(args)
     tariffs = configured_tariffs(settings.outcomes.tariffs_file)  # checked before anything runs
 
     async def run() -> list[dict[str, object]] | str:
-        async with _context(settings) as ctx:
+        async with hub_context(settings) as ctx:
             home_id = None
             if args.home:
                 async with ctx.uow() as uow:
@@ -416,7 +386,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_import_calls(args: argparse.Namespace) -> int:
     from hub.call_import import ImportResult, import_calls, import_summary, plural
 
-    settings = _settings(args)
+    settings = settings_from(args)
     if not args.file.exists():
         print(f"telehub: {args.file} does not exist", file=sys.stderr)
         return 2
@@ -431,7 +401,7 @@ def cmd_import_calls(args: argparse.Namespace) -> int:
                 bar.n = done
                 bar.refresh()
 
-            async with _context(settings) as ctx:
+            async with hub_context(settings) as ctx:
                 return await import_calls(
                     ctx, SYSTEM, f, skip_invalid=args.skip_invalid, on_progress=progress
                 )
@@ -456,7 +426,7 @@ def cmd_import_calls(args: argparse.Namespace) -> int:
 
 
 def cmd_dev_cert(args: argparse.Namespace) -> int:
-    cert, key = make_dev_cert(args.out or _data_dir(args) / "tls", args.host)
+    cert, key = make_dev_cert(args.out or data_dir(args) / "tls", args.host)
     print(
         f"wrote {cert} and {key}\nserve with: telehub serve --host 0.0.0.0 "
         f"--cert {cert} --key {key}"

@@ -20,8 +20,8 @@ from aiohttp.typedefs import Handler
 
 from hub.access import Actor, Role
 from hub.rota_cover import Gap, cover_gaps
+from web.identity import UNSAFE_METHODS, optional_actor
 from web.keys import CTX
-from web.security import UNSAFE_METHODS, optional_actor
 
 log = logging.getLogger(__name__)
 TTL = timedelta(seconds=60)

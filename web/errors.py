@@ -22,6 +22,7 @@ from hub.errors import (
     Unavailable,
     ValidationError,
 )
+from web.render import render
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ def error_response(
 ) -> web.StreamResponse:
     if wants_json(request):
         return web.json_response({"error": {"code": code, "message": message}}, status=status)
-    from web.render import render  # render needs security, which needs this module
 
     response = render("error.html", request, {"status": status, "message": message}, status=status)
     return response

@@ -11,8 +11,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from web.cover_banner import banner_of
+from web.identity import csrf_token, optional_actor
 from web.keys import SETTINGS
-from web.security import csrf_token, optional_actor
 
 
 def render(

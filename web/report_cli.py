@@ -15,6 +15,7 @@ import asyncio
 
 from hub.access import SYSTEM
 from rota.progress_bar import progress_bar
+from web.cli_bootstrap import hub_context, settings_from
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,9 +27,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def cmd_rebuild_rollup(args: argparse.Namespace) -> int:
     from hub.reports import rebuild_rollup
-    from web.cli import _context, _settings
 
-    settings = _settings(args)
+    settings = settings_from(args)
 
     async def run() -> int:
         with progress_bar(desc="rebuilding the report rollup", unit="block") as bar:
@@ -38,7 +38,7 @@ def cmd_rebuild_rollup(args: argparse.Namespace) -> int:
                 bar.n = done
                 bar.refresh()
 
-            async with _context(settings) as ctx:
+            async with hub_context(settings) as ctx:
                 return await rebuild_rollup(ctx, SYSTEM, progress)
 
     calls = asyncio.run(run())

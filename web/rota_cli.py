@@ -25,6 +25,7 @@ from hub.rota_inputs import forecast_demand, set_demand
 from hub.rota_plans import prepare
 from rota.forecast import dump_forecast
 from rota.problem_io import dump_problem
+from web.cli_bootstrap import hub_context, settings_from
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,12 +48,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from web.cli import _context, _settings
-
-    settings = _settings(args)
+    settings = settings_from(args)
 
     async def run() -> dict[str, object]:
-        async with _context(settings) as ctx:
+        async with hub_context(settings) as ctx:
             problem = await prepare(
                 ctx,
                 SYSTEM,
@@ -71,12 +70,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast_hub(args: argparse.Namespace) -> int:
-    from web.cli import _context, _settings
-
-    settings = _settings(args)
+    settings = settings_from(args)
 
     async def run() -> dict[str, object]:
-        async with _context(settings) as ctx:
+        async with hub_context(settings) as ctx:
             result = await forecast_demand(ctx, SYSTEM, args.before)
             if args.save:
                 await set_demand(ctx, SYSTEM, list(result.clinicians))

@@ -11,7 +11,6 @@ the token first, and only that field is read here.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -19,24 +18,38 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.typedefs import Handler
 
-from hub.access import Actor, Role
+from hub.access import Role
 from hub.auth import session_actor
 from hub.enrolment import device_actor
-from hub.errors import AuthenticationFailed
-from hub.sessions import StaffSession
 from web.errors import error_response
+from web.identity import (
+    ACTOR,
+    CSRF_BASIS,
+    SESSION,
+    UNSAFE_METHODS,
+    actor_of,
+    csrf_token,
+    optional_actor,
+    session_of,
+)
 from web.keys import CTX
 from web.route_access import Rule, declare
+
+__all__ = [  # who is acting lives in web.identity; importers may keep naming this module
+    "ACTOR",
+    "CSRF_BASIS",
+    "SESSION",
+    "UNSAFE_METHODS",
+    "actor_of",
+    "csrf_token",
+    "optional_actor",
+    "session_of",
+]
 
 SESSION_COOKIE = "th_session"
 DEVICE_COOKIE = "th_device"
 ANON_COOKIE = "th_anon"
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
-UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")
-SESSION = web.RequestKey("staff_session", StaffSession)
-CSRF_BASIS = web.RequestKey("csrf_basis", str)
 # A streamed upload's multipart body, after the CSRF middleware has read its first
 # field (the token): the handler reads the rest from here.
 STREAMED_FORM = web.RequestKey("streamed_form", MultipartReader)
@@ -83,34 +96,6 @@ def set_cookie(
 
 def clear_cookie(response: web.StreamResponse, name: str) -> None:
     response.del_cookie(name, path="/")
-
-
-def csrf_token(request: web.Request) -> str:
-    basis = request.get(CSRF_BASIS, "")
-    secret = request.app[CTX].settings.security.secret_key.encode()
-    return hmac.new(secret, f"csrf:{basis}".encode(), hashlib.sha256).hexdigest()
-
-
-def optional_actor(request: web.Request) -> Actor | None:
-    """Who is behind this request, if anyone (pages that also serve strangers)."""
-    actor: Actor | None = request.get(ACTOR)
-    return actor
-
-
-def actor_of(request: web.Request) -> Actor:
-    """Who is behind this request: the one way every handler behind an access rule asks.
-
-    The route's rule (``require`` …) has already refused strangers; a handler reached
-    without one is refused here the same way rather than trusted."""
-    actor = optional_actor(request)
-    if actor is None:
-        raise AuthenticationFailed("log in or enrol this tablet first")
-    return actor
-
-
-def session_of(request: web.Request) -> StaffSession | None:
-    session: StaffSession | None = request.get(SESSION)
-    return session
 
 
 @web.middleware

@@ -23,10 +23,10 @@ from typing import Any
 from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql import ColumnElement
 
+from hub.answer_times import AnswerTimes
 from hub.avoided import AvoidedCounts
 from hub.reports import (
     OVERFLOW_BUCKET,
-    AnswerTimes,
     bucket_edge_s,
     local_date,
     local_midnight,
