@@ -155,6 +155,15 @@ def poll(page: Any, script: str, timeout_s: float = 15) -> Any:
     pytest.fail(f"timed out waiting for {script} on {page.url}")
 
 
+def video_call(console: Any, tablet: Any, server: LiveServer, resident: str) -> int:
+    """The tablet calls about ``resident``, the console answers, and both decode video."""
+    call_id = place_call(tablet, server, resident)
+    answer(console, call_id)
+    wait_for_frames(console)
+    wait_for_frames(tablet)
+    return call_id
+
+
 def wait_for_frames(page: Any, above: int = 0, timeout_s: float = 20) -> int:
     """Wait until getStats() says inbound video has decoded more than ``above`` frames."""
     poll(page, "() => window.telehubCall !== undefined && !window.telehubCall.closed", timeout_s)

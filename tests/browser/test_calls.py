@@ -32,6 +32,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     screenshot,
     set_up_ms,
     stats,
+    video_call,
     wait_for_frames,
 )
 
@@ -161,10 +162,7 @@ def test_call_survives_the_tablet_socket_dropping(
     live_server: LiveServer,
 ) -> None:
     console, tablet = hub
-    call_id = place_call(tablet, live_server, "Mabel Smith")
-    answer(console, call_id)
-    wait_for_frames(console)
-    wait_for_frames(tablet)
+    call_id = video_call(console, tablet, live_server, "Mabel Smith")
 
     def still_in_call_and_decoding(restarts_before: int) -> None:
         poll(tablet, "() => window.telehubSignalling.state === 'open'")
@@ -233,10 +231,7 @@ def test_sustained_poor_quality_steps_down_to_audio_only_and_back(
     live_server: LiveServer,
 ) -> None:
     console, tablet = hub
-    call_id = place_call(tablet, live_server, "Edna Smith")
-    answer(console, call_id)
-    wait_for_frames(console)
-    wait_for_frames(tablet)
+    call_id = video_call(console, tablet, live_server, "Edna Smith")
 
     tablet.evaluate(LOSSY_STATS)
     tablet.locator("#quality.poor").wait_for()

@@ -26,6 +26,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     record_outcome,
     screenshot,
     stats,
+    video_call,
     wait_for_frames,
 )
 
@@ -39,10 +40,7 @@ def test_a_direct_call_stores_and_shows_its_security_level(
     live_server: LiveServer,
 ) -> None:
     console, tablet = hub
-    call_id = place_call(tablet, live_server, "Edna Smith")
-    answer(console, call_id)
-    wait_for_frames(console)
-    wait_for_frames(tablet)
+    call_id = video_call(console, tablet, live_server, "Edna Smith")
     # Both pages show the level the server stored from the browsers' reports.
     for page in (console, tablet):
         page.locator("#path").filter(has_text=DIRECT).wait_for()
