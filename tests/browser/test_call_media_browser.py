@@ -19,24 +19,13 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     page_errors,
     place_call,
     poll,
+    record_outcome,
     screenshot,
     stats,
     wait_for_frames,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_page_errors")]
-
-
-def _end_and_record_outcome(console: Any, tablet: Any, call_id: int) -> None:
-    """End the call and record its outcome (the console answers nothing else until then)."""
-    end_call(console, tablet)
-    form = console.locator(f".outcome-form[data-call-id='{call_id}']")
-    form.wait_for()
-    form.locator("select[name=outcome]").select_option("managed_monitoring")
-    form.locator("select[name=follow_up]").select_option("home_to_call_if_worse")
-    form.locator("input[name=admission_judgement][value=yes]").check()
-    form.locator("button:has-text('Record outcome')").click()
-    form.wait_for(state="detached")
 
 
 def _in_call(console: Any, tablet: Any, server: LiveServer, resident: str) -> int:
@@ -81,7 +70,8 @@ def test_camera_off_and_mute_are_shown_on_the_other_side(
     console.click("#mute")
     console.click("#camera")
     tablet_peer.wait_for(state="hidden")
-    _end_and_record_outcome(console, tablet, call_id)
+    end_call(console, tablet)
+    record_outcome(console, call_id)
 
 
 def test_after_a_tablet_reload_video_is_decoded_again_on_a_fresh_connection(
@@ -104,4 +94,5 @@ def test_after_a_tablet_reload_video_is_decoded_again_on_a_fresh_connection(
     tablet.wait_for_selector("text=Talking to Cleo")
     console.locator("[data-testid=peer-state]").wait_for(state="hidden")
     assert stats(console)["connectionState"] == "connected"
-    _end_and_record_outcome(console, tablet, call_id)
+    end_call(console, tablet)
+    record_outcome(console, call_id)
