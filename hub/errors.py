@@ -1,7 +1,7 @@
 """Domain errors.
 
 They carry no transport codes: each edge (HTTP, WebSocket, CLI) maps them to its own
-vocabulary in exactly one place (``web/errors.py`` for HTTP).
+vocabulary in exactly one place (``web/http/errors.py`` for HTTP).
 """
 
 from __future__ import annotations

@@ -13,18 +13,21 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from hub.access import Role, Skill
-from hub.answer_times import AnswerTimes
-from hub.audit import AuditEvent, AuditRecord, ChainState
-from hub.avoided import Avoided, AvoidedCounts
-from hub.consultations import Consultation, State
-from hub.devices import Device, EnrolmentCode
-from hub.homes import CareHome, NewHome
-from hub.note_entries import Draft, NewNote, NoteEntry
-from hub.outcomes import Outcome, RecordedRepresentation, Representation
-from hub.queue import QueueEntry
-from hub.residents import Resident, ResidentDetails
-from hub.rostering import (
+from hub.audit.trail import AuditEvent, AuditRecord, ChainState
+from hub.calls.consultation import Consultation, State
+from hub.calls.note_entries import Draft, NewNote, NoteEntry
+from hub.calls.queue import QueueEntry
+from hub.outcomes.avoided import Avoided, AvoidedCounts
+from hub.outcomes.codes import Outcome, RecordedRepresentation, Representation
+from hub.people.access import Role, Skill
+from hub.people.devices import Device, EnrolmentCode
+from hub.people.homes import CareHome, NewHome
+from hub.people.residents import Resident, ResidentDetails
+from hub.people.sessions import StaffSession
+from hub.people.staff import Credentials, NewStaff, StaffUser
+from hub.reports.answer_times import AnswerTimes
+from hub.rostering.jobs import JobRecord, JobState
+from hub.rostering.problem import (
     Contract,
     LeaveEntry,
     LeaveKind,
@@ -32,9 +35,6 @@ from hub.rostering import (
     RotaRecord,
     ShiftRecord,
 )
-from hub.rota_jobs import JobRecord, JobState
-from hub.sessions import StaffSession
-from hub.staff import Credentials, NewStaff, StaffUser
 
 
 class HomeRepository(Protocol):
@@ -166,7 +166,7 @@ class ConsultationRepository(Protocol):
 
 
 class RepresentationRepository(Protocol):
-    """Re-presentations as recorded, with who recorded them (hub/representations.py)."""
+    """Re-presentations as recorded, with who recorded them (hub/outcomes/representations.py)."""
 
     async def add(self, call_id: int, rep: Representation, recorded_by: str, at: datetime) -> int:
         """Store one; returns its id."""

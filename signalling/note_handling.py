@@ -1,4 +1,4 @@
-"""The notes messages of one connection: hub/notes.py on one side, the wire on the other.
+"""The notes messages of one connection: hub/calls/notes.py on one side, the wire on the other.
 
 A console that opens a call's notes is put on the switchboard's list for that call
 (``watch_notes``): it gets every new entry (``notes.entry``) until it closes them,
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from hub import notes
-from hub.access import Actor
-from hub.note_entries import NoteEntry
+from hub.calls import notes
+from hub.calls.note_entries import NoteEntry
+from hub.people.access import Actor
 from signalling import note_messages as n
 from signalling import protocol as p
 from signalling.switchboard import Outbox, Switchboard, notes_address

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-# How a call's media travels (hub.call_security.SecurityLevel; a test keeps them equal).
+# How a call's media travels (hub.calls.security.SecurityLevel; a test keeps them equal).
 SECURITY_LEVELS = ("direct", "relay")
 
 

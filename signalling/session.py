@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from hub import call_security, calls
-from hub.access import Actor, Role
+from hub.calls import live, security
+from hub.calls.lifecycle import LIVE
 from hub.errors import DomainError, Forbidden, NotFound
-from hub.lifecycle import LIVE
+from hub.people.access import Actor, Role
 from signalling import note_handling
 from signalling import note_messages as n
 from signalling import protocol as p
@@ -187,10 +187,10 @@ class ClientSession:
             case p.QueueSubscribe():
                 self._require_staff()
                 self.queue_subscribed = True
-                self.send(queue_snapshot(await calls.queue(ctx), ctx))
+                self.send(queue_snapshot(await live.queue(ctx), ctx))
             case p.CallClaim():
                 try:
-                    call = await calls.claim(ctx, self.actor, m.call_id)
+                    call = await live.claim(ctx, self.actor, m.call_id)
                 except DomainError as err:
                     if err.code != "conflict":
                         raise
@@ -200,15 +200,15 @@ class ClientSession:
                     p.CallClaimed(call_id=call.id, ok=True, by_name=self.actor.name, ref=m.ref)
                 )
             case p.CallRelease():
-                await calls.release(ctx, self.actor, m.call_id)
+                await live.release(ctx, self.actor, m.call_id)
             case p.CallTransfer():
-                await calls.transfer(ctx, self.actor, m.call_id, m.to_user_id)
+                await live.transfer(ctx, self.actor, m.call_id, m.to_user_id)
             case p.CallCancel():
                 if not self.actor.is_device:
                     raise Forbidden("only the calling tablet cancels a call; clinicians end it")
-                await calls.cancel(ctx, self.actor, m.call_id)
+                await live.cancel(ctx, self.actor, m.call_id)
             case p.CallEnd():
-                await calls.end(ctx, self.actor, m.call_id)
+                await live.end(ctx, self.actor, m.call_id)
             case p.CallJoin():
                 to = await self._peer_of(m.call_id)
                 await self.board.deliver(to, p.CallPeer(call_id=m.call_id, event="joined"))
@@ -226,8 +226,8 @@ class ClientSession:
                 )
             case p.CallSecurity():
                 to = await self._peer_of(m.call_id)  # only a party of the live call
-                level = call_security.parse_level(m.level)
-                call, changed = await call_security.report(ctx, self.actor, m.call_id, level)
+                level = security.parse_level(m.level)
+                call, changed = await security.report(ctx, self.actor, m.call_id, level)
                 stored = call.security_level or level.value
                 self.send(
                     p.CallSecurityState(call_id=m.call_id, level=stored, changed=changed, ref=m.ref)
@@ -249,7 +249,7 @@ class ClientSession:
                 await self.board.deliver(
                     to, p.RtcAnswerRelay(call_id=m.call_id, sdp=m.sdp, from_role=self._role)
                 )
-                await calls.connected(ctx, self.actor, m.call_id)
+                await live.connected(ctx, self.actor, m.call_id)
             case n.NotesOpen() | n.NotesClose() | n.NotesDraft() | n.NotesAdd() | n.NotesCorrect():
                 await note_handling.handle(self, m)
             case _:  # pragma: no cover - parse() only returns the types above
@@ -267,8 +267,8 @@ class ClientSession:
             )
         )
         # Resuming: tell the client where each of its open calls stands right now.
-        for call in await calls.open_calls_of(self.board.ctx, a):
-            view = await calls.view(self.board.ctx, a, call.id)
+        for call in await live.open_calls_of(self.board.ctx, a):
+            view = await live.view(self.board.ctx, a, call.id)
             self.send(await self.board.describe(call, view.clinician_name))
             if call.state in LIVE and m.resume_call_id == call.id:
                 await self.board.deliver(
@@ -283,7 +283,7 @@ class ClientSession:
         now = self._clock.monotonic()
         if force or now - self._seen_at > DEVICE_SEEN_EVERY_S:
             self._seen_at = now
-            await calls.device_seen(self.board.ctx, self.actor)
+            await live.device_seen(self.board.ctx, self.actor)
 
     def _require_staff(self) -> None:
         """The queue lists every home's waiting residents: hub-wide staff only (a

@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from hub import calls
-from hub.access import Actor
-from hub.consultations import Consultation
+from hub.calls import live
+from hub.calls.consultation import Consultation
+from hub.calls.queue import QueueEntry, estimated_wait_s, places
 from hub.context import HubContext
 from hub.errors import TooManyConnections
 from hub.events import AccessEnded, CallChanged, HubEvent
-from hub.queue import QueueEntry, estimated_wait_s, places
+from hub.people.access import Actor
 from hub.settings import SignallingSettings
 from signalling import protocol as p
 from signalling.bus import Bus, Envelope
@@ -263,7 +263,7 @@ class Switchboard:
         # change committed meanwhile (a claim racing this event) still makes a message
         # overtaken by another path (a hello's answer); each call.state carries the
         # call's state seq so that clients drop such ones.
-        news = await calls.news(self.ctx, event.call_id)
+        news = await live.news(self.ctx, event.call_id)
         entries, handle_s = news.queue, news.mean_handle_s or DEFAULT_HANDLE_S
         snapshot = p.dump(queue_snapshot(entries, self.ctx))
         for conns in list(self._local.values()):
@@ -307,7 +307,7 @@ class Switchboard:
         """
         cached = None if fresh else self._parties.get(call_id)
         if cached is None:
-            call = await calls.participants(self.ctx, call_id)
+            call = await live.participants(self.ctx, call_id)
             cached = Parties(call.device_id, call.answered_by, call.state.value)
             if len(self._parties) > 10_000:
                 self._parties.clear()
@@ -316,7 +316,7 @@ class Switchboard:
 
     async def describe(self, call: Consultation, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""
-        news = await calls.news(self.ctx, call.id)
+        news = await live.news(self.ctx, call.id)
         entries = news.queue
         busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
         free = max(0, self.connected_clinicians() - busy)
@@ -339,7 +339,7 @@ class Switchboard:
         while True:
             await asyncio.sleep(interval)
             try:
-                await calls.abandon_stale(self.ctx, grace)
+                await live.abandon_stale(self.ctx, grace)
             except Exception:
                 log.exception("abandon sweep failed")
             if loop.time() - checked >= REVALIDATE_EVERY_S:
@@ -392,7 +392,7 @@ def call_state(
     handle_s: float,
     clinician_name: str | None = None,
 ) -> p.CallState:
-    """``place_of``: every waiting call's place in the queue (``hub.queue.places``)."""
+    """``place_of``: every waiting call's place in the queue (``hub.calls.queue.places``)."""
     place = place_of.get(call_id) if state == "waiting" else None
     return p.CallState(
         call_id=call_id,

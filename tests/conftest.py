@@ -26,15 +26,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub import settings as settings_mod
-from hub.access import SYSTEM, Role, Skill
-from hub.admin import add_resident, create_home, create_staff
 from hub.cipher import Keyring
 from hub.clock import FixedClock
 from hub.context import HubContext
-from hub.homes import NewHome
-from hub.residents import ResidentDetails
+from hub.people.access import SYSTEM, Role, Skill
+from hub.people.admin import add_resident, create_home, create_staff
+from hub.people.homes import NewHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from hub.settings import Settings
-from hub.staff import NewStaff
 from hub.store.bootstrap import make_uow_factory
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade

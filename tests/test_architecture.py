@@ -61,7 +61,7 @@ def test_no_module_is_a_god_module() -> None:
 
 
 def test_handlers_ask_who_is_acting_one_way() -> None:
-    """``web.security.actor_of`` is the one way a handler learns its actor: no private
+    """``web.http.security.actor_of`` is the one way a handler learns its actor: no private
     copies (they used to be seven, with ``assert``s that vanish under ``python -O``)."""
     copies = []
     for path in sorted((ROOT / "web").rglob("*.py")):

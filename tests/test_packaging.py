@@ -22,7 +22,7 @@ from typing import Any
 from hub import settings
 from hub.resources import CONFIG_PACKAGE, config_file, package_directory
 from hub.store.migrate import migrations_directory
-from web.cli import main
+from web.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout, as the tests run from it
 SHIPPED = ("hub", "signalling", "media", "rota", "web", "config")
@@ -170,7 +170,12 @@ def test_the_installed_telehub_migrates_from_another_directory(tmp_path: Path) -
     database and keys under ./var there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEHUB_", "PYTHON"))}
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())", "migrate"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from web.cli.commands import main; sys.exit(main())",
+            "migrate",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,

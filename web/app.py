@@ -15,37 +15,25 @@ from aiohttp import web
 
 from hub.clock import Clock, SystemClock
 from hub.context import HubContext
+from hub.outcomes.tariffs import configured_tariffs
 from hub.resources import package_directory
 from hub.settings import Settings
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import check_current
-from hub.tariffs import configured_tariffs
 from signalling.bus import make_bus
 from signalling.switchboard import BusPublisher, Switchboard
-from web import (
-    admin_views,
-    auth_views,
-    call_import_views,
-    call_views,
-    consultation_views,
-    cover_banner,
-    hub_views,
-    labels,
-    monthly_report_views,
-    report_views,
-    rota_views,
-    routing_views,
-    tablet_views,
-    throttles,
-    ws_views,
-)
-from web.errors import error_middleware
-from web.keys import CTX, SETTINGS, SWITCHBOARD, TARIFFS
-from web.rota_jobs import jobs_ctx
-from web.route_access import public
-from web.routing_watch import routing_watch
-from web.security import csrf_middleware, headers_middleware, identity_middleware
+from web.calls import consultation, import_page, live, tablet, websocket
+from web.http import labels, throttles
+from web.http.errors import error_middleware
+from web.http.keys import CTX, SETTINGS, SWITCHBOARD, TARIFFS
+from web.http.route_access import public
+from web.http.security import csrf_middleware, headers_middleware, identity_middleware
+from web.people import admin, login, residents
+from web.reports import dashboard, monthly
+from web.rota import cover_banner, pages, routing
+from web.rota.jobs import jobs_ctx
+from web.rota.routing_watch import routing_watch
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +58,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         loader=jinja2.PackageLoader("web", "templates"),  # a package resource
         autoescape=jinja2.select_autoescape(default=True),
     )
-    labels.install(env)  # labels for coded values, UK times (web/labels.py)
+    labels.install(env)  # labels for coded values, UK times (web/http/labels.py)
     app.on_shutdown.append(_close_websockets)
-    for module in (
-        auth_views,
-        tablet_views,
-        admin_views,
-        call_import_views,
-        hub_views,
-        call_views,
-        ws_views,
-        report_views,
-        monthly_report_views,
-        consultation_views,
-        routing_views,
-        rota_views,
+    for module in (  # every area's routes, each handler with its access rule
+        login,
+        tablet,
+        admin,
+        import_page,
+        residents,
+        live,
+        websocket,
+        dashboard,
+        monthly,
+        consultation,
+        routing,
+        pages,
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)

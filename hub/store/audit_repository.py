@@ -1,4 +1,4 @@
-"""SQL implementation of the hash-chained audit log (see ``hub/audit.py``)."""
+"""SQL implementation of the hash-chained audit log (see ``hub/audit/trail.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from hub.audit import AuditEvent, AuditRecord, ChainHead, ChainState, event_hash
+from hub.audit.trail import AuditEvent, AuditRecord, ChainHead, ChainState, event_hash
 from hub.store import tables as t
 from hub.store.repositories import Repo
 

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 
-from hub import news2
-from hub.avoided import Avoided
-from hub.consultations import Consultation, Reason, State
-from hub.outcomes import Outcome, Representation, RepresentationKind
-from hub.queue import QueueEntry
+from hub.calls import news2
+from hub.calls.consultation import Consultation, Reason, State
+from hub.calls.queue import QueueEntry
+from hub.outcomes.avoided import Avoided
+from hub.outcomes.codes import Outcome, Representation, RepresentationKind
 from hub.store import tables as t
 from hub.store.bulk import insert_rows
 from hub.store.report_rollup import FLAGS_PART, OUTCOME_PART, ReportRollup, touches_figures

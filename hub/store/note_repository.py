@@ -1,4 +1,4 @@
-"""SQL implementation of the notes repository port (entries and drafts, ``hub/notes.py``).
+"""SQL implementation of the notes repository port (entries and drafts, ``hub/calls/notes.py``).
 
 Entries are inserted, never updated (except for sealing a new row's text with its own
 id as associated data, in the same transaction). A draft is saved by one conditional
@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from hub.note_entries import Draft, NewNote, NoteEntry
+from hub.calls.note_entries import Draft, NewNote, NoteEntry
 from hub.store import tables as t
 from hub.store.repositories import Repo, new_id
 

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql import ColumnElement
 
-from hub.answer_times import AnswerTimes
-from hub.avoided import AvoidedCounts
-from hub.reports import (
+from hub.outcomes.avoided import AvoidedCounts
+from hub.reports.answer_times import AnswerTimes
+from hub.reports.summary import (
     OVERFLOW_BUCKET,
     bucket_edge_s,
     local_date,
@@ -113,7 +113,8 @@ class RowReports(Repo):
     async def hour_of_week(
         self, since: datetime, until: datetime, home_id: int | None
     ) -> dict[tuple[int, int], int]:
-        """Calls by (weekday 0=Monday, hour) on the UK wall clock (hub.reports.REPORT_ZONE)."""
+        """Calls by (weekday 0=Monday, hour) on the UK wall clock
+        (hub.reports.summary.REPORT_ZONE)."""
         local = q.local_time(c.requested_at, self.dialect, (since, until))
         slot = local.hour_of_week.label("slot")
         stmt = (

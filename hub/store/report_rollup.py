@@ -1,6 +1,6 @@
 """Keeping the report rollup (tables ``report_daily_*``) equal to the consultations.
 
-The rollup holds, per UK calendar day (``hub.reports.REPORT_ZONE``: a day runs from
+The rollup holds, per UK calendar day (``hub.reports.summary.REPORT_ZONE``: a day runs from
 local midnight to local midnight, 23 or 25 hours when the clocks change), the sums the
 all-homes dashboard needs: per care home the counted calls and avoided events; for all
 homes together the outcome and reason mix, the UK-local hour of week and the
@@ -48,8 +48,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
-from hub.consultations import State
-from hub.reports import REPORT_ZONE
+from hub.calls.consultation import State
+from hub.reports.summary import REPORT_ZONE
 from hub.store import report_sql as q
 from hub.store import tables as t
 

@@ -3,14 +3,14 @@ both compute every figure the same way, on SQLite and on PostgreSQL.
 
 - ``local_time``: the UK local day, month (``YYYY-MM``) and hour of week (Monday 00:00
   = 0 … Sunday 23:00 = 167) of an instant. Every day and month in a report is a UK
-  calendar day or month (``hub.reports.REPORT_ZONE``), like the heat map's hours.
+  calendar day or month (``hub.reports.summary.REPORT_ZONE``), like the heat map's hours.
   PostgreSQL converts with its own time-zone database (``AT TIME ZONE``). SQLite has
   none, so the UTC offsets in force between two instants are worked out in Python
   (zoneinfo) and become a CASE over the transition instants: such an expression is
   only right for rows between those two instants, which every caller guarantees.
 - ``wait_us``: an answer wait in exact whole microseconds (no floating point, so a wait
   of exactly five minutes is within a five-minute target on both databases), and
-  ``wait_bucket`` its answer-time histogram bucket (``hub.reports.wait_bucket``).
+  ``wait_bucket`` its answer-time histogram bucket (``hub.reports.summary.wait_bucket``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Date, Integer, case, cast, func, literal, literal_column
 from sqlalchemy.sql import ColumnElement
 
-from hub.reports import (
+from hub.reports.summary import (
     COARSE_STEP_US,
     COARSE_UNTIL_US,
     FINE_BUCKETS,
@@ -67,7 +67,7 @@ def _div(value: Expr, divisor: int) -> Expr:
 
 
 def wait_bucket(wait: Expr) -> Expr:
-    """``hub.reports.wait_bucket`` in SQL (integer arithmetic only)."""
+    """``hub.reports.summary.wait_bucket`` in SQL (integer arithmetic only)."""
     return case(
         (wait <= _const(0), _const(0)),
         (

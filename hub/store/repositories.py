@@ -14,13 +14,13 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.access import Role, Skill
 from hub.cipher import Keyring
-from hub.devices import Device, EnrolmentCode
-from hub.homes import CareHome, NewHome
-from hub.residents import Resident, ResidentDetails
-from hub.sessions import StaffSession, Stage
-from hub.staff import Credentials, NewStaff, StaffUser
+from hub.people.access import Role, Skill
+from hub.people.devices import Device, EnrolmentCode
+from hub.people.homes import CareHome, NewHome
+from hub.people.residents import Resident, ResidentDetails
+from hub.people.sessions import StaffSession, Stage
+from hub.people.staff import Credentials, NewStaff, StaffUser
 from hub.store import tables as t
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from hub.outcomes import RecordedRepresentation, Representation, RepresentationKind
+from hub.outcomes.codes import RecordedRepresentation, Representation, RepresentationKind
 from hub.store import tables as t
 from hub.store.repositories import Repo, new_id
 

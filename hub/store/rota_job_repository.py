@@ -1,4 +1,4 @@
-"""SQL side of background rota jobs (``hub/rota_jobs.py``): one row per job, written
+"""SQL side of background rota jobs (``hub/rostering/jobs.py``): one row per job, written
 by the process that runs it and read by every process.
 
 "One job at a time" holds across processes because of the partial unique index on
@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from hub.rota_jobs import INTERRUPTED, KEEP, JobRecord, JobState
+from hub.rostering.jobs import INTERRUPTED, KEEP, JobRecord, JobState
 from hub.store import tables as t
 from hub.store.repositories import Repo
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from hub.consultations import State
-from hub.rostering import (
+from hub.calls.consultation import State
+from hub.rostering.problem import (
     Contract,
     LeaveEntry,
     LeaveKind,

@@ -179,7 +179,7 @@ consultations = Table(
     # An ended call's outcome put off with a reason (migration 0010): still outstanding.
     Column("outcome_deferred_at", UTCDateTime, nullable=True),
     Column("outcome_deferred_reason", String(500), nullable=True),
-    # Derived by hub.avoided.avoided() whenever an outcome or re-presentation is stored,
+    # Derived by hub.outcomes.avoided.avoided() whenever an outcome or re-presentation is stored,
     # so that reports aggregate in SQL.
     *(
         Column(flag, Boolean, nullable=False, server_default=false())
@@ -213,7 +213,7 @@ representations = Table(
     Index("ix_representations_consultation", "consultation_id"),
 )
 
-# Clinical notes as entries that are only ever added (migration 0009, hub/notes.py).
+# Clinical notes as entries that are only ever added (migration 0009, hub/calls/notes.py).
 # Each text is sealed with its own associated data (``consultation_notes:<id>``);
 # ``earlier`` marks text moved from the old single ``consultations.notes_sealed``
 # column, still sealed as it was (``consultations:<call id>:notes``). A correction is a
@@ -246,7 +246,7 @@ note_drafts = Table(
 )
 
 # Every change of a call's negotiated security level (migration 0010), as its parties
-# reported it; consultations.security_level holds the latest (hub/call_security.py).
+# reported it; consultations.security_level holds the latest (hub/calls/security.py).
 call_security_levels = Table(
     "call_security_levels",
     metadata,
@@ -334,7 +334,7 @@ rota_shifts = Table(
     Index("ix_rota_shifts_starts_at", "starts_at"),
 )
 
-# Background rota jobs (hub/rota_jobs.py): written by the process that runs the solver,
+# Background rota jobs (hub/rostering/jobs.py): written by the process that runs the solver,
 # read by all. The partial unique index allows one running job at a time, hub-wide.
 _RUNNING = text("state = 'running'")
 rota_jobs = Table(
@@ -451,7 +451,7 @@ report_daily_slots = Table(
     metadata,
     Column("day", Date, primary_key=True),
     # hour: Monday 00:00 UK local time = 0 … Sunday 23:00 = 167;
-    # wait: answer-time histogram bucket (hub.reports.wait_bucket).
+    # wait: answer-time histogram bucket (hub.reports.summary.wait_bucket).
     Column("kind", String(10), primary_key=True),
     Column("slot", Integer, primary_key=True, autoincrement=False),
     Column("calls", Integer, nullable=False),

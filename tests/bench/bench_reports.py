@@ -3,7 +3,7 @@
 
 For each database: bulk-load a year of consultations (driver-level executemany on
 SQLite, COPY on PostgreSQL), rebuild the daily report rollup from them (``telehub report
-rebuild-rollup``), then time the full dashboard (``hub.reports.build``) for the year
+rebuild-rollup``), then time the full dashboard (``hub.reports.summary.build``) for the year
 across all homes and for one home-month, from the rollup and — the baseline, measured in
 the same run — from the consultation rows alone (``RowReports``); the two must agree.
 Then: the cost of a closure write now that it keeps the rollup in step, and
@@ -33,13 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tqdm import tqdm
 
 from hub import settings as settings_mod
-from hub.access import SYSTEM
-from hub.avoided import Avoided
-from hub.call_import import import_calls
+from hub.calls.imports import import_calls
 from hub.clock import SystemClock
 from hub.context import HubContext
-from hub.outcomes import AdmissionJudgement, FollowUp, Outcome, OutcomeCode
-from hub.reports import Report, ReportQuery, build, rebuild_rollup
+from hub.outcomes.avoided import Avoided
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Outcome, OutcomeCode
+from hub.outcomes.tariffs import load_tariffs
+from hub.people.access import SYSTEM
+from hub.reports.summary import Report, ReportQuery, build, rebuild_rollup
 from hub.store import tables as t
 from hub.store.bootstrap import keyring_from, resolve_secrets
 from hub.store.bulk import insert_rows
@@ -48,7 +49,6 @@ from hub.store.migrate import upgrade
 from hub.store.report_repository import RowReports, SqlReports
 from hub.store.report_rollup import ROLLUP_TABLES
 from hub.store.uow import SqlUnitOfWork
-from hub.tariffs import load_tariffs
 from tests.bench.livehub import nhs_numbers, now
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

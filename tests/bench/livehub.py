@@ -16,16 +16,16 @@ from pathlib import Path
 import aiohttp
 import pyotp
 
-from hub import auth, enrolment
 from hub import settings as settings_mod
-from hub.access import SYSTEM
-from hub.admin import add_resident, create_home, create_staff
-from hub.auth import totp_context
 from hub.clock import SystemClock
 from hub.context import HubContext
-from hub.homes import NewHome
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.people import auth, enrolment
+from hub.people.access import SYSTEM
+from hub.people.admin import add_resident, create_home, create_staff
+from hub.people.auth import totp_context
+from hub.people.homes import NewHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
@@ -97,7 +97,7 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
                 today=today,
             ),
         )
-        hub.residents.append(r.id)
+        hub.people.residents.append(r.id)
         code = await enrolment.issue_code(ctx, SYSTEM, home.id, f"Tablet {i}")
         hub.tablets.append({"th_device": (await enrolment.enrol(ctx, code.code)).token})
     for i in range(clinicians):
@@ -118,7 +118,16 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
     port = free_port()
     hub.url = f"http://127.0.0.1:{port}"
     hub.proc = subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "--config", str(config), "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "web.cli.commands",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(port),
+        ],
         cwd=tmp,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,

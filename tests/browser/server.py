@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 
 from hub import settings as settings_mod
-from hub.access import SYSTEM
-from hub.admin import add_resident, create_home, create_staff
 from hub.clock import SystemClock
 from hub.context import HubContext
-from hub.enrolment import issue_code
-from hub.homes import NewHome
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM
+from hub.people.admin import add_resident, create_home, create_staff
+from hub.people.enrolment import issue_code
+from hub.people.homes import NewHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
@@ -138,7 +138,16 @@ def start_server(tmp: Path, extra_toml: str = "", *, test_hooks: bool = True) ->
     port = free_port()
     log = (tmp / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "--config", str(config), "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "web.cli.commands",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(port),
+        ],
         cwd=tmp,
         env={
             **os.environ,

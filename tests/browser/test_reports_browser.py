@@ -12,8 +12,8 @@ from typing import Any
 import pyotp
 import pytest
 
-from hub import demo
 from tests.browser.server import LiveServer, _context, run_async, start_server, stop_server
+from web.cli import demo_data
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ async def _seed_demo(config: Path) -> str:
     """Two months of the demo's calls (no rota); the manager's TOTP secret."""
     ctx, engine = await _context(config)
     try:
-        summary = await demo.seed(ctx, months=2, rota_time_limit_s=0)
+        summary = await demo_data.seed(ctx, months=2, rota_time_limit_s=0)
     finally:
         await engine.dispose()
     [manager] = [x for x in summary.logins if x.username == "manager"]
@@ -50,7 +50,7 @@ def test_a_manager_prints_a_homes_monthly_report(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{server.url}/login")
     page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
+    page.fill("input[name=password]", demo_data.DEMO_PASSWORD)
     page.click("button:has-text('Continue')")
     page.wait_for_url(re.compile(r"/login/totp"))
     page.fill("input[name=code]", pyotp.TOTP(secret).now())

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from hub import calls, closure, enrolment, records
-from hub.access import SYSTEM, Actor, Role
+from hub.calls import closure, live
+from hub.people import enrolment, resident_records
+from hub.people.access import SYSTEM, Actor, Role
 from tests.browser.server import LiveServer, _context, run_async, start_server, stop_server
 from tests.hub.test_calls import request
 
@@ -29,11 +30,11 @@ async def _ended_call(config: Path, home_id: int, clinician_id: int) -> int:
         issued = await enrolment.issue_code(ctx, SYSTEM, home_id, "Earlier tablet")
         tab = await enrolment.device_actor(ctx, (await enrolment.enrol(ctx, issued.code)).token)
         assert tab is not None
-        (edna,) = await records.residents_of_home(ctx, SYSTEM, home_id, "Edna")
+        (edna,) = await resident_records.residents_of_home(ctx, SYSTEM, home_id, "Edna")
         nurse = Actor("staff", clinician_id, "Cleo", Role.CLINICIAN)
-        call = await calls.request_call(ctx, tab, request(edna.id, intention="ae"))
-        await calls.claim(ctx, nurse, call.id)
-        await calls.end(ctx, nurse, call.id)
+        call = await live.request_call(ctx, tab, request(edna.id, intention="ae"))
+        await live.claim(ctx, nurse, call.id)
+        await live.end(ctx, nurse, call.id)
         await closure.record_outcome(ctx, nurse, call.id, OUTCOME)
         return call.id
     finally:

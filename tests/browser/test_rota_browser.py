@@ -13,14 +13,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from hub import rota_plans
 from hub import settings as settings_mod
-from hub.access import SYSTEM
-from hub.admin import create_staff
 from hub.clock import SystemClock
 from hub.context import HubContext
-from hub.rota_jobs import JobRecord, JobState
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
+from hub.rostering import plans
+from hub.rostering.jobs import JobRecord, JobState
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from tests.browser.calls_fixtures import first_login
@@ -135,7 +135,7 @@ def test_a_running_job_shows_its_progress_and_opens_the_rota_when_done(
         nora = found[0]
         monday = datetime.now(UTC).date() + timedelta(days=14)
         monday -= timedelta(days=monday.weekday())
-        return (await rota_plans.generate(ctx, actor_for(nora), monday, 7, "8h")).id
+        return (await plans.generate(ctx, actor_for(nora), monday, 7, "8h")).id
 
     rota_id = run_async(_with_hub(rota_server.config, stored_rota))
     now = datetime.now(UTC)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from hub import rota_cover, rota_plans
-from hub.access import Skill
+from hub.people.access import Skill
+from hub.rostering import cover, plans
 from tests.browser.calls_fixtures import DESKTOP, TABLET, PageErrors, enrol, login, screenshot
 from tests.browser.server import LiveServer, _context, run_async, start_server, stop_server
 from tests.hub.rota_fixtures import rota_lead, rota_team
@@ -32,17 +32,17 @@ async def _publish(config: Path) -> dict[str, list[str]]:
         team = await rota_team(ctx)
         lead = await rota_lead(ctx)
         start = ctx.clock.now().date() - timedelta(days=1)
-        record = await rota_plans.generate(ctx, lead, start, 7, "8h", time_limit_s=3)
-        await rota_plans.publish(ctx, lead, record.id)
-        cover = await rota_cover.on_shift_at(ctx, ctx.clock.now())
+        record = await plans.generate(ctx, lead, start, 7, "8h", time_limit_s=3)
+        await plans.publish(ctx, lead, record.id)
+        on_shift = await cover.on_shift_at(ctx, ctx.clock.now())
         return {
-            "on": [u.username for u in team if u.id in cover.staff],
+            "on": [u.username for u in team if u.id in on_shift.staff],
             "prescribers_on": [
                 u.username
                 for u in team
-                if u.id in cover.staff and Skill.PRESCRIBER.value in cover.staff[u.id]
+                if u.id in on_shift.staff and Skill.PRESCRIBER.value in on_shift.staff[u.id]
             ],
-            "off": [u.username for u in team if u.id not in cover.staff],
+            "off": [u.username for u in team if u.id not in on_shift.staff],
         }
     finally:
         await engine.dispose()

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from hub.access import SYSTEM, Actor, Role, Skill
-from hub.admin import add_resident, create_staff
-from hub.consultations import Consultation, Reason, State
+from hub.calls.consultation import Consultation, Reason, State
 from hub.context import HubContext
-from hub.homes import CareHome
-from hub.residents import ResidentDetails
-from hub.rota_inputs import set_contract, set_demand
+from hub.people.access import SYSTEM, Actor, Role, Skill
+from hub.people.admin import add_resident, create_staff
+from hub.people.homes import CareHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff, StaffUser
+from hub.rostering.inputs import set_contract, set_demand
 from hub.settings import Settings, load
-from hub.staff import NewStaff, StaffUser
 from rota.model import Assignment, Problem
 from rota.rules import check
 

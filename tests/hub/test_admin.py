@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hub import admin
-from hub.access import SYSTEM, Actor, Role, Skill
-from hub.audit import verify
+from hub.audit.trail import verify
 from hub.errors import Conflict, Forbidden, RowErrors, ValidationError
-from hub.homes import NewHome
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.people import admin
+from hub.people.access import SYSTEM, Actor, Role, Skill
+from hub.people.homes import NewHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 
 HEADER = "given_name,family_name,date_of_birth,nhs_number\n"
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.audit import (
+from hub.audit.trail import (
     GENESIS,
     AuditEvent,
     AuditRecord,

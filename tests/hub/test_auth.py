@@ -7,12 +7,12 @@ from datetime import timedelta
 import pyotp
 import pytest
 
-from hub import auth
 from hub.clock import FixedClock
 from hub.context import HubContext
 from hub.errors import AuthenticationFailed, LockedOut, ValidationError
-from hub.sessions import Stage
-from hub.staff import StaffUser
+from hub.people import auth
+from hub.people.sessions import Stage
+from hub.people.staff import StaffUser
 from tests.conftest import PASSWORD
 from tests.web.helpers import totp_secret
 

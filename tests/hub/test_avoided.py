@@ -1,7 +1,7 @@
 """Every row of the avoided-events table (docs/outcomes.md), and its negations.
 
 The expectations are written out here as literal sets, independently of
-``hub/avoided.py``, and checked over every intention x outcome x judgement.
+``hub/outcomes/avoided.py``, and checked over every intention x outcome x judgement.
 """
 
 from __future__ import annotations
@@ -12,10 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.avoided import EVENTS, Avoided, AvoidedCounts, avoided, tally
-from hub.outcomes import AdmissionJudgement as J
-from hub.outcomes import FollowUp, Intention, Outcome, OutcomeCode, OutcomeError, Representation
-from hub.outcomes import RepresentationKind as R
+from hub.outcomes.avoided import EVENTS, Avoided, AvoidedCounts, avoided, tally
+from hub.outcomes.codes import AdmissionJudgement as J
+from hub.outcomes.codes import (
+    FollowUp,
+    Intention,
+    Outcome,
+    OutcomeCode,
+    OutcomeError,
+    Representation,
+)
+from hub.outcomes.codes import RepresentationKind as R
 
 I = Intention  # noqa: E741
 C = OutcomeCode

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hub.access import SYSTEM
-from hub.call_import import ImportResult, import_calls, import_summary
+from hub.calls import imports
+from hub.calls.imports import ImportResult, import_calls, import_summary
 from hub.errors import RowErrors
-from hub.reports import ReportQuery, build
-from hub.tariffs import load_tariffs
+from hub.outcomes.tariffs import load_tariffs
+from hub.people.access import SYSTEM
+from hub.reports.summary import ReportQuery, build
 from tests.hub.test_calls import edna
 
 HEADER = (
@@ -119,9 +120,8 @@ MORE = "".join(
 async def test_a_bad_row_after_written_batches_still_imports_nothing(
     ctx, clock, home, monkeypatch
 ) -> None:
-    from hub import call_import
 
-    monkeypatch.setattr(call_import, "BATCH", 2)  # good rows are written while checking
+    monkeypatch.setattr(imports, "BATCH", 2)  # good rows are written while checking
     await edna(ctx, clock, home)
     bad = HEADER + GOOD + MORE + "AB123,9434765918,,2026-02-20T11:00:00Z,,,fall,,,,\n"
     with pytest.raises(RowErrors) as err:
@@ -134,9 +134,8 @@ async def test_a_bad_row_after_written_batches_still_imports_nothing(
 
 
 async def test_batches_with_progress_skip_and_already_stored(ctx, clock, home, monkeypatch) -> None:
-    from hub import call_import
 
-    monkeypatch.setattr(call_import, "BATCH", 3)
+    monkeypatch.setattr(imports, "BATCH", 3)
     await edna(ctx, clock, home)
     first = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))
     assert first.imported == 2
@@ -158,14 +157,14 @@ async def test_batches_with_progress_skip_and_already_stored(ctx, clock, home, m
 
 def test_imported_avoided_events_are_what_closure_derives() -> None:
     """The import derives avoided events without building each call twice: the same
-    answer as ``hub.closure.derive`` on the stored call, for every combination."""
+    answer as ``hub.calls.closure.derive`` on the stored call, for every combination."""
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta
     from itertools import product
 
-    from hub.call_import import _consultation, parse_row
-    from hub.closure import derive
-    from hub.outcomes import AdmissionJudgement, Intention, OutcomeCode
+    from hub.calls.closure import derive
+    from hub.calls.imports import _consultation, parse_row
+    from hub.outcomes.codes import AdmissionJudgement, Intention, OutcomeCode
 
     now = datetime(2026, 3, 1, tzinfo=UTC)
     window = timedelta(hours=72)

@@ -6,15 +6,16 @@ import asyncio
 
 import pytest
 
-from hub import calls, enrolment
-from hub.access import SYSTEM, Actor, Role
-from hub.admin import add_resident, create_staff
-from hub.audit import verify
-from hub.consultations import State
+from hub.audit.trail import verify
+from hub.calls import live
+from hub.calls.consultation import State
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.events import CallChanged
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.people import enrolment
+from hub.people.access import SYSTEM, Actor, Role
+from hub.people.admin import add_resident, create_staff
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 
 
@@ -71,8 +72,8 @@ async def clinicians(ctx, n: int) -> list[Actor]:  # type: ignore[no-untyped-def
     return out
 
 
-def request(resident_id: int, **extra: object) -> calls.CallRequest:
-    return calls.CallRequest.parse(
+def request(resident_id: int, **extra: object) -> live.CallRequest:
+    return live.CallRequest.parse(
         {
             "resident_id": resident_id,
             "reason": "breathing",
@@ -88,11 +89,11 @@ async def test_request_scores_news2_and_queues(ctx, clock, home, recorder) -> No
     rec, ctx2 = recorder
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
-    call = await calls.request_call(ctx2, tab, request(r.id))
+    call = await live.request_call(ctx2, tab, request(r.id))
     assert call.state is State.WAITING and call.news2_score == 6
     assert call.news2_band == "medium" and call.intention == "call_999"
     assert rec.events == [CallChanged(call.id, "waiting", home.id, tab.id, None, None)]
-    (entry,) = await calls.queue(ctx)
+    (entry,) = await live.queue(ctx)
     assert entry.news2_missing == (
         "air_or_oxygen",
         "systolic_bp",
@@ -105,16 +106,16 @@ async def test_request_scores_news2_and_queues(ctx, clock, home, recorder) -> No
 async def test_one_open_call_per_resident(ctx, clock, home) -> None:
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
-    await calls.request_call(ctx, tab, request(r.id))
+    await live.request_call(ctx, tab, request(r.id))
     with pytest.raises(Conflict, match="the hub already has a call for Edna Smith"):
-        await calls.request_call(ctx, tab, request(r.id))
+        await live.request_call(ctx, tab, request(r.id))
 
 
 async def test_another_homes_resident_cannot_be_called_about(ctx, clock, home, other_home) -> None:
     tab = await tablet(ctx, other_home)
     r = await edna(ctx, clock, home)
     with pytest.raises(NotFound, match=f"no resident {r.id}"):
-        await calls.request_call(ctx, tab, request(r.id))
+        await live.request_call(ctx, tab, request(r.id))
     async with ctx.uow() as uow:
         (event,) = await uow.audit.recent(1)
     assert event.action == "resident.denied" and event.actor == tab.ref
@@ -139,17 +140,17 @@ async def test_another_homes_resident_cannot_be_called_about(ctx, clock, home, o
 )
 def test_bad_call_requests(data: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError) as err:
-        calls.CallRequest.parse(data)
+        live.CallRequest.parse(data)
     assert message in err.value.message
 
 
 async def test_twenty_clinicians_claim_at_once_exactly_one_wins(ctx, clock, home) -> None:
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
-    call = await calls.request_call(ctx, tab, request(r.id))
+    call = await live.request_call(ctx, tab, request(r.id))
     nurses = await clinicians(ctx, 20)
     results = await asyncio.gather(
-        *(calls.claim(ctx, n, call.id) for n in nurses), return_exceptions=True
+        *(live.claim(ctx, n, call.id) for n in nurses), return_exceptions=True
     )
     winners = [res for res in results if not isinstance(res, BaseException)]
     losers = [res for res in results if isinstance(res, BaseException)]
@@ -170,11 +171,11 @@ async def test_lifecycle_end_to_end_is_audited(ctx, clock, home) -> None:
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     (nurse,) = await clinicians(ctx, 1)
-    call = await calls.request_call(ctx, tab, request(r.id))
-    await calls.claim(ctx, nurse, call.id)
-    await calls.connected(ctx, tab, call.id)
-    await calls.connected(ctx, tab, call.id)  # idempotent
-    ended = await calls.end(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(r.id))
+    await live.claim(ctx, nurse, call.id)
+    await live.connected(ctx, tab, call.id)
+    await live.connected(ctx, tab, call.id)  # idempotent
+    ended = await live.end(ctx, nurse, call.id)
     assert ended.state is State.ENDED and ended.ended_at == clock.now()
     async with ctx.uow() as uow:
         events = [e async for e in uow.audit.events()]
@@ -194,35 +195,35 @@ async def test_only_participants_act_on_a_call(ctx, clock, home, other_home) -> 
     stranger_tablet = await tablet(ctx, other_home)
     r = await edna(ctx, clock, home)
     a, b = await clinicians(ctx, 2)
-    call = await calls.request_call(ctx, tab, request(r.id))
+    call = await live.request_call(ctx, tab, request(r.id))
     with pytest.raises(NotFound):
-        await calls.cancel(ctx, stranger_tablet, call.id)
-    await calls.claim(ctx, a, call.id)
+        await live.cancel(ctx, stranger_tablet, call.id)
+    await live.claim(ctx, a, call.id)
     with pytest.raises(Forbidden, match=f"call {call.id} is being handled by Nurse 0"):
-        await calls.end(ctx, b, call.id)
+        await live.end(ctx, b, call.id)
     with pytest.raises(Forbidden, match="only clinicians"):
-        await calls.claim(ctx, Actor("staff", 99, "M", Role.MANAGER), call.id)
+        await live.claim(ctx, Actor("staff", 99, "M", Role.MANAGER), call.id)
 
 
 async def test_cancel_only_while_waiting(ctx, clock, home) -> None:
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     (nurse,) = await clinicians(ctx, 1)
-    call = await calls.request_call(ctx, tab, request(r.id))
-    await calls.claim(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(r.id))
+    await live.claim(ctx, nurse, call.id)
     with pytest.raises(Conflict, match="already answered by Nurse 0"):
-        await calls.cancel(ctx, tab, call.id)
+        await live.cancel(ctx, tab, call.id)
 
 
 async def test_transfer_needs_an_active_clinician(ctx, clock, home, admin_user) -> None:
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     a, b = await clinicians(ctx, 2)
-    call = await calls.request_call(ctx, tab, request(r.id))
-    await calls.claim(ctx, a, call.id)
+    call = await live.request_call(ctx, tab, request(r.id))
+    await live.claim(ctx, a, call.id)
     with pytest.raises(NotFound, match="no active clinician"):
-        await calls.transfer(ctx, a, call.id, admin_user.id)
+        await live.transfer(ctx, a, call.id, admin_user.id)
     with pytest.raises(Conflict, match="to yourself"):
-        await calls.transfer(ctx, a, call.id, a.id)
-    moved = await calls.transfer(ctx, a, call.id, b.id)
+        await live.transfer(ctx, a, call.id, a.id)
+    moved = await live.transfer(ctx, a, call.id, b.id)
     assert moved.answered_by == b.id and moved.state is State.ANSWERED

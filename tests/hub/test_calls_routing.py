@@ -8,16 +8,17 @@ from datetime import timedelta
 
 import pytest
 
-from hub import call_routing, calls, rota_plans
-from hub.access import SYSTEM, Actor, Role, Skill
-from hub.admin import create_staff, update_staff
+from hub.calls import live
+from hub.calls.consultation import State
 from hub.clock import FixedClock
-from hub.consultations import State
 from hub.context import HubContext
 from hub.errors import Forbidden
-from hub.rota_cover import OnShift, on_shift_at
-from hub.routing import NOT_ON_SHIFT
-from hub.staff import NewStaff, StaffUser
+from hub.people.access import SYSTEM, Actor, Role, Skill
+from hub.people.admin import create_staff, update_staff
+from hub.people.staff import NewStaff, StaffUser
+from hub.rostering import plans, routing
+from hub.rostering.cover import OnShift, on_shift_at
+from hub.rostering.routing_rules import NOT_ON_SHIFT
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import MONDAY, actor_for, rota_lead, rota_team
 from tests.hub.test_calls import edna, request, tablet
@@ -39,8 +40,8 @@ class Hub:
 
 async def publish_week(ctx: HubContext) -> None:
     lead = await rota_lead(ctx)
-    record = await rota_plans.generate(ctx, lead, MONDAY, 7, "8h", time_limit_s=LIMIT)
-    await rota_plans.publish(ctx, lead, record.id)
+    record = await plans.generate(ctx, lead, MONDAY, 7, "8h", time_limit_s=LIMIT)
+    await plans.publish(ctx, lead, record.id)
 
 
 async def staffed_hub(ctx: HubContext, clock: FixedClock) -> Hub:
@@ -77,11 +78,11 @@ async def set_skills(ctx: HubContext, user: StaffUser, *skills: Skill) -> None:
 async def waiting_call(ctx: HubContext, clock: FixedClock, home, reason: str = "fall"):  # type: ignore[no-untyped-def]
     tab = await tablet(ctx, home)
     resident = await edna(ctx, clock, home)
-    return await calls.request_call(ctx, tab, request(resident.id, reason=reason))
+    return await live.request_call(ctx, tab, request(resident.id, reason=reason))
 
 
 async def state_of(ctx: HubContext, call_id: int) -> State:
-    return (await calls.participants(ctx, call_id)).state
+    return (await live.participants(ctx, call_id)).state
 
 
 async def test_on_shift_answers_and_off_shift_is_refused(ctx, clock, home) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +90,7 @@ async def test_on_shift_answers_and_off_shift_is_refused(ctx, clock, home) -> No
     call = await waiting_call(ctx, clock, home)
     off = hub.actor(hub.off[0])
     with pytest.raises(Forbidden) as refused:
-        await calls.claim(ctx, off, call.id)
+        await live.claim(ctx, off, call.id)
     assert refused.value.message == NOT_ON_SHIFT
     assert await state_of(ctx, call.id) is State.WAITING
     async with ctx.uow() as uow:
@@ -100,7 +101,7 @@ async def test_on_shift_answers_and_off_shift_is_refused(ctx, clock, home) -> No
         str(call.id),
     )
     assert event.detail == {"why": NOT_ON_SHIFT}
-    answered = await calls.claim(ctx, hub.actor(hub.on[0]), call.id)
+    answered = await live.claim(ctx, hub.actor(hub.on[0]), call.id)
     assert answered.state is State.ANSWERED and answered.answered_by == hub.on[0].id
 
 
@@ -111,11 +112,11 @@ async def test_a_medication_call_goes_to_a_prescriber_on_shift(ctx, clock, home)
     await set_skills(ctx, prescriber, Skill.PRESCRIBER)
     call = await waiting_call(ctx, clock, home, "medication")
     with pytest.raises(Forbidden) as refused:
-        await calls.claim(ctx, hub.actor(nurse), call.id)
+        await live.claim(ctx, hub.actor(nurse), call.id)
     assert refused.value.message == "this call needs a prescriber"
     assert await state_of(ctx, call.id) is State.WAITING
-    assert await call_routing.current_alerts(ctx) == []  # a prescriber can take it
-    answered = await calls.claim(ctx, hub.actor(prescriber), call.id)
+    assert await routing.current_alerts(ctx) == []  # a prescriber can take it
+    answered = await live.claim(ctx, hub.actor(prescriber), call.id)
     assert answered.answered_by == prescriber.id
 
 
@@ -128,7 +129,7 @@ async def test_with_no_prescriber_on_shift_anyone_on_shift_answers_and_it_alerts
     off_prescriber = hub.off[0]
     await set_skills(ctx, off_prescriber, Skill.PRESCRIBER)
     call = await waiting_call(ctx, clock, home, "medication")
-    (alert,) = await call_routing.current_alerts(ctx)
+    (alert,) = await routing.current_alerts(ctx)
     assert (alert.call_id, alert.kind, alert.why) == (
         call.id,
         "unanswerable",
@@ -136,10 +137,10 @@ async def test_with_no_prescriber_on_shift_anyone_on_shift_answers_and_it_alerts
     )
     # A prescriber who is off shift is still off shift.
     with pytest.raises(Forbidden, match="not on shift"):
-        await calls.claim(ctx, hub.actor(off_prescriber), call.id)
-    answered = await calls.claim(ctx, hub.actor(hub.on[0]), call.id)
+        await live.claim(ctx, hub.actor(off_prescriber), call.id)
+    answered = await live.claim(ctx, hub.actor(hub.on[0]), call.id)
     assert answered.state is State.ANSWERED
-    assert await call_routing.current_alerts(ctx) == []  # only waiting calls alert
+    assert await routing.current_alerts(ctx) == []  # only waiting calls alert
 
 
 async def test_with_no_rota_published_anyone_answers(ctx, clock, home) -> None:  # type: ignore[no-untyped-def]
@@ -147,8 +148,8 @@ async def test_with_no_rota_published_anyone_answers(ctx, clock, home) -> None: 
     nurse = next(u for u in team if Skill.PRESCRIBER not in u.skills)
     call = await waiting_call(ctx, clock, home, "medication")
     assert not (await on_shift_at(ctx, clock.now())).in_force
-    assert await call_routing.current_alerts(ctx) == []
-    answered = await calls.claim(ctx, actor_for(nurse), call.id)
+    assert await routing.current_alerts(ctx) == []
+    answered = await live.claim(ctx, actor_for(nurse), call.id)
     assert answered.answered_by == nurse.id
 
 
@@ -156,7 +157,7 @@ async def test_enforcement_can_be_switched_off(ctx, clock, home) -> None:  # typ
     hub = await staffed_hub(ctx, clock)
     loose = dataclasses.replace(ctx, settings=ctx.settings.replace("rota", enforce_on_shift=False))
     call = await waiting_call(ctx, clock, home)
-    answered = await calls.claim(loose, hub.actor(hub.off[0]), call.id)
+    answered = await live.claim(loose, hub.actor(hub.off[0]), call.id)
     assert answered.answered_by == hub.off[0].id
 
 
@@ -164,16 +165,16 @@ async def test_a_call_cannot_be_transferred_to_someone_off_shift(ctx, clock, hom
     hub = await staffed_hub(ctx, clock)
     holder, colleague, off = hub.on[0], hub.on[1], hub.off[0]
     call = await waiting_call(ctx, clock, home)
-    await calls.claim(ctx, hub.actor(holder), call.id)
+    await live.claim(ctx, hub.actor(holder), call.id)
     with pytest.raises(Forbidden) as refused:
-        await calls.transfer(ctx, hub.actor(holder), call.id, off.id)
+        await live.transfer(ctx, hub.actor(holder), call.id, off.id)
     assert refused.value.message == f"{off.display_name} is not on shift, so cannot take this call"
-    still = await calls.participants(ctx, call.id)
+    still = await live.participants(ctx, call.id)
     assert (still.state, still.answered_by) == (State.ANSWERED, holder.id)
     async with ctx.uow() as uow:
         (event,) = await uow.audit.recent(1)
     assert event.action == "call.transfer_refused" and event.detail["to"] == off.id
-    moved = await calls.transfer(ctx, hub.actor(holder), call.id, colleague.id)
+    moved = await live.transfer(ctx, hub.actor(holder), call.id, colleague.id)
     assert moved.answered_by == colleague.id
 
 
@@ -183,9 +184,9 @@ async def test_a_transfer_respects_the_skill_a_call_needs(ctx, clock, home) -> N
     await set_skills(ctx, prescriber, Skill.PRESCRIBER)
     await set_skills(ctx, nurse)
     call = await waiting_call(ctx, clock, home, "medication")
-    await calls.claim(ctx, hub.actor(prescriber), call.id)
+    await live.claim(ctx, hub.actor(prescriber), call.id)
     with pytest.raises(Forbidden) as refused:
-        await calls.transfer(ctx, hub.actor(prescriber), call.id, nurse.id)
+        await live.transfer(ctx, hub.actor(prescriber), call.id, nurse.id)
     assert refused.value.message == (
         f"this call needs a prescriber, and {nurse.display_name} is not one"
     )
@@ -200,4 +201,4 @@ async def test_someone_not_on_the_rota_is_off_shift_while_a_rota_is_in_force(
     )
     call = await waiting_call(ctx, clock, home)
     with pytest.raises(Forbidden, match="not on shift"):
-        await calls.claim(ctx, actor_for(user), call.id)
+        await live.claim(ctx, actor_for(user), call.id)

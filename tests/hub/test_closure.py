@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from hub import calls, closure, representations
-from hub.access import SYSTEM, Actor, Role
+from hub.calls import closure, live
 from hub.errors import Conflict, Forbidden, ValidationError
-from hub.outcomes import OutcomeError
+from hub.outcomes import representations
+from hub.outcomes.codes import OutcomeError
+from hub.people.access import SYSTEM, Actor, Role
 from tests.hub.test_calls import clinicians, edna, request, tablet
 
 OUTCOME = {"outcome": "managed_medication", "follow_up": "none", "admission_judgement": "yes"}
@@ -20,10 +21,10 @@ async def ended_call(ctx, clock, home):  # type: ignore[no-untyped-def]
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     nurse, other = await clinicians(ctx, 2)
-    call = await calls.request_call(ctx, tab, request(r.id))  # intention: call 999
-    await calls.claim(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(r.id))  # intention: call 999
+    await live.claim(ctx, nurse, call.id)
     clock.advance(timedelta(minutes=12))
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     return call.id, nurse, other, tab
 
 
@@ -64,11 +65,11 @@ async def test_a_live_call_cannot_be_closed_and_outcomes_are_coded(ctx, clock, h
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     (nurse,) = await clinicians(ctx, 1)
-    call = await calls.request_call(ctx, tab, request(r.id))
-    await calls.claim(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(r.id))
+    await live.claim(ctx, nurse, call.id)
     with pytest.raises(Conflict, match="still answered: end it first"):
         await closure.record_outcome(ctx, nurse, call.id, OUTCOME)
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     assert [c.id for c in await closure.awaiting_outcome(ctx, nurse)] == [call.id]
     with pytest.raises(OutcomeError, match="is not in the coded list"):
         await closure.record_outcome(ctx, nurse, call.id, {**OUTCOME, "outcome": "cured"})

@@ -10,15 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 import pyotp
 from nhs_number.validate import is_valid
 
-from hub import demo
-from hub.access import Role, Skill
-from hub.audit import verify
-from hub.auth import totp_context
+from hub.audit.trail import verify
+from hub.calls.consultation import SOFT_SIGNS, Consultation, State
+from hub.calls.news2 import Observations, score
 from hub.clock import FixedClock
-from hub.consultations import SOFT_SIGNS, Consultation, State
 from hub.context import HubContext
-from hub.news2 import Observations, score
-from hub.residents import Resident
+from hub.people.access import Role, Skill
+from hub.people.auth import totp_context
+from hub.people.residents import Resident
+from web.cli import demo_data
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CLINICIANS = [3, 4, 5, 6]
@@ -26,26 +26,26 @@ LEAVES = {"called_999_conveyed", "sent_to_ae", "admitted_direct"}
 
 
 def _residents(seed: int) -> list[Resident]:
-    plan = demo.plan_residents(demo.rng_for(seed, "residents"), 3, NOW.date())
+    plan = demo_data.plan_residents(demo_data.rng_for(seed, "residents"), 3, NOW.date())
     flat = [(home_id, d) for home_id, details in enumerate(plan, 1) for d in details]
     return [Resident(i, home_id, d, NOW) for i, (home_id, d) in enumerate(flat, 1)]
 
 
 def _calls(seed: int = 7, months: int = 6) -> list[Consultation]:
-    period = demo.demo_period(NOW, months)
-    return demo.generate_consultations(
-        demo.rng_for(seed, "calls"), _residents(seed), CLINICIANS, period
+    period = demo_data.demo_period(NOW, months)
+    return demo_data.generate_consultations(
+        demo_data.rng_for(seed, "calls"), _residents(seed), CLINICIANS, period
     )
 
 
 async def test_seed_fills_a_fresh_database(ctx: HubContext, clock: FixedClock) -> None:
     progress: list[tuple[int, int]] = []
-    summary = await demo.seed(ctx, months=1, on_progress=lambda d, t: progress.append((d, t)))
+    summary = await demo_data.seed(ctx, months=1, on_progress=lambda d, t: progress.append((d, t)))
 
     assert summary.homes == 3
     assert 27 <= summary.residents <= 33
     assert {login.role for login in summary.logins} == set(Role)
-    assert [x.username for x in summary.logins if x.totp_secret is None] == [demo.NEWSTARTER]
+    assert [x.username for x in summary.logins if x.totp_secret is None] == [demo_data.NEWSTARTER]
     assert {x.password for x in summary.logins} == {"telehub-demo-password"}
     assert {"admin", "manager", "nurse1", "nurse2", "nurse3"} <= {
         x.username for x in summary.logins
@@ -95,7 +95,7 @@ async def test_seed_fills_a_fresh_database(ctx: HubContext, clock: FixedClock) -
     assert {Skill.PRESCRIBER, Skill.SENIOR_CLINICIAN} <= staff["nurse3"].skills
     clinician_ids = {u.id for u in staff.values() if u.role is Role.CLINICIAN and u.totp_confirmed}
 
-    start, end = demo.demo_period(clock.now(), 1)
+    start, end = demo_data.demo_period(clock.now(), 1)
     assert end <= clock.now()
     assert count == len(calls) == summary.consultations
     home_of = {r.id: r.home_id for r in residents}
@@ -111,7 +111,7 @@ async def test_seed_fills_a_fresh_database(ctx: HubContext, clock: FixedClock) -
             assert c.answered_at is not None and c.requested_at <= c.answered_at <= c.ended_at
             assert c.outcome and c.follow_up and c.answered_by in clinician_ids
             assert c.security_level in ("direct", "relay")
-            assert [n.text for n in notes[c.id]] == [demo.note_text(c)]  # sealed, opened
+            assert [n.text for n in notes[c.id]] == [demo_data.note_text(c)]  # sealed, opened
             assert notes[c.id][0].author_ref == f"staff:{c.answered_by}"
         else:
             assert c.state in (State.CANCELLED, State.ABANDONED)
@@ -124,39 +124,43 @@ async def test_seed_fills_a_fresh_database(ctx: HubContext, clock: FixedClock) -
 
 
 def test_the_same_seed_gives_the_same_data() -> None:
-    homes, totp, nhs = (demo.rng_for(7, t) for t in ("homes", "totp", "nhs"))
-    assert demo.plan_homes(homes) == demo.plan_homes(demo.rng_for(7, "homes"))
-    assert demo.plan_homes(demo.rng_for(7, "homes")) != demo.plan_homes(demo.rng_for(8, "homes"))
-    assert demo.totp_secret(totp) == demo.totp_secret(demo.rng_for(7, "totp"))
-    assert demo.nhs_test_numbers(nhs, 30) == demo.nhs_test_numbers(demo.rng_for(7, "nhs"), 30)
+    homes, totp, nhs = (demo_data.rng_for(7, t) for t in ("homes", "totp", "nhs"))
+    assert demo_data.plan_homes(homes) == demo_data.plan_homes(demo_data.rng_for(7, "homes"))
+    assert demo_data.plan_homes(demo_data.rng_for(7, "homes")) != demo_data.plan_homes(
+        demo_data.rng_for(8, "homes")
+    )
+    assert demo_data.totp_secret(totp) == demo_data.totp_secret(demo_data.rng_for(7, "totp"))
+    assert demo_data.nhs_test_numbers(nhs, 30) == demo_data.nhs_test_numbers(
+        demo_data.rng_for(7, "nhs"), 30
+    )
     assert _residents(7) == _residents(7) != _residents(8)
-    assert demo.plan_staff() == demo.plan_staff()
+    assert demo_data.plan_staff() == demo_data.plan_staff()
     first = _calls(7, 1)
     assert first == _calls(7, 1)
     assert first != _calls(8, 1)
-    assert [demo.note_text(c) for c in first if c.outcome] == [
-        demo.note_text(c) for c in _calls(7, 1) if c.outcome
+    assert [demo_data.note_text(c) for c in first if c.outcome] == [
+        demo_data.note_text(c) for c in _calls(7, 1) if c.outcome
     ]
 
 
 def test_nhs_numbers_are_valid_test_numbers() -> None:
-    numbers = demo.nhs_test_numbers(demo.rng_for(1, "nhs"), 500)
+    numbers = demo_data.nhs_test_numbers(demo_data.rng_for(1, "nhs"), 500)
     assert len(set(numbers)) == 500
     assert all(len(n) == 10 and n.startswith("999") and is_valid(n) for n in numbers)
 
 
 def test_the_period_ends_at_uk_midnight_this_morning() -> None:
-    assert demo.demo_period(NOW, 6) == (
+    assert demo_data.demo_period(NOW, 6) == (
         datetime(2025, 8, 30, 23, 0, tzinfo=UTC),  # 31 August (183 days before), BST
         datetime(2026, 3, 2, 0, 0, tzinfo=UTC),  # 2 March, GMT
     )
     summer = datetime(2026, 7, 1, 0, 30, tzinfo=UTC)  # 01:30 BST on 1 July
-    assert demo.demo_period(summer, 1)[1] == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    assert demo_data.demo_period(summer, 1)[1] == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
 
 
 def test_six_months_of_calls_match_the_published_figures() -> None:
     calls = _calls()
-    start, end = demo.demo_period(NOW, 6)
+    start, end = demo_data.demo_period(NOW, 6)
     days = (end - start) / timedelta(days=1)
     assert 2.0 <= len(calls) / days / 3 <= 4.0  # calls per home per day
     assert all(start <= c.requested_at and c.ended_at and c.ended_at < end for c in calls)
@@ -181,7 +185,7 @@ def test_six_months_of_calls_match_the_published_figures() -> None:
     assert any(0 < len(c.observations) < 7 for c in calls)  # some partial sets
     assert 0.08 <= sum(c.security_level == "relay" for c in ended) / len(ended) <= 0.22
 
-    zone = demo.uk_zone()
+    zone = demo_data.uk_zone()
     hour = {id(c): c.requested_at.astimezone(zone).hour for c in calls}
     day = [c for c in ended if 9 <= hour[id(c)] < 17]
     night = [c for c in ended if hour[id(c)] < 7]
@@ -206,7 +210,7 @@ def test_six_months_of_calls_match_the_published_figures() -> None:
 
 
 def test_demo_residents_are_plausible() -> None:
-    plan = demo.plan_residents(demo.rng_for(7, "residents"), 3, date(2026, 3, 2))
+    plan = demo_data.plan_residents(demo_data.rng_for(7, "residents"), 3, date(2026, 3, 2))
     assert [8 <= len(home) <= 12 for home in plan] == [True] * 3
     people = [d for home in plan for d in home]
     assert len({(d.given_name, d.family_name) for d in people}) == len(people)
@@ -214,7 +218,7 @@ def test_demo_residents_are_plausible() -> None:
 
 
 def test_demo_outcome_codes_are_the_coded_list() -> None:
-    from hub import demo
-    from hub.outcomes import OutcomeCode
+    from hub.outcomes.codes import OutcomeCode
+    from web.cli import demo_data
 
-    assert set(demo._OUTCOMES) == {c.value for c in OutcomeCode}
+    assert set(demo_data._OUTCOMES) == {c.value for c in OutcomeCode}

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from hub import enrolment
-from hub.access import SYSTEM, Actor, Role
 from hub.errors import AuthenticationFailed, Forbidden, ValidationError
+from hub.people import enrolment
+from hub.people.access import SYSTEM, Actor, Role
 
 
 async def test_code_enrols_one_tablet_once(ctx, home) -> None:

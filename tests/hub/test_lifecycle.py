@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.consultations import State
+from hub.calls.consultation import State
+from hub.calls.lifecycle import TERMINAL, TRANSITIONS, Event, next_state, sources
 from hub.errors import Conflict
-from hub.lifecycle import TERMINAL, TRANSITIONS, Event, next_state, sources
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.errors import ValidationError
-from hub.news2 import (
+from hub.calls.news2 import (
     BANDS_BY_URGENCY,
     PARAMETERS,
     Band,
@@ -22,6 +21,7 @@ from hub.news2 import (
     round_temperature,
     score,
 )
+from hub.errors import ValidationError
 
 # Every parameter measured and scoring 0.
 NORMAL = Observations(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hub import news2
+from hub.calls import news2
 
 PRESENT = {
     "respiration_rate": 18,

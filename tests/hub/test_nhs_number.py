@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub import admin
-from hub.access import SYSTEM
 from hub.errors import Conflict, RowErrors, ValidationError
-from hub.residents import ResidentDetails, parse_csv, parse_nhs_number
+from hub.people import admin
+from hub.people.access import SYSTEM
+from hub.people.residents import ResidentDetails, parse_csv, parse_nhs_number
 
 ASCII = "9434765919"
 FULL_WIDTH = "９４３４７６５９１９"
@@ -68,7 +68,7 @@ def test_a_csv_repeating_a_number_in_another_script_is_refused(clock) -> None:  
 
 
 async def test_searching_in_full_width_digits_finds_the_resident(ctx, clock, home) -> None:
-    from hub.records import residents_of_home
+    from hub.people.resident_records import residents_of_home
 
     await admin.add_resident(ctx, SYSTEM, home.id, details(clock, ASCII))
     found = await residents_of_home(ctx, SYSTEM, home.id, "９４３ ４７６")

@@ -1,4 +1,4 @@
-"""Clinical notes as entries (hub/notes.py) on a real database: nothing written is lost."""
+"""Clinical notes as entries (hub/calls/notes.py) on a real database: nothing written is lost."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from hub import call_records, calls, notes, records
-from hub.access import SYSTEM, Actor, Role
-from hub.admin import add_resident
+from hub.calls import history, live, notes
+from hub.calls.note_entries import corrected_ids
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
-from hub.note_entries import corrected_ids
-from hub.residents import ResidentDetails
+from hub.people import resident_records
+from hub.people.access import SYSTEM, Actor, Role
+from hub.people.admin import add_resident
+from hub.people.residents import ResidentDetails
 from tests.hub.test_calls import clinicians, edna, request, tablet
 
 
@@ -20,8 +21,8 @@ async def live_call(ctx, clock, home, n: int = 2):  # type: ignore[no-untyped-de
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     nurses = await clinicians(ctx, n)
-    call = await calls.request_call(ctx, tab, request(r.id))
-    await calls.claim(ctx, nurses[0], call.id)
+    call = await live.request_call(ctx, tab, request(r.id))
+    await live.claim(ctx, nurses[0], call.id)
     return call, tab, nurses
 
 
@@ -75,8 +76,8 @@ async def test_a_correction_must_name_an_entry_of_the_same_call(
             today=clock.now().date(),
         ),
     )
-    other = await calls.request_call(ctx, other_tab, request(other_resident.id))
-    await calls.end(ctx, other_tab, other.id)  # cancelled: any clinician may add late
+    other = await live.request_call(ctx, other_tab, request(other_resident.id))
+    await live.end(ctx, other_tab, other.id)  # cancelled: any clinician may add late
     elsewhere = (await notes.add(ctx, a, other.id, "Tried to call the home back.")).entry
     with pytest.raises(NotFound, match=f"no note entry {elsewhere.id} in call {call.id}"):
         await notes.correct(ctx, a, call.id, elsewhere.id, "Not this call's")
@@ -116,12 +117,12 @@ async def test_who_may_write(ctx, clock, home, admin_user) -> None:
     admin = Actor("staff", admin_user.id, admin_user.display_name, Role.ADMIN)
     with pytest.raises(Forbidden, match="only clinicians"):
         await notes.add(ctx, admin, call.id, "Admins do not write notes")
-    await calls.release(ctx, a, call.id)  # waiting: nobody holds it
+    await live.release(ctx, a, call.id)  # waiting: nobody holds it
     with pytest.raises(Conflict, match="waiting in the queue"):
         await notes.add(ctx, a, call.id, "Back in the queue")
-    await calls.claim(ctx, b, call.id)
+    await live.claim(ctx, b, call.id)
     await notes.add(ctx, b, call.id, "Now mine")
-    await calls.end(ctx, b, call.id)
+    await live.end(ctx, b, call.id)
     # Over: any clinician may add a late entry (e.g. a result that came back).
     late = await notes.add(ctx, a, call.id, "Late: bloods normal.")
     assert late.entry.author_name == "Nurse 0"
@@ -171,13 +172,13 @@ async def test_hand_back_transfer_and_end_commit_the_draft(ctx, clock, home, how
     await notes.save_draft(ctx, a, call.id, "Still typing this", 0)
     clock.advance(timedelta(seconds=30))
     if how == "release":
-        await calls.release(ctx, a, call.id)
+        await live.release(ctx, a, call.id)
     elif how == "transfer":
-        await calls.transfer(ctx, a, call.id, b.id)
+        await live.transfer(ctx, a, call.id, b.id)
     elif how == "end":
-        await calls.end(ctx, a, call.id)
+        await live.end(ctx, a, call.id)
     else:
-        await calls.end(ctx, tab, call.id)
+        await live.end(ctx, tab, call.id)
     async with ctx.uow() as uow:
         entries = await uow.notes.for_call(call.id)
         draft = await uow.notes.draft(call.id, a.id)
@@ -195,7 +196,7 @@ async def test_a_refused_transfer_leaves_the_draft_a_draft(ctx, clock, home) -> 
     call, _, (a, _b) = await live_call(ctx, clock, home)
     await notes.save_draft(ctx, a, call.id, "Still typing", 0)
     with pytest.raises(Conflict, match="to yourself"):
-        await calls.transfer(ctx, a, call.id, a.id)
+        await live.transfer(ctx, a, call.id, a.id)
     opened = await notes.open_notes(ctx, a, call.id)
     assert opened.entries == [] and opened.draft.text == "Still typing"
 
@@ -231,7 +232,7 @@ async def test_every_write_and_read_is_audited_without_the_text(ctx, clock, home
     await notes.correct(ctx, a, call.id, wrong.id, "Left hip")
     await notes.save_draft(ctx, a, call.id, "Secret draft words", 0)
     await notes.open_notes(ctx, a, call.id)
-    await calls.end(ctx, a, call.id)
+    await live.end(ctx, a, call.id)
     async with ctx.uow() as uow:
         events = [e async for e in uow.audit.events()]
     mine = [e for e in events if e.action.startswith("call.note")]
@@ -251,9 +252,11 @@ async def test_every_write_and_read_is_audited_without_the_text(ctx, clock, home
 async def test_call_page_and_resident_history_read_the_entries(ctx, clock, home) -> None:
     call, tab, (a, _b) = await live_call(ctx, clock, home)
     await notes.add(ctx, a, call.id, "Fell at 9")
-    await calls.end(ctx, a, call.id)
-    record = await call_records.view_call(ctx, a, call.id)
+    await live.end(ctx, a, call.id)
+    record = await history.view_call(ctx, a, call.id)
     assert [e.text for e in record.notes] == ["Fell at 9"]
-    history = await records.view_resident(ctx, SYSTEM, call.resident_id)
-    assert [e.text for e in history.notes[call.id]] == ["Fell at 9"]
-    assert (await records.view_resident(ctx, tab, call.resident_id)).notes == {}  # a tablet
+    resident = await resident_records.view_resident(ctx, SYSTEM, call.resident_id)
+    assert [e.text for e in resident.notes[call.id]] == ["Fell at 9"]
+    assert (
+        await resident_records.view_resident(ctx, tab, call.resident_id)
+    ).notes == {}  # a tablet

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from hub import calls, closure
-from hub.closure import MAX_DEFERRAL_REASON, OutcomeOutstanding
+from hub.calls import closure, live
+from hub.calls.closure import MAX_DEFERRAL_REASON, OutcomeOutstanding
 from hub.errors import Conflict, Forbidden, ValidationError
 from tests.hub.test_calls import clinicians, edna, request, tablet
 
@@ -19,19 +19,19 @@ async def one_ended_and_one_waiting(ctx, clock, home):  # type: ignore[no-untype
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     nurse, other = await clinicians(ctx, 2)
-    first = await calls.request_call(ctx, tab, request(r.id))
-    await calls.claim(ctx, nurse, first.id)
+    first = await live.request_call(ctx, tab, request(r.id))
+    await live.claim(ctx, nurse, first.id)
     clock.advance(timedelta(minutes=9))
-    await calls.end(ctx, nurse, first.id)
+    await live.end(ctx, nurse, first.id)
     clock.advance(timedelta(minutes=1))
-    second = await calls.request_call(ctx, tab, request(r.id))
+    second = await live.request_call(ctx, tab, request(r.id))
     return first.id, second.id, nurse, other
 
 
 async def test_claim_is_refused_naming_the_call_without_an_outcome(ctx, clock, home) -> None:
     first, second, nurse, other = await one_ended_and_one_waiting(ctx, clock, home)
     with pytest.raises(OutcomeOutstanding) as refused:
-        await calls.claim(ctx, nurse, second)
+        await live.claim(ctx, nurse, second)
     err = refused.value
     assert err.call_id == first and err.code == "outcome_outstanding"
     assert isinstance(err, Conflict)  # 409 over HTTP, like every clash with the state
@@ -40,7 +40,7 @@ async def test_claim_is_refused_naming_the_call_without_an_outcome(ctx, clock, h
         f"record the outcome of call {first} (Edna Smith, ended 02 Mar 2026 10:09 UK time) "
         "before answering another call, or defer it with a reason"
     )
-    assert (await calls.participants(ctx, second)).state.value == "waiting"  # untouched
+    assert (await live.participants(ctx, second)).state.value == "waiting"  # untouched
     async with ctx.uow() as uow:
         (event,) = await uow.audit.recent(1)
     assert (event.action, event.actor, event.subject_id) == (
@@ -50,13 +50,13 @@ async def test_claim_is_refused_naming_the_call_without_an_outcome(ctx, clock, h
     )
     assert event.detail == {"why": "outcome outstanding", "outstanding": [first]}
     # Another clinician, with nothing outstanding, may answer it.
-    assert (await calls.claim(ctx, other, second)).answered_by == other.id
+    assert (await live.claim(ctx, other, second)).answered_by == other.id
 
 
 async def test_claim_is_allowed_once_the_outcome_is_recorded(ctx, clock, home) -> None:
     first, second, nurse, _ = await one_ended_and_one_waiting(ctx, clock, home)
     await closure.record_outcome(ctx, nurse, first, OUTCOME)
-    assert (await calls.claim(ctx, nurse, second)).answered_by == nurse.id
+    assert (await live.claim(ctx, nurse, second)).answered_by == nurse.id
 
 
 async def test_claim_is_allowed_after_deferring_with_a_reason(ctx, clock, home) -> None:
@@ -75,7 +75,7 @@ async def test_claim_is_allowed_after_deferring_with_a_reason(ctx, clock, home) 
         str(first),
     )
     assert event.detail == {"why": "waiting to hear back from the GP"}
-    assert (await calls.claim(ctx, nurse, second)).answered_by == nurse.id
+    assert (await live.claim(ctx, nurse, second)).answered_by == nurse.id
     # Still outstanding until the outcome is recorded.
     (still,) = await closure.outstanding_outcomes(ctx, nurse)
     assert (still.call.id, still.deferred, still.resident_name) == (first, True, "Edna Smith")
@@ -97,7 +97,7 @@ async def test_a_deferral_needs_a_short_reason(ctx, clock, home, reason: str, me
         await closure.defer_outcome(ctx, nurse, first, reason)
     assert refused.value.message == message and refused.value.field == "reason"
     with pytest.raises(OutcomeOutstanding):  # nothing was deferred
-        await calls.claim(ctx, nurse, second)
+        await live.claim(ctx, nurse, second)
 
 
 async def test_only_the_clinician_of_an_ended_call_without_outcome_defers(ctx, clock, home) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hub.errors import ValidationError
-from hub.outcomes import (
+from hub.outcomes.codes import (
     DEFAULT_FOLLOW_UP_WINDOW,
     AdmissionJudgement,
     FollowUp,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
 from hub.errors import ValidationError
-from hub.staff import NewStaff, check_password_strength
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff, check_password_strength
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.call_import import parse_row
-from hub.devices import parse_label
+from hub.calls.imports import parse_row
 from hub.errors import ValidationError
-from hub.homes import NewHome
-from hub.plain_text import plain_name
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.people.devices import parse_label
+from hub.people.homes import NewHome
+from hub.people.plain_text import plain_name
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 
 RLO = "\u202e"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hub.queue import QueueEntry, estimated_wait_s, order, position
+from hub.calls.queue import QueueEntry, estimated_wait_s, order, position
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub import admin, enrolment, records
-from hub.access import SYSTEM, Actor, Role
 from hub.errors import NotFound
-from hub.residents import ResidentDetails
+from hub.people import admin, enrolment, resident_records
+from hub.people.access import SYSTEM, Actor, Role
+from hub.people.residents import ResidentDetails
 
 
 async def tablet_of(ctx, home) -> Actor:  # type: ignore[no-untyped-def]
@@ -33,13 +33,13 @@ async def test_tablet_sees_only_its_home(ctx, clock, home, other_home) -> None:
     mine = await add(ctx, clock, home, "9434765919", "Edna")
     theirs = await add(ctx, clock, other_home, "4010232137", "Albert")
     tablet = await tablet_of(ctx, home)
-    listed = await records.residents_of_home(ctx, tablet, home.id)
+    listed = await resident_records.residents_of_home(ctx, tablet, home.id)
     assert [r.id for r in listed] == [mine.id]
-    assert (await records.view_resident(ctx, tablet, mine.id)).resident.id == mine.id
+    assert (await resident_records.view_resident(ctx, tablet, mine.id)).resident.id == mine.id
     with pytest.raises(NotFound, match=f"no resident {theirs.id}"):
-        await records.view_resident(ctx, tablet, theirs.id)
+        await resident_records.view_resident(ctx, tablet, theirs.id)
     with pytest.raises(NotFound):
-        await records.residents_of_home(ctx, tablet, other_home.id)
+        await resident_records.residents_of_home(ctx, tablet, other_home.id)
     async with ctx.uow() as uow:
         events = await uow.audit.recent(3)
     assert [e.action for e in events] == [
@@ -56,9 +56,9 @@ async def test_search_by_name_or_nhs_number(ctx, clock, home) -> None:
     clinician = Actor("staff", 1, "C", Role.CLINICIAN)
     assert [
         r.details.given_name
-        for r in await records.residents_of_home(ctx, clinician, home.id, "edn")
+        for r in await resident_records.residents_of_home(ctx, clinician, home.id, "edn")
     ] == ["Edna"]
     assert [
         r.details.given_name
-        for r in await records.residents_of_home(ctx, clinician, home.id, "401 023")
+        for r in await resident_records.residents_of_home(ctx, clinician, home.id, "401 023")
     ] == ["Albert"]

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hub import calls, closure, reports
-from hub.access import SYSTEM, Actor, Role
+from hub.calls import closure, live
 from hub.errors import Forbidden, ValidationError
-from hub.tariffs import load_tariffs
+from hub.outcomes.tariffs import load_tariffs
+from hub.people.access import SYSTEM, Actor, Role
+from hub.reports import summary
 from tests.hub.test_calls import clinicians, edna, request, tablet
 
 
@@ -25,11 +26,11 @@ async def closed_call(
     outcome: str = "managed_advice",
     intention: str | None = "call_999",
 ):
-    call = await calls.request_call(ctx, tab, request(resident_id, intention=intention))
+    call = await live.request_call(ctx, tab, request(resident_id, intention=intention))
     clock.advance(timedelta(minutes=wait_min))
-    await calls.claim(ctx, nurse, call.id)
+    await live.claim(ctx, nurse, call.id)
     clock.advance(timedelta(minutes=10))
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     await closure.record_outcome(
         ctx, nurse, call.id, {"outcome": outcome, "follow_up": "none", "admission_judgement": "yes"}
     )
@@ -44,7 +45,7 @@ async def test_report_counts_answer_times_and_breakdowns(ctx, clock, home) -> No
     await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=4, outcome="called_999_conveyed")
     await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=8, intention=None)
     day = clock.now().date()
-    report = await reports.build(ctx, SYSTEM, reports.ReportQuery(day, day), load_tariffs())
+    report = await summary.build(ctx, SYSTEM, summary.ReportQuery(day, day), load_tariffs())
     c = report.counts
     assert (c.calls, c.attributable, c.not_attributable) == (3, 2, 1)
     # The conveyed call avoided nothing but the admission (judged "yes", not admitted).
@@ -58,13 +59,13 @@ async def test_report_counts_answer_times_and_breakdowns(ctx, clock, home) -> No
     assert [m for m, _ in report.by_month] == [day.strftime("%Y-%m")]
     assert sum(report.hour_of_week.values()) == 3
     assert report.cost_total > 0
-    rows = reports.summary_rows(report)
+    rows = summary.summary_rows(report)
     assert rows[-1]["home"] == "All" and rows[-1]["calls"] == 3
 
 
 async def test_empty_range_is_zeros_not_errors(ctx, clock, home) -> None:
     day = clock.now().date() - timedelta(days=400)
-    report = await reports.build(ctx, SYSTEM, reports.ReportQuery(day, day), load_tariffs())
+    report = await summary.build(ctx, SYSTEM, summary.ReportQuery(day, day), load_tariffs())
     assert report.counts.calls == 0 and report.answer.p50_s is None
     assert report.cost_total == 0 and report.by_home == []
 
@@ -80,7 +81,7 @@ async def test_empty_range_is_zeros_not_errors(ctx, clock, home) -> None:
 )
 def test_bad_ranges(start: str | None, end: str | None, message: str) -> None:
     with pytest.raises(ValidationError) as err:
-        reports.ReportQuery.parse(start, end)
+        summary.ReportQuery.parse(start, end)
     assert message in err.value.message
 
 
@@ -88,23 +89,23 @@ async def test_care_home_manager_sees_only_their_home(ctx, clock, home, other_ho
     manager = Actor("staff", 50, "M", Role.MANAGER, home_id=home.id)
     day = clock.now().date()
     with pytest.raises(Forbidden, match="your own care home's report only"):
-        await reports.build(
-            ctx, manager, reports.ReportQuery(day, day, other_home.id), load_tariffs()
+        await summary.build(
+            ctx, manager, summary.ReportQuery(day, day, other_home.id), load_tariffs()
         )
-    mine = await reports.build(ctx, manager, reports.ReportQuery(day, day), load_tariffs())
+    mine = await summary.build(ctx, manager, summary.ReportQuery(day, day), load_tariffs())
     assert mine.home_name == "Rose Court"
     with pytest.raises(Forbidden, match="for managers"):
-        await reports.build(
+        await summary.build(
             ctx,
             Actor("staff", 51, "C", Role.CLINICIAN),
-            reports.ReportQuery(day, day),
+            summary.ReportQuery(day, day),
             load_tariffs(),
         )
 
 
 async def _heat_map(ctx, first: str, last: str, home_id: int | None) -> dict[tuple[int, int], int]:  # type: ignore[no-untyped-def]
-    query = reports.ReportQuery.parse(first, last, home_id)
-    return (await reports.build(ctx, SYSTEM, query, load_tariffs())).hour_of_week
+    query = summary.ReportQuery.parse(first, last, home_id)
+    return (await summary.build(ctx, SYSTEM, query, load_tariffs())).hour_of_week
 
 
 async def test_heat_map_is_in_uk_local_time(ctx, clock, home) -> None:
@@ -161,41 +162,41 @@ async def test_answer_percentiles_are_bucket_edges_and_agree_across_scopes(
     await closed_call(ctx, clock, home, nurse, tab, r.id, wait_min=90)  # 1-minute buckets
     day = clock.now().date()
     for home_id in (None, home.id):
-        query = reports.ReportQuery(day, day, home_id)
-        answer = (await reports.build(ctx, SYSTEM, query, load_tariffs())).answer
+        query = summary.ReportQuery(day, day, home_id)
+        answer = (await summary.build(ctx, SYSTEM, query, load_tariffs())).answer
         assert (answer.answered, answer.within_target) == (3, 2)
         assert (answer.p50_s, answer.p90_s, answer.p95_s) == (300.0, 5400.0, 5400.0)
-    assert reports.wait_bucket(61_000_000) == 13 and reports.bucket_edge_s(13) == 65.0
+    assert summary.wait_bucket(61_000_000) == 13 and summary.bucket_edge_s(13) == 65.0
 
 
 def test_answer_time_buckets() -> None:
-    b, edge = reports.wait_bucket, reports.bucket_edge_s
+    b, edge = summary.wait_bucket, summary.bucket_edge_s
     assert [b(0), b(1), b(5_000_000), b(5_000_001)] == [0, 1, 1, 2]
     assert (b(3_600_000_000), b(3_600_000_001)) == (720, 721)
     assert (edge(720), edge(721), edge(2100)) == (3600.0, 3660.0, 86400.0)
-    assert b(86_400_000_001) == reports.OVERFLOW_BUCKET and edge(reports.OVERFLOW_BUCKET) is None
-    assert reports.reported_wait_s(86_400_000_001) == pytest.approx(86400.000001)
-    assert reports.reported_wait_s(299_999_999) == 300.0
+    assert b(86_400_000_001) == summary.OVERFLOW_BUCKET and edge(summary.OVERFLOW_BUCKET) is None
+    assert summary.reported_wait_s(86_400_000_001) == pytest.approx(86400.000001)
+    assert summary.reported_wait_s(299_999_999) == 300.0
 
 
 def test_a_range_runs_from_uk_midnight_to_uk_midnight() -> None:
-    july = reports.ReportQuery(date(2026, 7, 1), date(2026, 7, 31))
+    july = summary.ReportQuery(date(2026, 7, 1), date(2026, 7, 31))
     # 00:00 BST on 1 July is 23:00 UTC on 30 June; 00:00 BST on 1 August ends the month.
     assert july.since == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
     assert july.until == datetime(2026, 7, 31, 23, 0, tzinfo=UTC)
-    january = reports.ReportQuery(date(2026, 1, 1), date(2026, 1, 31))
+    january = summary.ReportQuery(date(2026, 1, 1), date(2026, 1, 31))
     assert january.since == datetime(2026, 1, 1, tzinfo=UTC)  # GMT: UK midnight is UTC's
     assert january.until == datetime(2026, 2, 1, tzinfo=UTC)
 
     def length(day: date) -> timedelta:
-        q = reports.ReportQuery(day, day)
+        q = summary.ReportQuery(day, day)
         return q.until - q.since
 
     assert length(date(2026, 3, 29)) == timedelta(hours=23)  # clocks go forward
     assert length(date(2026, 10, 25)) == timedelta(hours=25)  # clocks go back
     assert length(date(2026, 7, 1)) == timedelta(hours=24)
-    assert reports.local_date(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)) == date(2026, 7, 1)
-    assert reports.local_date(datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
+    assert summary.local_date(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)) == date(2026, 7, 1)
+    assert summary.local_date(datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
 
 
 # Calls and the UK day each belongs to (the UTC day differs for some).
@@ -209,9 +210,9 @@ UK_DAYS = [
 ]
 
 
-async def _calls_on(ctx, first: date, last: date, home_id: int | None) -> reports.Report:  # type: ignore[no-untyped-def]
-    query = reports.ReportQuery(first, last, home_id)
-    return await reports.build(ctx, SYSTEM, query, load_tariffs())
+async def _calls_on(ctx, first: date, last: date, home_id: int | None) -> summary.Report:  # type: ignore[no-untyped-def]
+    query = summary.ReportQuery(first, last, home_id)
+    return await summary.build(ctx, SYSTEM, query, load_tariffs())
 
 
 async def test_days_and_months_are_uk_days_and_months(ctx, clock, home) -> None:

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from hub.errors import RowErrors, ValidationError
-from hub.residents import ResidentDetails, format_nhs_number, parse_csv, parse_nhs_number
+from hub.people.residents import ResidentDetails, format_nhs_number, parse_csv, parse_nhs_number
 
 TODAY = date(2026, 3, 2)
 HEADER = "given_name,family_name,date_of_birth,nhs_number,dnacpr,end_of_life,allergies,alerts\n"

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub import routing
-from hub.queue import QueueEntry
-from hub.rostering import ShiftRecord
-from hub.rota_cover import OnShift
+from hub.calls.queue import QueueEntry
+from hub.rostering import routing_rules
+from hub.rostering.cover import OnShift
+from hub.rostering.problem import ShiftRecord
 from hub.settings import RotaSettings, load
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ NOBODY = cover()  # a published rota whose hour has nobody (left) on it
 NO_ROTA = cover(in_force=False)
 
 NEEDS = "this call needs a prescriber"
-OFF = routing.NOT_ON_SHIFT
+OFF = routing_rules.NOT_ON_SHIFT
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ OFF = routing.NOT_ON_SHIFT
 def test_who_may_answer(
     settings: RotaSettings, who: int, reason: str, cover_: OnShift, expected: str | None
 ) -> None:
-    assert routing.refusal(who, SKILLS[who], reason, cover_, settings) == expected
+    assert routing_rules.refusal(who, SKILLS[who], reason, cover_, settings) == expected
 
 
 @pytest.mark.parametrize(
@@ -84,19 +84,21 @@ def test_who_may_answer(
 def test_a_transfer_target_is_named(
     who: int, reason: str, cover_: OnShift, expected: str | None
 ) -> None:
-    got = routing.refusal(who, SKILLS[who], reason, cover_, BASE, who="Nurse Four")
+    got = routing_rules.refusal(who, SKILLS[who], reason, cover_, BASE, who="Nurse Four")
     assert got == expected
 
 
 def test_skills_come_from_settings() -> None:
-    assert routing.needed_skill("medication", BASE) == "prescriber"
-    assert routing.needed_skill("fall", BASE) is None
+    assert routing_rules.needed_skill("medication", BASE) == "prescriber"
+    assert routing_rules.needed_skill("fall", BASE) is None
     custom = dataclasses.replace(BASE, skill_for_reason={"end_of_life": "senior_clinician"})
-    assert routing.needed_skill("medication", custom) is None
+    assert routing_rules.needed_skill("medication", custom) is None
     senior = cover(NURSE, PRESCRIBER)
     # Nobody on shift is a senior clinician: the call is still answerable, and says why.
-    assert routing.refusal(NURSE, SKILLS[NURSE], "end_of_life", senior, custom) is None
-    assert routing.shortfall("end_of_life", senior, custom) == "no senior clinician is on shift"
+    assert routing_rules.refusal(NURSE, SKILLS[NURSE], "end_of_life", senior, custom) is None
+    assert (
+        routing_rules.shortfall("end_of_life", senior, custom) == "no senior clinician is on shift"
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,9 +117,9 @@ def test_enforced_and_read_only(
     nurse_read_only: bool,
     off_read_only: bool,
 ) -> None:
-    assert routing.enforced(cover_, settings) is is_enforced
-    assert routing.read_only(NURSE, cover_, settings) is nurse_read_only
-    assert routing.read_only(OFF_NURSE, cover_, settings) is off_read_only
+    assert routing_rules.enforced(cover_, settings) is is_enforced
+    assert routing_rules.read_only(NURSE, cover_, settings) is nurse_read_only
+    assert routing_rules.read_only(OFF_NURSE, cover_, settings) is off_read_only
 
 
 @pytest.mark.parametrize(
@@ -131,7 +133,7 @@ def test_enforced_and_read_only(
     ],
 )
 def test_shortfall(reason: str, cover_: OnShift, expected: str | None) -> None:
-    assert routing.shortfall(reason, cover_, BASE) == expected
+    assert routing_rules.shortfall(reason, cover_, BASE) == expected
 
 
 def entry(call_id: int, reason: str, waited_s: int, state: str = "waiting") -> QueueEntry:
@@ -158,17 +160,21 @@ def test_alerts_for_waiting_calls() -> None:
         entry(3, "fall", target + 1),
         entry(4, "medication", target + 120, state="answered"),  # taken: no alert
     ]
-    got = [(a.call_id, a.kind, a.why) for a in routing.alerts(entries, NO_PRESCRIBER, BASE, NOW)]
+    got = [
+        (a.call_id, a.kind, a.why) for a in routing_rules.alerts(entries, NO_PRESCRIBER, BASE, NOW)
+    ]
     assert got == [  # in queue order: the longest wait first at equal priority
         (3, "over_target", "waiting 5 min 1 s, over the 5 min answer target"),
         (1, "unanswerable", "no prescriber is on shift"),
     ]
     quick = dataclasses.replace(BASE, answer_target_s=4)
-    (alert,) = routing.alerts([entry(5, "fall", 10)], DAY, quick, NOW)
+    (alert,) = routing_rules.alerts([entry(5, "fall", 10)], DAY, quick, NOW)
     assert alert.why == "waiting 10 s, over the 4 s answer target"
     # With a prescriber on shift only the wait is left; with no rota too.
-    assert [a.key for a in routing.alerts(entries, DAY, BASE, NOW)] == [(3, "over_target")]
-    assert [a.key for a in routing.alerts(entries, NO_ROTA, BASE, NOW)] == [(3, "over_target")]
+    assert [a.key for a in routing_rules.alerts(entries, DAY, BASE, NOW)] == [(3, "over_target")]
+    assert [a.key for a in routing_rules.alerts(entries, NO_ROTA, BASE, NOW)] == [
+        (3, "over_target")
+    ]
 
 
 def shift(start: datetime, hours: int = 8) -> ShiftRecord:
@@ -194,11 +200,11 @@ def shift(start: datetime, hours: int = 8) -> ShiftRecord:
     ],
 )
 def test_shift_note(shifts: list[ShiftRecord], expected: str | None) -> None:
-    assert routing.shift_note(shifts, NOW, LONDON) == expected
+    assert routing_rules.shift_note(shifts, NOW, LONDON) == expected
 
 
 def test_shift_note_in_summer_time() -> None:
     # 06:00 UTC in June is 07:00 in London.
     start = datetime(2026, 6, 2, 6, tzinfo=UTC)
-    note = routing.shift_note([shift(start)], start - timedelta(hours=20), LONDON)
+    note = routing_rules.shift_note([shift(start)], start - timedelta(hours=20), LONDON)
     assert note == "Next shift: Tue 07:00"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hub.avoided import EVENTS, AvoidedCounts, avoided, tally
-from hub.outcomes import (
+from hub.outcomes.avoided import EVENTS, AvoidedCounts, avoided, tally
+from hub.outcomes.codes import (
     DEFAULT_FOLLOW_UP_WINDOW,
     Intention,
     Representation,
     RepresentationKind,
     parse_outcome,
 )
-from hub.tariffs import (
+from hub.outcomes.tariffs import (
     DEFAULT_TARIFFS_FILE,
     Citation,
     TariffError,

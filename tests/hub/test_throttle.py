@@ -1,4 +1,4 @@
-"""Back-off per key (hub/throttle.py), on an injected clock."""
+"""Back-off per key (hub/people/throttle.py), on an injected clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from hub.clock import FixedClock
 from hub.errors import LockedOut
-from hub.throttle import Throttle
+from hub.people.throttle import Throttle
 
 
 def make(clock: FixedClock, **kw: int) -> Throttle:

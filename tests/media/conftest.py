@@ -368,7 +368,7 @@ def production_coturn(
     turnserver: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Coturn]:
     """coturn running config/coturn/turnserver.conf on loopback (IPv4, and IPv6 if any)."""
-    from web.devcert import make_dev_cert
+    from web.cli.devcert import make_dev_cert
 
     workdir = tmp_path_factory.mktemp("coturn-production")
     v6 = ipv6_loopback()

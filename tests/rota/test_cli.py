@@ -194,7 +194,7 @@ def test_python_dash_m_rota_and_the_telehub_mount(problem_file: Path, tmp_path: 
     )
     assert done.returncode == 2  # a problem file is no solution
     assert "assignments: expected a list" in done.stderr
-    from web.cli import main as telehub
+    from web.cli.commands import main as telehub
 
     empty = tmp_path / "empty.json"
     empty.write_text('{"assignments": []}')

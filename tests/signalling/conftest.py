@@ -12,13 +12,13 @@ import pyotp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from hub import auth, enrolment
-from hub.access import SYSTEM, Role, Skill
-from hub.admin import add_resident, create_staff
 from hub.clock import FixedClock
 from hub.context import HubContext
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff, StaffUser
+from hub.people import auth, enrolment
+from hub.people.access import SYSTEM, Role, Skill
+from hub.people.admin import add_resident, create_staff
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff, StaffUser
 from tests.conftest import PASSWORD
 from tests.web.helpers import totp_secret
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub import call_security, calls
+from hub.calls import live, security
 from signalling import protocol as p
 from tests.signalling.conftest import place_call
 
@@ -57,8 +57,8 @@ async def test_a_report_is_stored_and_both_sides_hear_the_change(
     await nurse.send("call.security", call_id=call_id, level="relay")
     await nurse.expect("call.security", level="relay")
     assert (await tab.expect("call.security"))["level"] == "relay"
-    assert (await calls.participants(ctx, call_id)).security_level == "relay"
-    assert [c.level.value for c in await call_security.changes(ctx, call_id)] == [
+    assert (await live.participants(ctx, call_id)).security_level == "relay"
+    assert [c.level.value for c in await security.changes(ctx, call_id)] == [
         "direct",
         "relay",
     ]
@@ -76,7 +76,7 @@ async def test_an_unknown_level_is_refused_and_nothing_stored(
         "message": "field 'level' of 'call.security' must be 'direct' or 'relay', got 'quantum'",
         "ref": "bad",
     }
-    assert (await calls.participants(ctx, call_id)).security_level is None
+    assert (await live.participants(ctx, call_id)).security_level is None
 
 
 async def test_only_a_party_of_the_live_call_may_report(
@@ -96,4 +96,4 @@ async def test_only_a_party_of_the_live_call_may_report(
     await tab.send("call.security", call_id=call_id, level="direct", ref="late")
     late = await tab.expect("error")
     assert (late["code"], late["message"]) == ("forbidden", f"call {call_id} is ended, not live")
-    assert (await calls.participants(ctx, call_id)).security_level is None
+    assert (await live.participants(ctx, call_id)).security_level is None

@@ -16,14 +16,15 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import calls, enrolment
-from hub.access import SYSTEM, Actor, Role
-from hub.admin import add_resident, create_staff
+from hub.calls import live
 from hub.context import HubContext
 from hub.events import CallChanged
+from hub.people import enrolment
+from hub.people.access import SYSTEM, Actor, Role
+from hub.people.admin import add_resident, create_staff
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from hub.ports import UnitOfWork, UnitOfWorkFactory
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
 from hub.store import tables as t
 from signalling.bus import MemoryBus
 from signalling.switchboard import Switchboard
@@ -100,8 +101,8 @@ async def clinicians(ctx: HubContext, n: int) -> list[Actor]:
     return out
 
 
-def ask(resident_id: int, observations: dict[str, Any] | None = None) -> calls.CallRequest:
-    return calls.CallRequest.parse(
+def ask(resident_id: int, observations: dict[str, Any] | None = None) -> live.CallRequest:
+    return live.CallRequest.parse(
         {"resident_id": resident_id, "reason": "fall", "observations": observations or {}}
     )
 
@@ -122,8 +123,8 @@ async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignor
     tablets = {first.id: Conn(first), second.id: Conn(second)}
     for conn in [*consoles, *tablets.values()]:
         board.register(conn)
-    waiting = await calls.request_call(ctx, first, ask(await resident(ctx, home.id, 0)))
-    call = await calls.request_call(ctx, second, ask(await resident(ctx, home.id, 1)))
+    waiting = await live.request_call(ctx, first, ask(await resident(ctx, home.id, 0)))
+    call = await live.request_call(ctx, second, ask(await resident(ctx, home.id, 1)))
 
     # The second call arrives: every console gets the queue, each waiting tablet its place.
     uows.opened = 0
@@ -138,7 +139,7 @@ async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignor
     assert of_type(tablets[first.id], "call.state")[0]["position"] == 1
 
     # A clinician answers: the tablet and the clinician hear it, with the clinician's name.
-    claimed = await calls.claim(ctx, nurses[0], call.id)
+    claimed = await live.claim(ctx, nurses[0], call.id)
     uows.opened = 0
     await board.on_call_changed(
         CallChanged(call.id, "answered", home.id, second.id, nurses[0].id, None)
@@ -153,7 +154,7 @@ async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignor
     assert of_type(consoles[0], "call.state")[-1] == told
 
     # It ends (no longer in the queue): still one read, the name read within it.
-    await calls.end(ctx, nurses[0], call.id)
+    await live.end(ctx, nurses[0], call.id)
     uows.opened = 0
     await board.on_call_changed(CallChanged(call.id, "ended", home.id, second.id, nurses[0].id))
     assert uows.opened == 1
@@ -184,11 +185,9 @@ async def test_the_queue_shows_and_orders_by_the_stored_score(  # type: ignore[n
     console = Conn(nurse, queue_subscribed=True)
     board.register(console)
     first, second = await tablet(ctx, home.id, "A"), await tablet(ctx, home.id, "B")
-    early = await calls.request_call(
-        ctx, first, ask(await resident(ctx, home.id, 0), COMPLETE_HIGH)
-    )
+    early = await live.request_call(ctx, first, ask(await resident(ctx, home.id, 0), COMPLETE_HIGH))
     medium = dict(COMPLETE_HIGH, respiration_rate=18, pulse=80, consciousness="A")
-    late = await calls.request_call(ctx, second, ask(await resident(ctx, home.id, 1), medium))
+    late = await live.request_call(ctx, second, ask(await resident(ctx, home.id, 1), medium))
     assert (early.news2_score, early.news2_band, late.news2_band) == (20, "high", "high")
     # What was stored is what counts: the earlier call's score as stored says low, the
     # later one's medium (different from what scoring the observations again gives).

@@ -98,8 +98,8 @@ async def test_flood_is_rate_limited(home, tablet, clock) -> None:
 async def test_sustained_flood_closes_with_1008(
     aiohttp_client, settings, engine, clock, ctx, home
 ) -> None:
-    from hub import enrolment
-    from hub.access import SYSTEM
+    from hub.people import enrolment
+    from hub.people.access import SYSTEM
     from web.app import create_app
 
     strict = settings.replace("signalling", rate_per_s=1, burst=5, abuse_close_after=20)
@@ -317,16 +317,16 @@ async def test_queue_survives_a_restart(
 async def test_abandoned_when_the_tablet_goes_away(ctx, clock, home, resident, tablet) -> None:
     from datetime import timedelta
 
-    from hub import calls
+    from hub.calls import live
 
     tab = await tablet(home)
     call_id = await place_call(tab, resident.id)
     assert tab.ws is not None
     await tab.ws.close()
     clock.advance(timedelta(seconds=119))
-    assert await calls.abandon_stale(ctx, timedelta(seconds=120)) == []
+    assert await live.abandon_stale(ctx, timedelta(seconds=120)) == []
     clock.advance(timedelta(seconds=2))
-    assert await calls.abandon_stale(ctx, timedelta(seconds=120)) == [call_id]
+    assert await live.abandon_stale(ctx, timedelta(seconds=120)) == [call_id]
     await asyncio.sleep(0)
 
 

@@ -14,13 +14,13 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from hub import enrolment
-from hub.access import SYSTEM, Role
-from hub.admin import create_staff, reset_totp, update_staff
-from hub.staff import NewStaff
+from hub.people import enrolment
+from hub.people.access import SYSTEM, Role
+from hub.people.admin import create_staff, reset_totp, update_staff
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.signalling.conftest import Peer, place_call, staff_token
-from web.keys import CTX, SWITCHBOARD
+from web.http.keys import CTX, SWITCHBOARD
 
 
 async def staff_peer(client, ctx, clock, peers, username, role, home_id=None):  # type: ignore[no-untyped-def]

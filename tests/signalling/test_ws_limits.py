@@ -17,12 +17,12 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.signalling.conftest import Peer, staff_token
-from web.keys import CTX, SWITCHBOARD
+from web.http.keys import CTX, SWITCHBOARD
 
 CAP_DEVICE, CAP_USER, CAP_ADDRESS = 2, 2, 5
 
@@ -121,7 +121,7 @@ async def test_sockets_are_capped_per_address(client, home, other_home, tablet) 
 async def test_a_saturated_database_pool_is_a_503_not_a_500(
     aiohttp_client, settings, engine, clock, home, tablet, pool
 ) -> None:  # type: ignore[no-untyped-def]
-    from hub import enrolment
+    from hub.people import enrolment
     from web.app import create_app
 
     size, overflow, timeout_s = pool

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from hub import audit_chain
-from hub.access import SYSTEM
-from hub.admin import create_home
-from hub.audit import GENESIS, AuditRecord, ChainHead, legacy_hash
+from hub.audit import chain
+from hub.audit.trail import GENESIS, AuditRecord, ChainHead, legacy_hash
 from hub.cipher import Keyring
 from hub.clock import FixedClock
 from hub.context import HubContext
-from hub.homes import NewHome
+from hub.people.access import SYSTEM
+from hub.people.admin import create_home
+from hub.people.homes import NewHome
 from hub.store import tables as t
 from hub.store.bootstrap import make_uow_factory
 from hub.store.db import create_engine
@@ -30,13 +30,13 @@ async def three_events(ctx: HubContext) -> None:
 
 async def test_the_chain_verifies_and_names_its_head(ctx, engine) -> None:
     await three_events(ctx)
-    report = await audit_chain.check(ctx)
+    report = await chain.check(ctx)
     assert report.ok and report.checked == 3 and report.unkeyed == 0
     async with engine.connect() as conn:
         last = (
             await conn.execute(select(t.audit_events.c.hash).where(t.audit_events.c.seq == 3))
         ).scalar_one()
-    assert await audit_chain.head(ctx) == ChainHead(3, last)
+    assert await chain.head(ctx) == ChainHead(3, last)
     assert report.head == ChainHead(3, last)
 
 
@@ -44,7 +44,7 @@ async def test_deleting_the_newest_rows_no_longer_verifies(ctx, engine) -> None:
     await three_events(ctx)
     async with engine.begin() as conn:
         await conn.execute(delete(t.audit_events).where(t.audit_events.c.seq > 1))
-    report = await audit_chain.check(ctx)
+    report = await chain.check(ctx)
     assert report.problem == (
         "the chain ends at event 1 but its head row names event 3: the newest events were removed"
     )
@@ -54,7 +54,7 @@ async def test_a_truncation_with_the_head_row_rewritten_shows_against_an_exporte
     ctx, engine
 ) -> None:
     await three_events(ctx)
-    exported = await audit_chain.head(ctx)
+    exported = await chain.head(ctx)
     async with engine.begin() as conn:
         first = (
             (await conn.execute(select(t.audit_events).where(t.audit_events.c.seq == 1)))
@@ -63,8 +63,8 @@ async def test_a_truncation_with_the_head_row_rewritten_shows_against_an_exporte
         )
         await conn.execute(delete(t.audit_events).where(t.audit_events.c.seq > 1))
         await conn.execute(update(t.audit_head).values(seq=1, hash=first["hash"]))
-    assert (await audit_chain.check(ctx)).ok  # consistent as far as the database goes
-    report = await audit_chain.check(ctx, exported)
+    assert (await chain.check(ctx)).ok  # consistent as far as the database goes
+    report = await chain.check(ctx, exported)
     assert (
         report.problem
         == "the chain ends at event 1, before the exported head 3: events were removed"
@@ -92,7 +92,7 @@ async def test_an_edit_with_every_later_hash_recomputed_unkeyed_is_found(ctx, en
             )
             prev = h
         await conn.execute(update(t.audit_head).values(hash=prev))
-    report = await audit_chain.check(ctx)
+    report = await chain.check(ctx)
     assert report.first_bad_seq == 1
     assert report.problem == "event content does not match its hash"
 
@@ -132,7 +132,7 @@ async def test_events_from_before_the_key_stay_verifiable_after_migration_0011(
         keyring = Keyring.from_b64(c.notes_keys, c.notes_key_id, c.audit_key)
         ctx = HubContext(make_uow_factory(engine, keyring), FixedClock(at), keyring, settings)
         await three_events(ctx)
-        report = await audit_chain.check(ctx)
+        report = await chain.check(ctx)
         assert report.ok and report.checked == 5
         assert report.unkeyed == 2 and report.keyed_from == 3
     finally:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Text, cast, func, insert, select
 
-from hub.access import SYSTEM
-from hub.admin import add_resident
-from hub.avoided import Avoided
-from hub.consultations import Consultation, Reason, State
-from hub.residents import ResidentDetails
+from hub.calls.consultation import Consultation, Reason, State
+from hub.outcomes.avoided import Avoided
+from hub.people.access import SYSTEM
+from hub.people.admin import add_resident
+from hub.people.residents import ResidentDetails
 from hub.store import tables as t
 from hub.store.bulk import insert_rows
 

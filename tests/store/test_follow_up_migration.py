@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, text
 
-from hub import representations
+from hub.outcomes import representations
 from hub.store.db import SchemaOutOfDate
 from hub.store.migrate import alembic_config, check_current, upgrade
 from tests.web.closed_calls import closed_call, nurse_of

@@ -9,10 +9,10 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, insert, text
 
+from hub.calls.note_entries import NewNote
 from hub.cipher import Keyring
 from hub.clock import FixedClock
 from hub.context import HubContext
-from hub.note_entries import NewNote
 from hub.settings import Settings
 from hub.store import tables as t
 from hub.store.bootstrap import make_uow_factory

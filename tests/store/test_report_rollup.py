@@ -20,16 +20,18 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, or_, select, text
 
-from hub import closure, reports, representations
-from hub.access import SYSTEM, Actor, Role
-from hub.admin import add_resident, create_home, create_staff
-from hub.avoided import Avoided
-from hub.consultations import Consultation, Reason, State
+from hub.calls import closure
+from hub.calls.consultation import Consultation, Reason, State
 from hub.context import HubContext
-from hub.homes import NewHome
-from hub.outcomes import AdmissionJudgement, FollowUp, Outcome, OutcomeCode
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.outcomes import representations
+from hub.outcomes.avoided import Avoided
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Outcome, OutcomeCode
+from hub.people.access import SYSTEM, Actor, Role
+from hub.people.admin import add_resident, create_home, create_staff
+from hub.people.homes import NewHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
+from hub.reports import summary
 from hub.store import tables as t
 from hub.store.report_repository import RowReports, SqlReports, _local_day
 from hub.store.report_rollup import ROLLUP_TABLES, ReportRollup
@@ -237,7 +239,7 @@ def _utc_midnight(d: date) -> datetime:
 def _ranges(rng: random.Random) -> list[tuple[datetime, datetime]]:
     """Ranges from UK midnight to UK midnight (the dashboard's; the rollup answers
     them), and a few from UTC midnights in summer, which only the rows can answer."""
-    midnight = reports.local_midnight
+    midnight = summary.local_midnight
     fixed = [
         (START, END),
         (midnight(date(2025, 1, 1)), midnight(date(2026, 1, 1))),
@@ -270,7 +272,7 @@ async def _figures(reps: RowReports, since: datetime, until: datetime) -> dict[s
         "hour_of_week": await reps.hour_of_week(since, until, None),
         "outcomes": await reps.breakdown("outcome", since, until, None),
         "reasons": await reps.breakdown("reason", since, until, None),
-        "answer": await reps.answer_times(since, until, None, reports.ANSWER_TARGET),
+        "answer": await reps.answer_times(since, until, None, summary.ANSWER_TARGET),
         "answer_odd_target": await reps.answer_times(since, until, None, timedelta(seconds=61)),
     }
 
@@ -323,7 +325,7 @@ async def test_rollup_equals_the_rows_after_random_writes_and_a_rebuild(ctx) -> 
     assert maintained["report_daily_slots"]
 
     steps: list[tuple[int, int]] = []
-    counted = await reports.rebuild_rollup(
+    counted = await summary.rebuild_rollup(
         ctx, SYSTEM, lambda done, total: steps.append((done, total))
     )
     assert steps and steps[-1][0] == steps[-1][1]
@@ -341,14 +343,14 @@ async def test_rebuild_counts_every_counted_call(ctx) -> None:
         counted = await uow.reports.counts(
             datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC), None
         )
-    assert await reports.rebuild_rollup(ctx, SYSTEM) == counted.calls > 0
+    assert await summary.rebuild_rollup(ctx, SYSTEM) == counted.calls > 0
 
 
 async def test_rebuild_needs_an_admin(ctx) -> None:
     from hub.errors import Forbidden
 
     with pytest.raises(Forbidden, match="admin"):
-        await reports.rebuild_rollup(ctx, Actor("staff", 9, "M", Role.MANAGER))
+        await summary.rebuild_rollup(ctx, Actor("staff", 9, "M", Role.MANAGER))
 
 
 async def test_a_write_rolled_back_leaves_the_rollup_alone(ctx) -> None:
@@ -554,7 +556,7 @@ async def test_the_rollup_keys_calls_by_uk_day_on_every_path(ctx) -> None:
         assert await _days_in(conn) == _expected_days()
         assert await _days_in(conn, t.report_daily_homes) == _expected_days()
     maintained = await _rollup_rows(ctx)
-    assert await reports.rebuild_rollup(ctx, SYSTEM) == len(ROLLUP_DAYS)
+    assert await summary.rebuild_rollup(ctx, SYSTEM) == len(ROLLUP_DAYS)
     assert await _rollup_rows(ctx) == maintained
     # add_many of calls already counted files them the same way.
     async with ctx.uow() as uow:
@@ -564,7 +566,7 @@ async def test_the_rollup_keys_calls_by_uk_day_on_every_path(ctx) -> None:
     async with ctx.uow() as uow:
         doubled = {day: 2 * n for day, n in _expected_days().items()}
         assert await _days_in(uow.reports.conn) == doubled  # type: ignore[attr-defined]
-    await _compare(ctx, [(reports.local_midnight(date(2026, 1, 1)), END)])
+    await _compare(ctx, [(summary.local_midnight(date(2026, 1, 1)), END)])
 
 
 @pytest.mark.empty_database

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hub import calls, closure
-from hub.access import Actor, Role
-from hub.consultations import Consultation
+from hub.calls import closure, live
+from hub.calls.consultation import Consultation
 from hub.context import HubContext
+from hub.people.access import Actor, Role
 from tests.hub.test_calls import edna, request, tablet
 
 OUTCOME = {"outcome": "managed_advice", "follow_up": "none", "admission_judgement": "yes"}
@@ -34,11 +34,11 @@ async def closed_call(  # type: ignore[no-untyped-def]
     if resident is None:
         resident = await edna(ctx, clock, home)
     nurse = nurse_of(clinician_user)
-    call = await calls.request_call(ctx, tab, request(resident.id, intention=intention))
+    call = await live.request_call(ctx, tab, request(resident.id, intention=intention))
     clock.advance(wait)
-    await calls.claim(ctx, nurse, call.id)
+    await live.claim(ctx, nurse, call.id)
     clock.advance(timedelta(minutes=10))
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     if outcome is not None:
         await closure.record_outcome(ctx, nurse, call.id, outcome)
     async with ctx.uow() as uow:

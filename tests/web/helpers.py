@@ -8,12 +8,12 @@ from typing import Any
 import pyotp
 from aiohttp.test_utils import TestClient
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.auth import totp_context
 from hub.clock import FixedClock
 from hub.context import HubContext
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.auth import totp_context
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')

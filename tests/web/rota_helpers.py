@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.hub.rota_fixtures import MONDAY
 from tests.web.helpers import post_form
-from web.rota_jobs import ROTA_JOBS
+from web.rota.jobs import ROTA_JOBS
 
 NEXT_MONDAY = MONDAY + timedelta(days=7)  # the form's default first day
 JSON = {"Accept": "application/json"}

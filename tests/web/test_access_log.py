@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hub import enrolment
-from hub.access import SYSTEM
-from web.access_log import ACCESS_LOG, AccessLogger
+from hub.people import enrolment
+from hub.people.access import SYSTEM
+from web.http.access_log import ACCESS_LOG, AccessLogger
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ async def served(settings, engine, clock, home):  # type: ignore[no-untyped-def]
 
 
 async def test_a_carers_resident_search_is_not_in_the_access_log(served, home, caplog) -> None:  # type: ignore[no-untyped-def]
-    from web.keys import CTX
+    from web.http.keys import CTX
 
     app, base = served
     ctx = app[CTX]
@@ -50,7 +50,7 @@ async def test_a_carers_resident_search_is_not_in_the_access_log(served, home, c
 def test_telehub_serve_uses_this_logger() -> None:
     import inspect
 
-    from web import cli
+    from web.cli import commands
 
-    source = inspect.getsource(cli._serve)
+    source = inspect.getsource(commands._serve)
     assert "access_log_class=AccessLogger" in source and "access_log=ACCESS_LOG" in source

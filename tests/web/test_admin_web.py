@@ -127,7 +127,7 @@ async def test_issue_code_then_revoke_tablet(admin_client, ctx, home) -> None:
     assert 'data-testid="enrolment-code"' not in again
     async with ctx.uow() as uow:
         assert len(await uow.devices.codes(home.id)) == 1
-    from hub import enrolment
+    from hub.people import enrolment
 
     enrolled = await enrolment.enrol(ctx, code.group(1))
     resp = await post_form(
@@ -166,7 +166,7 @@ async def test_clinician_cannot_open_admin(client, ctx, clock, clinician_user) -
 async def test_a_tampered_or_foreign_code_message_shows_nothing(
     admin_client, home, other_home
 ) -> None:
-    from web.flash import FLASH_COOKIE
+    from web.http.flash import FLASH_COOKIE
 
     url = f"/admin/homes/{home.id}"
     resp = await post_form(admin_client, f"{url}/codes", {"label": "Lounge"}, token_from=url)

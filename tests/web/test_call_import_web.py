@@ -11,12 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.access import SYSTEM
-from hub.call_import import COLUMNS, import_calls
+from hub.calls import imports
+from hub.calls.imports import COLUMNS, import_calls
+from hub.people.access import SYSTEM
 from tests.conftest import PASSWORD
 from tests.hub.test_call_import import GOOD, HEADER, hourly_rows
 from tests.hub.test_calls import edna
 from tests.web.helpers import csrf, login, login_home_manager
+from web.calls import import_page
 
 URL = "/admin/import-calls"
 NDJSON = "application/x-ndjson"
@@ -96,9 +98,8 @@ async def test_page_is_linked_and_explains_the_columns(admin_client) -> None:
 
 
 async def test_good_file_streams_progress_then_done(admin_client, ctx, monkeypatch) -> None:
-    from web import call_import_views
 
-    monkeypatch.setattr(call_import_views, "PROGRESS_EVERY_S", 0.001)
+    monkeypatch.setattr(import_page, "PROGRESS_EVERY_S", 0.001)
     resp = await post(admin_client, (HEADER + GOOD + many(300)).encode())
     assert resp.status == 200
     lines = await ndjson(resp)
@@ -204,9 +205,8 @@ async def test_no_file_is_422(admin_client) -> None:
 
 
 async def test_too_large_is_413(admin_client, ctx, monkeypatch) -> None:
-    from web import call_import_views
 
-    monkeypatch.setattr(call_import_views, "MAX_IMPORT_BYTES", 2 * 1024 * 1024)
+    monkeypatch.setattr(import_page, "MAX_IMPORT_BYTES", 2 * 1024 * 1024)
     big = (HEADER + many(30_000)).encode()
     assert len(big) > 2 * 1024 * 1024
     resp = await post(admin_client, big)
@@ -314,13 +314,11 @@ async def test_errors_are_escaped_in_the_result_page(admin_client) -> None:
 async def test_a_browser_leaving_mid_import_imports_nothing(admin_client, ctx, monkeypatch) -> None:
     """Rows already written inside the import's transaction are rolled back when the
     browser goes away: all or nothing holds."""
-    from hub import call_import
-    from web import call_import_views
 
-    monkeypatch.setattr(call_import, "BATCH", 2)
-    monkeypatch.setattr(call_import_views, "PROGRESS_EVERY_S", 0.01)
+    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(import_page, "PROGRESS_EVERY_S", 0.01)
     written, cancelled = asyncio.Event(), asyncio.Event()
-    write = call_import._Writer._write
+    write = imports._Writer._write
 
     async def write_then_hang(self: Any, batch: Any) -> None:
         await write(self, batch)  # the first batch is in the transaction…
@@ -331,7 +329,7 @@ async def test_a_browser_leaving_mid_import_imports_nothing(admin_client, ctx, m
             cancelled.set()
             raise
 
-    monkeypatch.setattr(call_import._Writer, "_write", write_then_hang)
+    monkeypatch.setattr(imports._Writer, "_write", write_then_hang)
     value = await csrf(admin_client, URL)
     data = aiohttp.FormData()
     data.add_field("file", (HEADER + many(20)).encode(), filename="c.csv", content_type="text/csv")
@@ -346,7 +344,7 @@ async def test_a_browser_leaving_mid_import_imports_nothing(admin_client, ctx, m
     await asyncio.wait_for(written.wait(), 5)
     resp.close()  # the browser goes away
     await asyncio.wait_for(cancelled.wait(), 5)
-    monkeypatch.setattr(call_import._Writer, "_write", write)
+    monkeypatch.setattr(imports._Writer, "_write", write)
     # The transaction was given back (a new import can write: it waits for the lock
     # until the cancelled one has rolled back) and nothing was kept.
     result = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))

@@ -10,16 +10,16 @@ from datetime import timedelta
 
 from fhir.resources.R4B.bundle import Bundle
 
-from hub import call_security, calls, closure
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.call_security import SecurityLevel
-from hub.staff import NewStaff
+from hub.calls import closure, live, security
+from hub.calls.security import SecurityLevel
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.hub.test_calls import edna, request, tablet
 from tests.web.closed_calls import OUTCOME, nurse_of
 from tests.web.helpers import login
-from web.fhir_export import SECURITY_EXTENSION, SECURITY_SYSTEM
+from web.reports.fhir import SECURITY_EXTENSION, SECURITY_SYSTEM
 
 DAY = "2026-07-10"  # in British Summer Time: UK time is UTC + 1
 
@@ -28,14 +28,14 @@ async def call_that_moved_to_the_relay(ctx, clock, home, clinician_user) -> int:
     clock.advance(timedelta(days=130))  # 10 July 2026, 10:00 UTC = 11:00 BST
     tab = await tablet(ctx, home)
     nurse = nurse_of(clinician_user)
-    call = await calls.request_call(ctx, tab, request((await edna(ctx, clock, home)).id))
-    await calls.claim(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request((await edna(ctx, clock, home)).id))
+    await live.claim(ctx, nurse, call.id)
     clock.advance(timedelta(seconds=5))
-    await call_security.report(ctx, tab, call.id, SecurityLevel.DIRECT)  # 11:00 BST
+    await security.report(ctx, tab, call.id, SecurityLevel.DIRECT)  # 11:00 BST
     clock.advance(timedelta(minutes=7))
-    await call_security.report(ctx, nurse, call.id, SecurityLevel.RELAY)  # 11:07 BST
+    await security.report(ctx, nurse, call.id, SecurityLevel.RELAY)  # 11:07 BST
     clock.advance(timedelta(minutes=3))
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     await closure.record_outcome(ctx, nurse, call.id, OUTCOME)
     return call.id
 
@@ -62,7 +62,7 @@ async def test_a_call_without_a_report_says_not_recorded(
     client, ctx, clock, home, clinician_user
 ) -> None:
     tab = await tablet(ctx, home)
-    call = await calls.request_call(ctx, tab, request((await edna(ctx, clock, home)).id))
+    call = await live.request_call(ctx, tab, request((await edna(ctx, clock, home)).id))
     await login(client, ctx, clock, "cleo", PASSWORD, clinician_user.id)
     page = await (await client.get(f"/calls/{call.id}")).text()
     assert 'data-testid="security">Not recorded</dd>' in page

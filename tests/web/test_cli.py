@@ -11,8 +11,8 @@ import pytest
 from cryptography import x509
 
 from tests.conftest import CHEAP_PASSWORD_TOML
-from web.cli import main
-from web.devcert import make_dev_cert
+from web.cli.commands import main
+from web.cli.devcert import make_dev_cert
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def telehub(
     *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
+        [sys.executable, "-m", "web.cli.commands", *args],
         cwd=cwd,
         text=True,
         capture_output=True,
@@ -148,7 +148,7 @@ def test_serve_speaks_tls_and_marks_cookies_secure(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "web.cli",
+            "web.cli.commands",
             "--config",
             cfg,
             "serve",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.reports import ReportQuery, build
-from hub.staff import NewStaff
-from hub.tariffs import load_tariffs
+from hub.outcomes.tariffs import load_tariffs
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
+from hub.reports.summary import ReportQuery, build
 from tests.conftest import PASSWORD
 from tests.web.closed_calls import OUTCOME, closed_call
 from tests.web.helpers import csrf, login, login_home_manager, post_form

@@ -5,23 +5,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hub import demo
-from hub.access import Role
 from hub.clock import FixedClock
 from hub.context import HubContext
+from hub.people.access import Role
 from tests.web.test_cli import config, telehub
-from web.cli import demo_login_lines
+from web.cli import demo_data
+from web.cli.commands import demo_login_lines
 
 
 async def test_demo_prints_one_login_per_role_including_a_home_manager(
     ctx: HubContext, clock: FixedClock
 ) -> None:
-    summary = await demo.seed(ctx, months=1, rota_time_limit_s=0)
+    summary = await demo_data.seed(ctx, months=1, rota_time_limit_s=0)
 
     async with ctx.uow() as uow:
         staff = {u.username: u for u in await uow.staff.list()}
         homes = {h.id: h.name for h in await uow.homes.list()}
-    home_manager = staff[demo.HOME_MANAGER[0]]
+    home_manager = staff[demo_data.HOME_MANAGER[0]]
     assert home_manager.role is Role.MANAGER and home_manager.home_id in homes
 
     lines = demo_login_lines(summary.logins)
@@ -34,7 +34,7 @@ async def test_demo_prints_one_login_per_role_including_a_home_manager(
     # Every login is still printed once, with its password.
     printed = [line for line in lines if line.startswith("    ")]
     assert len(printed) == len(summary.logins)
-    assert all(demo.DEMO_PASSWORD in line for line in printed)
+    assert all(demo_data.DEMO_PASSWORD in line for line in printed)
 
 
 def test_progress_off_a_terminal_is_a_short_line_per_step(tmp_path: Path) -> None:

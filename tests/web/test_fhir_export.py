@@ -9,20 +9,20 @@ from datetime import timedelta
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from hub import calls, closure
-from hub.access import SYSTEM, Actor, Role
-from hub.admin import add_resident, create_staff
-from hub.consultations import Consultation
+from hub.calls import closure, live
+from hub.calls.consultation import Consultation
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound
-from hub.homes import CareHome
-from hub.reports import ReportQuery
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM, Actor, Role
+from hub.people.admin import add_resident, create_staff
+from hub.people.homes import CareHome
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
+from hub.reports.summary import ReportQuery
 from tests.conftest import PASSWORD
 from tests.hub.test_calls import request, tablet
 from tests.web.helpers import login, login_home_manager
-from web.fhir_export import EXPORT_ACTION, NHS_NUMBER, encounter_bundle
+from web.reports.fhir import EXPORT_ACTION, NHS_NUMBER, encounter_bundle
 
 DAY = "2026-03-02"  # the test clock's day
 MANAGER = Actor("staff", 900, "Maria", Role.MANAGER)
@@ -44,10 +44,10 @@ async def ended_call(
     new = NewStaff.parse(f"nurse{home.id}", f"Nurse {home.id}", "clinician", ["clinician"])
     user = await create_staff(ctx, SYSTEM, new, PASSWORD)
     nurse = Actor("staff", user.id, user.display_name, Role.CLINICIAN)
-    call = await calls.request_call(ctx, tab, request(resident.id))
-    await calls.claim(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(resident.id))
+    await live.claim(ctx, nurse, call.id)
     clock.advance(timedelta(minutes=15))
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     await closure.record_outcome(
         ctx,
         nurse,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub import enrolment
-from hub.access import SYSTEM
+from hub.people import enrolment
+from hub.people.access import SYSTEM
 from tests.conftest import PASSWORD
 from tests.web.helpers import csrf, post_form
 
@@ -87,7 +87,7 @@ async def test_bad_json_bodies_are_400_with_a_clear_message(
 
 
 async def test_brackets_inside_strings_do_not_count_as_nesting(client) -> None:
-    from web.json_body import nesting_depth, parse_json_object
+    from web.http.json_body import nesting_depth, parse_json_object
 
     assert nesting_depth('{"a": "[[[[[[[[[[{{{{\\"]]]", "b": [1]}') == 2
     assert parse_json_object(b'{"note": "' + b"[" * 100 + b'"}') == {"note": "[" * 100}

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
 
-from hub import demo
+from hub.calls.consultation import Reason, State
 from hub.clock import FixedClock
-from hub.consultations import Reason, State
 from hub.context import HubContext
-from hub.outcomes import AdmissionJudgement, FollowUp, Intention, OutcomeCode
-from hub.rostering import LeaveKind
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Intention, OutcomeCode
+from hub.rostering.problem import LeaveKind
 from tests.web.helpers import login
-from web.labels import local_date, local_datetime
+from web.cli import demo_data
+from web.http.labels import local_date, local_datetime
 
 # Codes that are not also plain words ("fall", "pain", "ended" are both).
 CODES = {
@@ -79,7 +79,7 @@ async def _get(client: TestClient, path: str) -> str:
 async def test_pages_show_labels_and_uk_times_not_codes(
     client: TestClient, ctx: HubContext, clock: FixedClock
 ) -> None:
-    summary = await demo.seed(ctx, months=1, rota_time_limit_s=0)
+    summary = await demo_data.seed(ctx, months=1, rota_time_limit_s=0)
     users = {x.username: x for x in summary.logins}
     async with ctx.uow() as uow:
         staff = {u.username: u.id for u in await uow.staff.list()}

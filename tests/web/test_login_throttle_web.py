@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from hub import enrolment
-from hub.access import SYSTEM
+from hub.people import enrolment
+from hub.people.access import SYSTEM
 from tests.conftest import PASSWORD
 from tests.web.helpers import CSRF, post_form
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.web.closed_calls import closed_call
 from tests.web.helpers import login, login_home_manager
-from web.monthly_report_views import month_range
+from web.reports.monthly import month_range
 
 
 @pytest.fixture

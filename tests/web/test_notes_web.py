@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hub import calls, notes
+from hub.calls import live, notes
 from tests.conftest import PASSWORD
 from tests.hub.test_calls import edna, request, tablet
 from tests.web.closed_calls import nurse_of
@@ -17,13 +17,13 @@ async def call_with_notes(ctx, clock, home, clinician_user):  # type: ignore[no-
     tab = await tablet(ctx, home)
     resident = await edna(ctx, clock, home)
     nurse = nurse_of(clinician_user)
-    call = await calls.request_call(ctx, tab, request(resident.id))
-    await calls.claim(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(resident.id))
+    await live.claim(ctx, nurse, call.id)
     clock.advance(timedelta(minutes=7))  # 09:02 UTC
     first = (await notes.add(ctx, nurse, call.id, "Bruise on the right hip.\nWalking.")).entry
     await notes.save_draft(ctx, nurse, call.id, "Daughter informed.", 0)
     clock.advance(timedelta(minutes=5))  # 09:07 UTC: the end commits the draft
-    await calls.end(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     clock.advance(timedelta(minutes=8))  # 09:15 UTC: a late correction
     fix = await notes.correct(ctx, nurse, call.id, first.id, "Bruise on the LEFT hip.")
     return call, first, fix
@@ -100,9 +100,9 @@ async def test_a_late_entry_and_a_correction_from_the_call_page(
 async def test_a_manager_reads_the_notes_but_adds_none(
     client, ctx, clock, home, admin_user
 ) -> None:
-    from hub.access import SYSTEM
-    from hub.admin import create_staff
-    from hub.staff import NewStaff
+    from hub.people.access import SYSTEM
+    from hub.people.admin import create_staff
+    from hub.people.staff import NewStaff
 
     cleo = await create_staff(
         ctx, SYSTEM, NewStaff.parse("cleo", "Cleo Clinician", "clinician", ["clinician"]), PASSWORD

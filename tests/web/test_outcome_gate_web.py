@@ -7,11 +7,11 @@ import csv
 import io
 from datetime import timedelta
 
-from hub import calls, closure
-from hub.access import SYSTEM
-from hub.admin import add_resident, create_staff
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.calls import closure, live
+from hub.people.access import SYSTEM
+from hub.people.admin import add_resident, create_staff
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.hub.test_calls import edna, request, tablet
 from tests.web.closed_calls import OUTCOME, closed_call, nurse_of
@@ -47,10 +47,10 @@ async def three_calls(ctx, clock, home, other_home, clinician_user):  # type: ig
         ),
     )
     tom = nurse_of(await nurse_user(ctx, "tom"))
-    call = await calls.request_call(ctx, await tablet(ctx, other_home), request(al.id))
-    await calls.claim(ctx, tom, call.id)
+    call = await live.request_call(ctx, await tablet(ctx, other_home), request(al.id))
+    await live.claim(ctx, tom, call.id)
     clock.advance(timedelta(minutes=5))
-    await calls.end(ctx, tom, call.id)
+    await live.end(ctx, tom, call.id)
     await closure.defer_outcome(ctx, tom, call.id, "waiting for the GP")
     return open_one
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.staff import NewStaff
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.web.helpers import login, login_home_manager
 
@@ -63,17 +63,17 @@ async def test_clinicians_do_not_get_reports(client, ctx, clock, clinician_user)
 async def test_staff_record_a_representation_that_cancels_avoided(
     client, ctx, clock, home, clinician_user
 ) -> None:
-    from hub import calls, closure
-    from hub.access import Actor, Role
+    from hub.calls import closure, live
+    from hub.people.access import Actor, Role
     from tests.hub.test_calls import edna, request, tablet
     from tests.web.helpers import post_form
 
     tab = await tablet(ctx, home)
     r = await edna(ctx, clock, home)
     nurse = Actor("staff", clinician_user.id, "Cleo", Role.CLINICIAN)
-    call = await calls.request_call(ctx, tab, request(r.id, intention="ae"))
-    await calls.claim(ctx, nurse, call.id)
-    await calls.end(ctx, nurse, call.id)
+    call = await live.request_call(ctx, tab, request(r.id, intention="ae"))
+    await live.claim(ctx, nurse, call.id)
+    await live.end(ctx, nurse, call.id)
     await closure.record_outcome(
         ctx,
         nurse,
@@ -90,8 +90,8 @@ async def test_staff_record_a_representation_that_cancels_avoided(
     )
     assert resp.status == 303
     day = clock.now().date()
-    from hub.reports import ReportQuery, build
-    from hub.tariffs import load_tariffs
+    from hub.outcomes.tariffs import load_tariffs
+    from hub.reports.summary import ReportQuery, build
 
     report = await build(ctx, SYSTEM, ReportQuery(day, day), load_tariffs())
     assert report.counts.admission == 0 and report.counts.ae_attendance == 0
@@ -183,8 +183,8 @@ async def test_unknown_csv_table_is_400(manager_client) -> None:
 async def test_csv_neutralises_spreadsheet_formulas_in_home_names(
     manager_client, ctx, clock, clinician_user
 ) -> None:
-    from hub.admin import create_home
-    from hub.homes import NewHome
+    from hub.people.admin import create_home
+    from hub.people.homes import NewHome
     from tests.web.closed_calls import closed_call
 
     evil = await create_home(
@@ -200,7 +200,7 @@ async def test_csv_neutralises_spreadsheet_formulas_in_home_names(
 
 
 def test_safe_cell_guards_every_formula_prefix() -> None:
-    from web.report_views import safe_cell
+    from web.reports.dashboard import safe_cell
 
     for bad in ("=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert safe_cell(bad) == "'" + bad

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from hub import representations
-from hub.access import SYSTEM
-from hub.reports import ReportQuery, build
-from hub.tariffs import load_tariffs
+from hub.outcomes import representations
+from hub.outcomes.tariffs import load_tariffs
+from hub.people.access import SYSTEM
+from hub.reports.summary import ReportQuery, build
 from tests.web.closed_calls import closed_call, nurse_of
 from tests.web.helpers import PASSWORD, csrf, login, post_form
 from tests.web.test_tablet_web import enrol

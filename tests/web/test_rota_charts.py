@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.rota.factory import make_problem
-from web.rota_charts import cover_chart
+from web.rota.charts import cover_chart
 
 
 def _day_labels(days: int) -> list[str]:

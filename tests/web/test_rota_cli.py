@@ -18,7 +18,7 @@ from hub.store.migrate import upgrade
 from rota.cli import main as rota_main
 from tests.conftest import CHEAP_PASSWORD_TOML
 from tests.hub.rota_fixtures import rota_team
-from web.cli import main
+from web.cli.commands import main
 
 
 def _hub(tmp_path: Path) -> Path:

@@ -14,14 +14,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from hub.context import HubContext
-from hub.rota_jobs import STALE_AFTER, TAKEN_OVER, JobRecord, JobState
+from hub.rostering.jobs import STALE_AFTER, TAKEN_OVER, JobRecord, JobState
 from rota.solver import Progress
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import rota_lead, rota_team
 from tests.web.helpers import login, post_form
 from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota
 from web.app import create_app
-from web.rota_jobs import ProgressFn, RotaJobs
+from web.rota.jobs import ProgressFn, RotaJobs
 
 
 @pytest.fixture

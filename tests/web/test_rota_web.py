@@ -12,11 +12,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from icalendar import Calendar
 
-from hub import rota_inputs, rota_plans
-from hub.access import SYSTEM
 from hub.context import HubContext
-from hub.rostering import RotaStatus
-from hub.rota_jobs import JobRecord, JobState
+from hub.people.access import SYSTEM
+from hub.rostering import inputs, plans
+from hub.rostering.jobs import JobRecord, JobState
+from hub.rostering.problem import RotaStatus
 from hub.settings import Settings
 from rota.model import Assignment, RuleParams
 from rota.problem_io import parse_problem
@@ -34,8 +34,8 @@ from tests.hub.rota_fixtures import (
 )
 from tests.web.helpers import csrf, login, post_form
 from tests.web.rota_helpers import JSON, NEXT_MONDAY, finish_job, generate_rota, start_job
-from web.rota_jobs import ROTA_JOBS
-from web.rota_page import HARD_RULE_LABELS
+from web.rota.jobs import ROTA_JOBS
+from web.rota.page import HARD_RULE_LABELS
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ async def test_a_clinician_sees_only_their_own_shifts_and_requests(
     request = {"kind": "day_off", "first": "2026-03-12", "last": "", "weight": "7", "shift": ""}
     resp = await post_form(client, "/rota/mine/requests", request, token_from="/rota/mine")
     assert resp.status == 303
-    (own,) = await rota_inputs.own_requests(ctx, actor_for(me))
+    (own,) = await inputs.own_requests(ctx, actor_for(me))
     assert (own.first, own.last, own.weight) == (MONDAY + timedelta(days=10),) * 2 + (7,)
     bad = await post_form(
         client, "/rota/mine/requests", {**request, "weight": "0"}, token_from="/rota/mine"
@@ -136,9 +136,9 @@ async def test_a_clinician_sees_only_their_own_shifts_and_requests(
 
 async def test_a_clinician_takes_their_shifts_to_their_calendar(client, ctx, clock, team) -> None:  # type: ignore[no-untyped-def]
     lead = await rota_lead(ctx)
-    record = await rota_plans.generate(ctx, lead, MONDAY, 7, "8h", time_limit_s=2)
-    await rota_plans.publish(ctx, lead, record.id)
-    shifts = (await rota_plans.view(ctx, lead, record.id)).shifts
+    record = await plans.generate(ctx, lead, MONDAY, 7, "8h", time_limit_s=2)
+    await plans.publish(ctx, lead, record.id)
+    shifts = (await plans.view(ctx, lead, record.id)).shifts
     me = next(u for u in team if any(s.staff_id == u.id for s in shifts))
     mine = sorted((s for s in shifts if s.staff_id == me.id), key=lambda s: s.starts_at)
     await login(client, ctx, clock, me.username, PASSWORD, me.id)
@@ -174,7 +174,7 @@ async def test_contract_leave_and_request_forms(client, ctx, lead, team) -> None
         client, "/rota/people/contract", {"staff_id": str(who.id), "hours": "30"}, token_from=page
     )
     assert resp.status == 303
-    roster = await rota_inputs.roster(ctx, lead)
+    roster = await inputs.roster(ctx, lead)
     assert roster.contracts[who.id].contracted_hours == 30
     assert roster.contracts[who.id].night_capable is False  # box unticked: day only
     bad = await post_form(
@@ -196,9 +196,9 @@ async def test_contract_leave_and_request_forms(client, ctx, lead, team) -> None
     text = await clash.text()
     assert clash.status == 422 and "overlaps" in text
     assert 'value="2026-03-14"' in text and '<option value="training" selected>' in text
-    (entry,) = (await rota_inputs.roster(ctx, lead)).leave
+    (entry,) = (await inputs.roster(ctx, lead)).leave
     removed = await post_form(client, f"/rota/people/leave/{entry.id}/remove", {}, token_from=page)
-    assert removed.status == 303 and not (await rota_inputs.roster(ctx, lead)).leave
+    assert removed.status == 303 and not (await inputs.roster(ctx, lead)).leave
 
     request = {
         "staff_id": str(who.id),
@@ -219,23 +219,21 @@ async def test_contract_leave_and_request_forms(client, ctx, lead, team) -> None
         client, "/rota/people/requests", {**request, "staff_id": "9999"}, token_from=page
     )
     assert nobody.status == 422 and "no clinician with id 9999" in await nobody.text()
-    (kept,) = (await rota_inputs.roster(ctx, lead)).requests
+    (kept,) = (await inputs.roster(ctx, lead)).requests
     assert (kept.shift, kept.weight) == ("early", 5)
     assert "Preferred shift: early" in await (await client.get(page)).text()
     gone = await post_form(client, f"/rota/people/requests/{kept.id}/remove", {}, token_from=page)
-    assert gone.status == 303 and not (await rota_inputs.roster(ctx, lead)).requests
+    assert gone.status == 303 and not (await inputs.roster(ctx, lead)).requests
 
     no_token = await client.post("/rota/people/leave", data=leave, allow_redirects=False)
-    assert no_token.status == 403 and not (await rota_inputs.roster(ctx, lead)).leave
+    assert no_token.status == 403 and not (await inputs.roster(ctx, lead)).leave
 
 
 async def test_demand_grid_save_bad_value_and_forecast(client, ctx, home, lead) -> None:  # type: ignore[no-untyped-def]
     week = {f"h{h}": str(2 + (h % 24 >= 8)) for h in range(168)}
     resp = await post_form(client, "/rota/demand", week, token_from="/rota/demand")
     assert resp.status == 303
-    assert (await rota_inputs.roster(ctx, lead)).demand == tuple(
-        2 + (h % 24 >= 8) for h in range(168)
-    )
+    assert (await inputs.roster(ctx, lead)).demand == tuple(2 + (h % 24 >= 8) for h in range(168))
     bad = await post_form(
         client, "/rota/demand", {**week, "h5": "x", "h6": "9"}, token_from="/rota/demand"
     )
@@ -254,7 +252,7 @@ async def test_demand_grid_save_bad_value_and_forecast(client, ctx, home, lead) 
     assert 'data-testid="arrivals-chart"' in text and "calls/h" in text
     assert "not saved yet" in text
     # The forecast fills the grid but saves nothing until the lead presses Save.
-    assert (await rota_inputs.roster(ctx, lead)).demand[0] == 2
+    assert (await inputs.roster(ctx, lead)).demand[0] == 2
 
 
 # -- generating, the grid, editing, publishing -----------------------------------------
@@ -340,7 +338,7 @@ async def test_a_pattern_from_config_is_offered_generated_and_shown(
 async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
     rota_id = await _draft(client)
     page = f"/rota/{rota_id}"
-    shown = await rota_plans.view(ctx, lead, rota_id)
+    shown = await plans.view(ctx, lead, rota_id)
     night = next(s for s in shown.shifts if s.shift == "night" and s.day < shown.record.last)
     morning = night.day + timedelta(days=1)
     had = next(
@@ -369,20 +367,20 @@ async def test_a_breaking_hand_edit_is_shown_and_blocks_publishing(client, ctx, 
     assert published.status == 303
     body = await (await client.get(published.headers["Location"])).text()
     assert 'data-testid="rota-status">published' in body and 'data-testid="sickness-form"' in body
-    assert (await rota_plans.view(ctx, lead, rota_id)).record.status is RotaStatus.PUBLISHED
+    assert (await plans.view(ctx, lead, rota_id)).record.status is RotaStatus.PUBLISHED
 
     # A published rota refuses the same edit, says why, and keeps every shift.
     again = await post_form(client, f"{page}/edit", {cell: "early"}, token_from=page)
     text = await again.text()
     assert again.status == 409 and 'data-testid="refused"' in text and "min_rest" in text
-    assert (await rota_plans.view(ctx, lead, rota_id)).shifts == shown.shifts
+    assert (await plans.view(ctx, lead, rota_id)).shifts == shown.shifts
 
 
 async def test_a_swap_on_a_published_rota_is_saved_as_one_change(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
     rota_id = await _draft(client)
     page = f"/rota/{rota_id}"
     assert (await post_form(client, f"{page}/publish", {}, token_from=page)).status == 303
-    shown = await rota_plans.view(ctx, lead, rota_id)
+    shown = await plans.view(ctx, lead, rota_id)
     chosen = set(shown.assignments)
     given, taker = swap_legal_only_as_a_pair(shown.problem, chosen)
     off = f"cell:{given.staff}:{given.day.isoformat()}"
@@ -391,7 +389,7 @@ async def test_a_swap_on_a_published_rota_is_saved_as_one_change(client, ctx, le
     assert half.status == 409 and "Nothing was saved" in await half.text()
     both = await post_form(client, f"{page}/edit", {off: "", on: given.shift}, token_from=page)
     assert both.status == 303 and both.headers["Location"] == f"{page}?saved=2"
-    after = set((await rota_plans.view(ctx, lead, rota_id)).assignments)
+    after = set((await plans.view(ctx, lead, rota_id)).assignments)
     assert after == (chosen - {given}) | {Assignment(taker, given.day, given.shift)}
 
 
@@ -436,7 +434,7 @@ async def test_bad_generate_input_and_no_contracts(client, ctx, clock) -> None: 
 
 async def test_an_impossible_rota_fails_with_the_rule_named(client, ctx, lead, team) -> None:  # type: ignore[no-untyped-def]
     for user in team:  # nobody works nights: no senior clinician overnight
-        await rota_inputs.set_contract(ctx, lead, user.id, 37.5, False)
+        await inputs.set_contract(ctx, lead, user.id, 37.5, False)
     job = await finish_job(client, await generate_rota(client))
     assert job["state"] == "failed" and "skill_cover:senior_clinician" in job["error"]
     page = await client.get(f"/rota?job={job['id']}")
@@ -445,9 +443,9 @@ async def test_an_impossible_rota_fails_with_the_rule_named(client, ctx, lead, t
 
 async def test_sickness_is_a_background_job_too(client, ctx, lead) -> None:  # type: ignore[no-untyped-def]
     rota_id = await _draft(client)
-    await rota_plans.publish(ctx, lead, rota_id)
+    await plans.publish(ctx, lead, rota_id)
     page = f"/rota/{rota_id}"
-    before = (await rota_plans.view(ctx, lead, rota_id)).shifts
+    before = (await plans.view(ctx, lead, rota_id)).shifts
     sick = before[0]
     job_id = await start_job(
         client,
@@ -464,10 +462,10 @@ async def test_sickness_is_a_background_job_too(client, ctx, lead) -> None:  # t
     assert "could not be covered within the rules, so Mon 02 Mar–Wed 04 Mar" in (
         await widened.text()
     )
-    after = await rota_plans.view(ctx, lead, rota_id)
+    after = await plans.view(ctx, lead, rota_id)
     assert after.violations == []
     assert not [s for s in after.shifts if s.staff_id == sick.staff_id and s.day == sick.day]
-    assert [e.kind.value for e in (await rota_inputs.roster(ctx, lead)).leave] == ["sick"]
+    assert [e.kind.value for e in (await inputs.roster(ctx, lead)).leave] == ["sick"]
     draft_only = await post_form(
         client,
         f"{page}/sickness",
@@ -495,11 +493,11 @@ async def test_unknown_job_is_404_json(client, lead) -> None:  # type: ignore[no
 
 
 async def test_the_demo_has_a_legal_draft_rota_for_its_manager(client, ctx, clock) -> None:  # type: ignore[no-untyped-def]
-    from hub import demo
+    from web.cli import demo_data
 
-    summary = await demo.seed(ctx, months=0, rota_time_limit_s=2)
+    summary = await demo_data.seed(ctx, months=0, rota_time_limit_s=2)
     assert summary.rota is not None and summary.rota.status is RotaStatus.DRAFT
-    assert summary.rota.days == demo.ROTA_DAYS
+    assert summary.rota.days == demo_data.ROTA_DAYS
     manager = next(x for x in summary.logins if x.username == "manager")
     async with ctx.uow() as uow:
         users = {u.username: u for u in await uow.staff.list()}
@@ -507,7 +505,7 @@ async def test_the_demo_has_a_legal_draft_rota_for_its_manager(client, ctx, cloc
     resp = await client.get(f"/rota/{summary.rota.id}")
     body = await resp.text()
     assert resp.status == 200 and 'data-testid="violations"' not in body
-    shown = await rota_plans.view(ctx, SYSTEM, summary.rota.id)
+    shown = await plans.view(ctx, SYSTEM, summary.rota.id)
     assert shown.violations == [] and len(shown.problem.staff) == 12
     assert all(shown.names[s.id] in body for s in shown.problem.staff)
     assert shown.problem.leave and shown.problem.requests

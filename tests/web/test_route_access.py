@@ -22,18 +22,19 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hub import calls, enrolment
-from hub.access import SYSTEM, Role
-from hub.admin import add_resident, create_staff
-from hub.residents import ResidentDetails
-from hub.staff import NewStaff
+from hub.calls import live
+from hub.people import enrolment
+from hub.people.access import SYSTEM, Role
+from hub.people.admin import add_resident, create_staff
+from hub.people.residents import ResidentDetails
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.hub.test_calls import request
 from tests.signalling.conftest import staff_token
 from tests.web.closed_calls import nurse_of
 from tests.web.helpers import csrf
-from web.keys import CTX
-from web.route_access import Rule, rule_of
+from web.http.keys import CTX
+from web.http.route_access import Rule, rule_of
 
 ABSENT = 999_999  # ids of hub-wide objects that do not exist (rotas, jobs, leave...)
 HOME_PARAMS = ("home_id", "resident_id", "call_id", "device_id")
@@ -78,7 +79,7 @@ def test_every_route_declares_who_may_open_it(settings) -> None:  # type: ignore
         for r in _routes(app)
         if rule_of(r.handler) is None
     ]
-    assert missing == [], "routes without an access rule (web/route_access.py)"
+    assert missing == [], "routes without an access rule (web/http/route_access.py)"
     static = [r for r in app.router.routes() if isinstance(r.resource, web.StaticResource)]
     assert static, "the static files route is public by nature and is the only exception"
 
@@ -136,9 +137,9 @@ async def world(client, ctx, clock, home, other_home):  # type: ignore[no-untype
         tablets[label] = enrolled.token
         device = await enrolment.device_actor(ctx, enrolled.token)
         assert device is not None
-        call = await calls.request_call(ctx, device, request(resident.id))
-        await calls.claim(ctx, nurse_of(nurse_user), call.id)
-        await calls.end(ctx, nurse_of(nurse_user), call.id)
+        call = await live.request_call(ctx, device, request(resident.id))
+        await live.claim(ctx, nurse_of(nurse_user), call.id)
+        await live.end(ctx, nurse_of(nurse_user), call.id)
         spare = await enrolment.enrol(
             ctx, (await enrolment.issue_code(ctx, SYSTEM, h.id, "Spare")).code
         )

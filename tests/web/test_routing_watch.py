@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.audit import AuditRecord
-from hub.call_routing import ALERT_ACTION
+from hub.audit.trail import AuditRecord
+from hub.rostering.routing import ALERT_ACTION
 from tests.hub.test_calls_routing import set_skills, staffed_hub, waiting_call
-from web import routing_watch
+from web.rota import routing_watch
 
 
 async def test_each_alert_is_logged_and_audited_once(ctx, clock, home, caplog) -> None:  # type: ignore[no-untyped-def]

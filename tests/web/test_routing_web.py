@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hub import rota_plans
-from hub.access import Skill
-from hub.rota_cover import Gap
-from hub.routing import NOT_ON_SHIFT
+from hub.people.access import Skill
+from hub.rostering import plans
+from hub.rostering.cover import Gap
+from hub.rostering.routing_rules import NOT_ON_SHIFT
 from tests.conftest import PASSWORD
 from tests.hub.rota_fixtures import actor_for, rota_team
 from tests.hub.test_calls_routing import publish_week, set_skills, staffed_hub, waiting_call
 from tests.web.helpers import login, login_home_manager, post_form
-from web import cover_banner
+from web.rota import cover_banner
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -38,7 +38,7 @@ async def test_on_shift_clinician_answers_and_sees_when_the_shift_ends(
     now = clock.now()
     (current,) = [
         s
-        for s in await rota_plans.my_shifts(
+        for s in await plans.my_shifts(
             ctx, actor_for(on), now - timedelta(days=1), now + timedelta(days=1)
         )
         if s.starts_at <= now < s.ends_at

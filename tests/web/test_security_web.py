@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub import admin
-from hub.access import SYSTEM
-from hub.homes import NewHome
-from hub.residents import ResidentDetails
+from hub.people import admin
+from hub.people.access import SYSTEM
+from hub.people.homes import NewHome
+from hub.people.residents import ResidentDetails
 from tests.conftest import PASSWORD
 from tests.web.helpers import csrf, login
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hub.access import SYSTEM
-from hub.reports import ReportQuery, build
-from hub.tariffs import load_tariffs
+from hub.outcomes.tariffs import load_tariffs
+from hub.people.access import SYSTEM
+from hub.reports.summary import ReportQuery, build
 from tests.web.closed_calls import closed_call
 from tests.web.helpers import csrf, post_form
 from tests.web.test_tablet_web import enrol, resident

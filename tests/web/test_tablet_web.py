@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hub import admin, enrolment
-from hub.access import SYSTEM
-from hub.residents import ResidentDetails
+from hub.people import admin, enrolment
+from hub.people.access import SYSTEM
+from hub.people.residents import ResidentDetails
 from tests.web.helpers import post_form
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.access import SYSTEM
-from hub.admin import create_staff
-from hub.staff import NewStaff
-from hub.tariffs import TariffError
+from hub.outcomes.tariffs import TariffError
+from hub.people.access import SYSTEM
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
 from tests.web.closed_calls import closed_call
 from tests.web.helpers import login

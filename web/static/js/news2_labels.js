@@ -1,7 +1,7 @@
 // NEWS2 in words, written once for every page: the observations' names (short clinical
 // ones for the hub console, plain ones for the care-home tablet), their units, the
 // observations as a clinician writes them, and the score with its band. No DOM here.
-// The score itself is computed once, on the server (hub/news2.py).
+// The score itself is computed once, on the server (hub/calls/news2.py).
 
 /** Each NEWS2 observation: its key, the key the server uses when it is missing
  *  (air_or_oxygen), its name for hub clinicians and for care-home staff, its unit. */

@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
-    # The chain starts at the genesis hash (see hub/audit.py).
+    # The chain starts at the genesis hash (see hub/audit/trail.py).
     op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
     op.create_table(
         "care_homes",

@@ -5,7 +5,7 @@ Revises: 0010
 Create Date: 2026-12-06 04:00:00
 
 From this revision on, each audit event's hash is an HMAC-SHA256 under
-``crypto.audit_key`` (hub/audit.py). The migration cannot know that key, so it does not
+``crypto.audit_key`` (hub/audit/trail.py). The migration cannot know that key, so it does not
 re-chain the events already stored: it marks the switch point instead.
 ``audit_head.keyed_from`` is the first sequence number that is keyed; events before it
 keep their plain SHA-256 and are verified as such. On a new database it is 1 (every

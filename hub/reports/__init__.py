@@ -1,0 +1,1 @@
+"""Manager reports: the figures and answer times, derived from the stored outcomes only."""

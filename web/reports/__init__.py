@@ -1,0 +1,3 @@
+"""Reports over HTTP: the manager dashboard with its charts and exports, the printable
+monthly report, and the FHIR export.
+"""
