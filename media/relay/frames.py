@@ -1,0 +1,52 @@
+"""What the relay may know about a frame it cannot read, and how often it asks for a
+keyframe.
+
+Frames arrive end-to-end encrypted in the SFrame layout (docs/media.md): the codec's
+own header bytes stay in clear in front — 10 bytes of a VP8 key frame, 3 of a delta
+frame, 1 of Opus — and the rest is ciphertext. The first VP8 byte is enough to tell a
+key frame (RFC 6386 §9.1: bit 0, the inverted key-frame flag, is 0), and that is all
+the relay looks at: it needs key frames to start a late joiner or a subscriber it had
+to skip ahead for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.clock import Clock
+
+__all__ = ["KeyframeThrottle", "is_keyframe"]
+
+
+def is_keyframe(kind: str, data: bytes) -> bool:
+    """A VP8 key frame; every audio frame stands alone, so counts as one."""
+    if kind == "audio":
+        return True
+    return bool(data) and data[0] & 0x01 == 0
+
+
+@dataclass
+class KeyframeThrottle:
+    """At most one keyframe request per publisher per ``interval_s``.
+
+    Every subscriber's browser asks (RTCP PLI) when it lost a picture, and one that
+    cannot decrypt asks about every 200 ms: passed on unthrottled, that would make the
+    publisher send a key frame (several times a delta frame's size) about twice a
+    second for everyone. Requests inside the interval are counted and dropped; the next
+    key frame answers them too.
+    """
+
+    clock: Clock
+    interval_s: float = 1.0
+    passed: int = 0
+    dropped: int = 0
+    _last: float | None = None
+
+    def allow(self) -> bool:
+        now = self.clock.monotonic()
+        if self._last is not None and now - self._last < self.interval_s:
+            self.dropped += 1
+            return False
+        self._last = now
+        self.passed += 1
+        return True

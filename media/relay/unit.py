@@ -1,0 +1,92 @@
+"""The forwarding unit: every relayed call this process carries, and its counters.
+
+It runs inside the telehub process by default (an aiohttp cleanup context owns it) or
+as its own process (``telehub media``). The hub gives it a call and participant ids it
+has already checked; the unit itself trusts only that a participant it is told about
+belongs to that call, and forwards nothing across calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from hub.clock import Clock
+from media.relay import passthrough
+from media.relay.fanout import RelayCounters
+from media.relay.room import Offer, OfferSink, Room
+
+__all__ = ["ForwardingUnit", "RelayLoad"]
+
+
+@dataclass(frozen=True)
+class RelayLoad:
+    """What a media process announces about itself, so the hub can pick one per call."""
+
+    calls: int
+    participants: int
+
+
+class ForwardingUnit:
+    def __init__(self, clock: Clock, send_offer: OfferSink, keyframe_interval_s: float = 1.0):
+        passthrough.check_internals()  # at start-up, not in the middle of a call
+        self.counters = RelayCounters()
+        self._clock = clock
+        self._send_offer = send_offer
+        self._keyframe_interval_s = keyframe_interval_s
+        self._rooms: dict[int, Room] = {}
+
+    def room(self, call_id: int) -> Room | None:
+        return self._rooms.get(call_id)
+
+    async def join(self, call_id: int, participant_id: str) -> Offer:
+        room = self._rooms.get(call_id)
+        if room is None:
+            room = Room(
+                call_id, self._clock, self.counters, self._send_offer, self._keyframe_interval_s
+            )
+            self._rooms[call_id] = room
+        return await room.join(participant_id)
+
+    async def answer(self, call_id: int, participant_id: str, sdp: str) -> None:
+        await self._require(call_id).answer(participant_id, sdp)
+
+    async def leave(self, call_id: int, participant_id: str) -> None:
+        room = self._rooms.get(call_id)
+        if room is None:
+            return
+        await room.leave(participant_id)
+        if not room.participants:
+            del self._rooms[call_id]
+
+    async def end(self, call_id: int) -> None:
+        room = self._rooms.pop(call_id, None)
+        if room is not None:
+            await room.close()
+
+    async def close(self) -> None:
+        for call_id in list(self._rooms):
+            await self.end(call_id)
+
+    def load(self) -> RelayLoad:
+        return RelayLoad(
+            calls=len(self._rooms),
+            participants=sum(len(r.participants) for r in self._rooms.values()),
+        )
+
+    def figures(self) -> dict[str, int]:
+        """Counters, load, and the passthrough's own count: frames received from
+        publishers and handed on encoded. No receiver of the relay has a decoder."""
+        received = sum(
+            p.frames
+            for room in self._rooms.values()
+            for pid in room.participants
+            if (person := room.participant(pid)) is not None
+            for p in person.passthroughs
+        )
+        return {**asdict(self.counters), **asdict(self.load()), "frames_received": received}
+
+    def _require(self, call_id: int) -> Room:
+        room = self._rooms.get(call_id)
+        if room is None:
+            raise KeyError(f"no relayed call {call_id}")
+        return room

@@ -1,0 +1,186 @@
+"""The forwarding unit with real aiortc peers over real ICE/DTLS/SRTP on this machine.
+
+The clients encode VP8 and Opus as browsers do and decode what they receive, so a
+frame counted on a client is a frame the relay forwarded intact. The relay itself
+never decodes: its receivers hand on encoded frames (media/relay/passthrough.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiortc
+import aiortc.rtcrtpreceiver
+import pytest
+
+from hub.clock import SystemClock
+from media.relay import passthrough
+from media.relay.unit import ForwardingUnit
+from tests.media.relay_clients import Client, Peers
+
+
+async def until(check: Callable[[], bool], what: Callable[[], object], timeout: float = 20) -> None:
+    """Wait for ``check`` (polling: media arrives on its own schedule), bounded."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, f"timed out; {what()}"
+        await asyncio.sleep(0.05)
+
+
+def sees(client: Client, others: list[str], frames: int = 5) -> bool:
+    return all(client.decoded[(o, k)] >= frames for o in others for k in ("audio", "video"))
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[Peers]:
+    peers = Peers()
+    peers.unit = ForwardingUnit(SystemClock(), peers.send_offer)
+    try:
+        yield peers
+    finally:
+        await peers.close()
+        await peers.unit.close()
+
+
+def _report(peers: Peers) -> dict[str, Any]:
+    assert peers.unit is not None
+    return {
+        "relay": peers.unit.figures(),
+        "decoded": {n: dict(c.decoded) for n, c in peers.clients.items()},
+    }
+
+
+async def test_three_people_see_and_hear_each_other_through_the_relay(peers: Peers) -> None:
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    await peers.settle()
+    c = await peers.join(1, "c")  # the third joins a call already under way
+    await peers.settle()
+    await until(
+        lambda: sees(a, ["b", "c"]) and sees(b, ["a", "c"]) and sees(c, ["a", "b"]),
+        lambda: _report(peers),
+    )
+    assert peers.unit is not None
+    figures = peers.unit.figures()
+    assert figures["participants"] == 3
+    assert figures["frames_received"] > 0 and figures["frames_forwarded"] > 0
+
+
+async def test_the_relay_creates_no_decoder(peers: Peers, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every receiver that starts decoding asks aiortc for a decoder; the clients'
+    receivers do (once per track they are sent), the relay's never do."""
+    made: list[str] = []
+    real = aiortc.rtcrtpreceiver.get_decoder
+
+    def spy(codec: Any) -> Any:
+        made.append(codec.mimeType)
+        return real(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy)
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    await peers.settle()
+    await until(lambda: sees(a, ["b"]) and sees(b, ["a"]), lambda: _report(peers))
+    assert peers.unit is not None
+    assert peers.unit.figures()["frames_received"] > 20
+    assert sorted(made) == sorted(["audio/opus", "video/VP8"] * 2)  # a's two and b's two
+
+
+async def test_media_never_crosses_from_one_call_to_another(peers: Peers) -> None:
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    c = await peers.join(2, "c")
+    d = await peers.join(2, "d")
+    await peers.settle()
+    await until(
+        lambda: sees(a, ["b"]) and sees(b, ["a"]) and sees(c, ["d"]) and sees(d, ["c"]),
+        lambda: _report(peers),
+    )
+    assert {p for p, _ in a.decoded} == {"b"} and {p for p, _ in b.decoded} == {"a"}
+    assert {p for p, _ in c.decoded} == {"d"} and {p for p, _ in d.decoded} == {"c"}
+    assert peers.unit is not None and peers.unit.load().calls == 2
+
+
+async def test_when_one_leaves_the_others_carry_on_without_them(peers: Peers) -> None:
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    await peers.settle()
+    await peers.join(1, "c")
+    await peers.settle()
+    await until(lambda: sees(a, ["b", "c"]) and sees(b, ["a", "c"]), lambda: _report(peers))
+    assert peers.unit is not None
+    await peers.unit.leave(1, "c")
+    await peers.settle()
+    room = peers.unit.room(1)
+    assert room is not None and room.participants == ("a", "b")
+    for person in ("a", "b"):
+        assert {s.publisher for s in room.slots(person)} == {"b" if person == "a" else "a"}
+    seen = a.decoded[("b", "video")], b.decoded[("a", "video")]
+    await until(
+        lambda: (
+            a.decoded[("b", "video")] > seen[0] + 10 and b.decoded[("a", "video")] > seen[1] + 10
+        ),
+        lambda: _report(peers),
+    )
+
+
+async def test_garbage_sent_to_the_relays_ports_does_not_stop_the_call(peers: Peers) -> None:
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    await peers.settle()
+    await until(lambda: sees(a, ["b"]) and sees(b, ["a"]), lambda: _report(peers))
+    assert peers.unit is not None
+    room = peers.unit.room(1)
+    assert room is not None
+    ports = []
+    for pid in room.participants:
+        person = room.participant(pid)
+        assert person is not None
+        for transceiver in person.pc.getTransceivers():
+            gatherer = transceiver.receiver.transport.transport.iceGatherer
+            ports += [(c.ip, c.port) for c in gatherer.getLocalCandidates() if c.type == "host"]
+    assert ports
+    junk = [
+        os.urandom(200),  # random bytes
+        b"\x80\x60" + os.urandom(100),  # looks like RTP (version 2), is not SRTP
+        b"\x80\xc8" + os.urandom(50),  # looks like RTCP sender report
+        b"\x16\xfe\xfd" + os.urandom(60),  # looks like a DTLS record
+        b"\x00\x01\x00\x00" + os.urandom(16),  # a STUN binding request header, no body
+        b"",
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(50):
+            for host, port in set(ports):
+                if ":" in host:
+                    continue
+                for datagram in junk:
+                    sock.sendto(datagram, (host, port))
+    seen = a.decoded[("b", "video")], b.decoded[("a", "video")]
+    await until(
+        lambda: (
+            a.decoded[("b", "video")] > seen[0] + 10 and b.decoded[("a", "video")] > seen[1] + 10
+        ),
+        lambda: _report(peers),
+    )
+
+
+def test_the_passthrough_refuses_an_aiortc_it_was_not_written_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    passthrough.check_internals()  # the pinned version: fine
+    monkeypatch.setattr(aiortc, "__version__", "1.17.0")
+    with pytest.raises(passthrough.PassthroughBroken, match=r"aiortc 1\.16\.0"):
+        passthrough.check_internals()
+
+
+def test_the_passthrough_notices_a_receiver_that_lost_what_it_replaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(aiortc.rtcrtpreceiver.RTCRtpReceiver, "_send_rtcp_pli")
+    with pytest.raises(passthrough.PassthroughBroken, match="_send_rtcp_pli"):
+        passthrough.check_internals()
