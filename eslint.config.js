@@ -24,6 +24,11 @@ export default [
     rules: bugs,
   },
   {
+    // The end-to-end encryption worker runs in a DedicatedWorkerGlobalScope.
+    files: ["web/static/js/e2ee/worker.js"],
+    languageOptions: { globals: { ...globals.worker } },
+  },
+  {
     files: ["tests/js/**/*.mjs", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2024, sourceType: "module", globals: { ...globals.node } },
     rules: bugs,
