@@ -36,6 +36,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """The thing existed but can no longer be used (a used, expired or withdrawn link)."""
+
+    code = "gone"
+
+
 class Conflict(DomainError):
     """The request clashes with the current state (duplicate, already claimed...)."""
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from hub.audit.trail import AuditEvent, AuditRecord, ChainState
 from hub.calls.consultation import Consultation, State
+from hub.calls.guests import Guest, GuestKind, GuestState, Invitation
 from hub.calls.note_entries import Draft, NewNote, NoteEntry
 from hub.calls.queue import QueueEntry
 from hub.outcomes.avoided import Avoided, AvoidedCounts
@@ -199,6 +200,59 @@ class NoteRepository(Protocol):
         ...
 
 
+class GuestRepository(Protocol):
+    """Invitations into a live call and the guests who came (hub/calls/guest_services.py).
+    Tokens are given and looked up as SHA-256 digests only."""
+
+    async def add_invitation(
+        self,
+        call_id: int,
+        kind: GuestKind,
+        token_hash: str,
+        created_by: str,
+        at: datetime,
+        expires_at: datetime,
+    ) -> Invitation: ...
+    async def invitation(self, invitation_id: int) -> Invitation | None: ...
+    async def invitation_by_token(self, token_hash: str) -> Invitation | None: ...
+    async def invitations(self, call_id: int) -> list[Invitation]:
+        """The call's invitations, oldest first."""
+        ...
+
+    async def use_invitation(self, invitation_id: int, at: datetime) -> bool:
+        """Mark it used only if it is unused, not withdrawn and unexpired at ``at`` (one
+        conditional UPDATE): of two claims at once exactly one gets True."""
+        ...
+
+    async def revoke_invitation(self, invitation_id: int, at: datetime) -> bool:
+        """Withdraw it only if it is neither used nor withdrawn already."""
+        ...
+
+    async def add_guest(
+        self, invitation: Invitation, name: str, session_hash: str, at: datetime
+    ) -> Guest: ...
+    async def guest(self, guest_id: int) -> Guest | None: ...
+    async def guest_by_session(self, session_hash: str) -> Guest | None: ...
+    async def guests(self, call_id: int) -> list[Guest]:
+        """Everyone who came to the call, gone or not, in the order they came."""
+        ...
+
+    async def admit(self, guest_id: int, at: datetime) -> bool:
+        """Waiting → in the call; False if the guest was not waiting."""
+        ...
+
+    async def end_guest(
+        self, guest_id: int, state: GuestState, at: datetime, removed_by: str | None = None
+    ) -> bool:
+        """A present guest → ``state`` (left or removed); the session stops working.
+        False if the guest was already gone."""
+        ...
+
+    async def active_count(self, call_id: int, now: datetime) -> int:
+        """Open invitations (unused, not withdrawn, unexpired) and guests not gone."""
+        ...
+
+
 class AuditLog(Protocol):
     async def append(self, record: AuditRecord, at: datetime) -> AuditEvent: ...
     async def lock(self) -> None: ...
@@ -316,6 +370,8 @@ class UnitOfWork(Protocol):
     def representations(self) -> RepresentationRepository: ...
     @property
     def notes(self) -> NoteRepository: ...
+    @property
+    def guests(self) -> GuestRepository: ...
     @property
     def audit(self) -> AuditLog: ...
     @property

@@ -147,6 +147,19 @@ class RotaSettings:
 
 
 @dataclass(frozen=True)
+class GuestSettings:
+    """Guests a clinician invites into a live call by link (hub/calls/guest_services.py)."""
+
+    invitation_minutes: int  # how long an unused link stays valid
+    max_per_call: int  # open invitations and guests not gone, at once
+
+
+# The media relay and the end-to-end key exchange are built for calls of up to five.
+MAX_GUESTS_PER_CALL = 3
+MAX_INVITATION_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool
 
@@ -161,6 +174,7 @@ class Settings:
     media: MediaSettings
     outcomes: OutcomeSettings
     rota: RotaSettings
+    guests: GuestSettings
     demo: DemoSettings
 
     def replace(self, section: str, **values: Any) -> Settings:
@@ -258,6 +272,7 @@ def _build(merged: Mapping[str, Any]) -> Settings:
             kwargs[name] = _coerce(f"{section}.{name}", values[name], hints[name])
         built[section] = cls(**kwargs)
     _check_pattern(built["rota"])
+    _check_guests(built["guests"])
     _place_state(built)
     return Settings(**built)
 
@@ -282,6 +297,15 @@ def _check_pattern(rota: RotaSettings) -> None:
             f"config key rota.pattern: unknown shift pattern {rota.pattern!r} "
             f"(known: {', '.join(known)})"
         )
+
+
+def _check_guests(guests: GuestSettings) -> None:
+    for key, value, most in (
+        ("invitation_minutes", guests.invitation_minutes, MAX_INVITATION_MINUTES),
+        ("max_per_call", guests.max_per_call, MAX_GUESTS_PER_CALL),
+    ):
+        if not 1 <= value <= most:
+            raise ValidationError(f"config key guests.{key} must be from 1 to {most}, got {value}")
 
 
 def _shift_patterns(key: str, value: Any) -> ShiftPatterns:

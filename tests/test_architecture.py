@@ -50,6 +50,70 @@ def test_the_check_itself_catches_a_forbidden_import(tmp_path: Path) -> None:
     assert imported_roots(sample) & FORBIDDEN == {"sqlalchemy", "aiohttp"}
 
 
+EDGES = ("web", "signalling", "media", "rota")
+
+
+def units_of_work_opened(path: Path) -> list[int]:
+    """Lines where a unit of work is opened (``ctx.uow()``, ``self._ctx.uow()``…): a
+    call of anything's ``uow`` attribute."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "uow"
+    ]
+
+
+def imports_unit_of_work(path: Path) -> bool:
+    """Whether the module names ``UnitOfWork`` (or its factory) in any import."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return any(
+        alias.name.split(".")[-1] in {"UnitOfWork", "UnitOfWorkFactory"}
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom | ast.Import)
+        for alias in node.names
+    )
+
+
+def test_only_the_core_opens_a_unit_of_work() -> None:
+    """Pages, API handlers, sockets, the CLI and the rota library call services; only
+    ``hub/`` opens a transaction (DESIGN.md: "services are the only way in")."""
+    opened = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in EDGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line in units_of_work_opened(path)
+    ]
+    assert opened == []
+
+
+def test_nothing_outside_the_core_imports_the_unit_of_work() -> None:
+    importers = [
+        str(path.relative_to(ROOT))
+        for package in EDGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if imports_unit_of_work(path)
+    ]
+    assert importers == []
+
+
+def test_the_check_itself_catches_a_unit_of_work_opened(tmp_path: Path) -> None:
+    sample = tmp_path / "m.py"
+    sample.write_text(
+        "from hub.ports import UnitOfWork\n"
+        "async def page(ctx, self):\n"
+        "    async with ctx.uow() as uow:\n"
+        "        pass\n"
+        "    async with self._ctx.uow() as uow:\n"
+        "        pass\n"
+        "    factory = ctx.uow  # named, not opened\n"
+    )
+    assert units_of_work_opened(sample) == [3, 5]
+    assert imports_unit_of_work(sample)
+
+
 def test_no_module_is_a_god_module() -> None:
     too_big = {}
     for pkg in ("hub", "signalling", "media", "rota", "web"):

@@ -23,7 +23,7 @@ from hub.store.db import create_engine
 from hub.store.migrate import check_current
 from signalling.bus import make_bus
 from signalling.switchboard import BusPublisher, Switchboard
-from web.calls import consultation, import_page, live, tablet, websocket
+from web.calls import consultation, guests, import_page, live, tablet, websocket
 from web.http import labels, throttles
 from web.http.errors import error_middleware
 from web.http.keys import CTX, SETTINGS, SWITCHBOARD, TARIFFS
@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         dashboard,
         monthly,
         consultation,
+        guests,
         routing,
         pages,
     ):

@@ -1,5 +1,6 @@
-"""Checking the audit chain, and reading its head for safe keeping (the CLI and the
-admin audit page call these; the chain itself is in ``hub/audit/trail.py``)."""
+"""Checking the audit chain, reading its head for safe keeping, and its newest events
+(the CLI and the admin audit page call these; the chain itself is in
+``hub/audit/trail.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from hub.audit.trail import AuditEvent, ChainHead, ChainReport, verify
 from hub.context import HubContext
+from hub.people.access import Actor, Role, require_role
 
 Progress = Callable[[list[AuditEvent]], Iterable[AuditEvent]]
 
@@ -27,3 +29,10 @@ async def head(ctx: HubContext) -> ChainHead:
     """The newest event's sequence number and hash, to be kept outside the database."""
     async with ctx.uow() as uow:
         return (await uow.audit.state()).head
+
+
+async def recent(ctx: HubContext, actor: Actor, limit: int) -> list[AuditEvent]:
+    """The newest ``limit`` events, newest first: for admins (the trail names residents)."""
+    require_role(actor, Role.ADMIN)
+    async with ctx.uow() as uow:
+        return await uow.audit.recent(limit)

@@ -9,7 +9,7 @@ reason; the audit trail keeps who changed what, from what, and why.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,9 +22,7 @@ from hub.outcomes.avoided import Avoided, avoided
 from hub.outcomes.codes import (
     AdmissionJudgement,
     FollowUp,
-    Intention,
     Outcome,
-    OutcomeCode,
     Representation,
     parse_outcome,
 )
@@ -61,7 +59,8 @@ async def record_outcome(
             "admission_judgement": outcome.admission_judgement.value,
         }
         if amending:
-            detail |= {"previous": call.outcome, "why": why.strip()[:500]}
+            previous = call.outcome.value if call.outcome else None
+            detail |= {"previous": previous, "why": why.strip()[:500]}
         await uow.audit.append(
             AuditRecord(
                 "call.outcome_amended" if amending else "call.outcome",
@@ -202,24 +201,28 @@ def _uk_time(at: datetime | None) -> str:
 def derive(
     call: Consultation, representations: Sequence[Representation], follow_up: timedelta
 ) -> Avoided:
-    """The avoided events of a stored call, from its intention and outcome."""
+    """The avoided events of a call, from its intention and outcome, as they are to be
+    stored. Only writers call this (recording an outcome or a re-presentation); readers
+    use the stored ``call.avoided``, so that a later change of the follow-up window
+    cannot make the call page and the reports disagree."""
     outcome = None
     if call.outcome is not None:
         outcome = Outcome(
-            OutcomeCode(call.outcome),
-            FollowUp(call.follow_up or "none"),
+            call.outcome,
+            call.follow_up or FollowUp.NONE,
             call.call_back_at,
-            AdmissionJudgement(call.admission_judgement or "unsure"),
+            call.admission_judgement or AdmissionJudgement.UNSURE,
         )
-    intention = Intention(call.intention) if call.intention else None
-    return avoided(intention, outcome, representations, call.requested_at, call.ended_at, follow_up)
+    return avoided(
+        call.intention, outcome, representations, call.requested_at, call.ended_at, follow_up
+    )
 
 
 async def _recompute(ctx: HubContext, uow: UnitOfWork, call_id: int) -> Consultation:
     call = await _get(uow, call_id)
     result = derive(call, await uow.consultations.representations(call_id), window(ctx))
     await uow.consultations.set_avoided(call_id, result)
-    return call
+    return replace(call, avoided=result)
 
 
 async def _get(uow: UnitOfWork, call_id: int) -> Consultation:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from hub.calls.news2 import Band
 from hub.outcomes.avoided import Avoided
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Intention, OutcomeCode
 
 
 class State(StrEnum):
@@ -95,19 +97,22 @@ class Consultation:
     soft_signs: tuple[str, ...]
     observations: Mapping[str, object]
     news2_score: int | None
-    news2_band: str | None
-    intention: str | None
+    news2_band: Band | None
+    intention: Intention | None
     requested_at: datetime
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     answered_by: int | None = None
-    outcome: str | None = None
-    follow_up: str | None = None
-    admission_judgement: str | None = None
+    outcome: OutcomeCode | None = None
+    follow_up: FollowUp | None = None
+    admission_judgement: AdmissionJudgement | None = None
     security_level: str | None = None
     call_back_at: datetime | None = None
     outcome_at: datetime | None = None
-    avoided: Avoided | None = None  # derived from the rest; see hub.calls.closure.derive
+    # The avoided flags as stored: derived when the outcome or a re-presentation was
+    # recorded (hub.calls.closure.derive) and read back, so every reader (the call page,
+    # the reports) sees the same. None only on a record not yet stored.
+    avoided: Avoided | None = None
     state_seq: int = 0  # goes up with every change of state: orders what clients hear
     # The outcome put off with a reason (hub.calls.closure.defer_outcome): still outstanding.
     outcome_deferred_at: datetime | None = None

@@ -1,6 +1,7 @@
-"""Reading one consultation with its outcome history, and a home's recent calls.
+"""Reading one consultation with its outcome history, and a home's recent calls; and
+storing calls that happened before telehub knew of them (the demo's past calls).
 
-Both are accesses to resident records, so both are audited, refusals included. A call
+Both reads are accesses to resident records, so both are audited, refusals included. A call
 of another home is *not found*, as for residents (``hub.people.resident_records``). The history of a
 call's outcome (recorded, amended with a reason, re-presentations) is read back from
 the audit trail, which already keeps who changed what, when and why.
@@ -8,21 +9,22 @@ the audit trail, which already keeps who changed what, when and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from hub.audit.trail import AuditRecord
 from hub.calls.closure import derive, window
 from hub.calls.consultation import Consultation, State
-from hub.calls.note_entries import NoteEntry
+from hub.calls.note_entries import NewNote, NoteEntry
 from hub.calls.security import SecurityChange, SecurityLevel
 from hub.context import HubContext
-from hub.errors import NotFound
+from hub.errors import NotFound, ValidationError
 from hub.outcomes.avoided import Avoided
 from hub.outcomes.codes import RecordedRepresentation
-from hub.people.access import Actor
+from hub.people.access import Actor, Role, require_role
 from hub.people.homes import CareHome
 from hub.people.residents import Resident
 from hub.ports import UnitOfWork
@@ -59,7 +61,7 @@ class CallRecord:
     clinician_name: str | None
     history: list[HistoryEntry]
     follow_up_closes_at: datetime | None  # None until the call has ended
-    avoided: Avoided  # derived exactly as stored for the reports (hub.calls.closure.derive)
+    avoided: Avoided  # as stored, so exactly what the reports count (never derived again)
     notes: list[NoteEntry] = field(default_factory=list)  # every entry, oldest first
     # Every change of the negotiated security level, oldest first (hub.calls.security).
     security: list[SecurityChange] = field(default_factory=list)
@@ -90,7 +92,6 @@ async def view_call(ctx: HubContext, actor: Actor, call_id: int) -> CallRecord:
         security_rows = await uow.consultations.security_changes(call_id)
         names = await _names(uow, {e.actor for e in events} | {by for *_, by in security_rows})
         clinician = await uow.staff.get(call.answered_by) if call.answered_by else None
-        avoided = derive(call, await uow.consultations.representations(call_id), window(ctx))
         notes = await uow.notes.for_call(call_id)  # part of the audited read below
         await uow.audit.append(
             AuditRecord(
@@ -112,7 +113,7 @@ async def view_call(ctx: HubContext, actor: Actor, call_id: int) -> CallRecord:
         clinician.display_name if clinician else None,
         history,
         closes,
-        avoided,
+        call.avoided or Avoided(attributable=False),
         notes,
         security=[
             SecurityChange(SecurityLevel(level), at, names.get(by, by))
@@ -160,6 +161,62 @@ async def recent_calls_of_home(ctx: HubContext, actor: Actor, home_id: int) -> l
         RecentCall(c, names[c.resident_id], (c.ended_at or now) + follow_up, reps[c.id])
         for c in open_calls
     ]
+
+
+@dataclass(frozen=True)
+class PastCall:
+    """A call that is over, to be stored as it happened, with the note its answering
+    clinician wrote when it ended (if any)."""
+
+    call: Consultation
+    note: str | None = None
+
+
+CLOSED = (State.ENDED, State.CANCELLED, State.ABANDONED)
+
+
+async def store_historical_calls(
+    ctx: HubContext, actor: Actor, calls: Sequence[PastCall], *, source: str
+) -> list[int]:
+    """Store closed calls in one transaction and return their ids, in order. Their
+    avoided events are derived here, as for every stored call (``closure.derive``); each
+    note is written as its clinician's, at the call's end. One audit event per care home
+    says how many calls it got and from where (``source``: "demo", "import-calls")."""
+    require_role(actor, Role.ADMIN)
+    if any(p.call.state not in CLOSED for p in calls):
+        raise ValidationError("only calls that are over can be stored as past calls")
+    now = ctx.clock.now()
+    follow_up = window(ctx)
+    async with ctx.uow() as uow:
+        ids = await uow.consultations.add_many(
+            [replace(p.call, avoided=derive(p.call, (), follow_up)) for p in calls]
+        )
+        authors: dict[int, str] = {}
+        notes = []
+        for call_id, past in zip(ids, calls, strict=True):
+            by, at = past.call.answered_by, past.call.ended_at
+            if past.note is None or by is None or at is None:
+                continue
+            if by not in authors:
+                user = await uow.staff.get(by)
+                if user is None:
+                    raise NotFound(f"no staff member {by}")
+                authors[by] = user.display_name
+            notes.append(NewNote(call_id, f"staff:{by}", authors[by], at, past.note))
+        await uow.notes.add_many(notes)
+        for home_id, n in sorted(Counter(p.call.home_id for p in calls).items()):
+            await uow.audit.append(
+                AuditRecord(
+                    "consultation.imported",
+                    actor.ref,
+                    "home",
+                    str(home_id),
+                    {"count": n, "source": source},
+                ),
+                now,
+            )
+        await uow.commit()
+    return ids
 
 
 async def audit_refused(ctx: HubContext, actor: Actor, call_id: int, what: str) -> None:

@@ -1,23 +1,24 @@
-"""Importing historical call logs from a spreadsheet (``telehub import-calls``).
+"""Importing historical call logs (``telehub import-calls`` and the admin import page).
 
-Columns are documented in docs/import.md. Every row is checked first; errors name the
-spreadsheet line (the header is line 1) and every problem of that row. All or nothing:
-one bad row and nothing is written, unless the caller asks to skip invalid rows, in
-which case the good rows are written and the bad ones reported. A duplicate (a call
-already stored, or a row with the same resident and time as an earlier row) is not an
-error: it is skipped, counted and listed, and the rest is imported.
+The service takes a ``CallLog``: rows already read from the file by the edge that owns
+its format (the CSV format, documented in docs/import.md, is ``web.calls.call_log``),
+each a typed ``CallRow`` or a ``BadRow`` with the problems found reading it. Here every
+row is checked against what is stored; errors name the spreadsheet line (the header is
+line 1) and every problem of that row. All or nothing: one bad row and nothing is
+written, unless the caller asks to skip invalid rows, in which case the good rows are
+written and the bad ones reported. A duplicate (a call already stored, or a row with the
+same resident and time as an earlier row) is not an error: it is skipped, counted and
+listed, and the rest is imported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from hub.audit.trail import AuditRecord
 from hub.calls.consultation import Consultation, Reason, State
@@ -26,33 +27,18 @@ from hub.errors import RowErrors, ValidationError
 from hub.outcomes.avoided import avoided
 from hub.outcomes.codes import AdmissionJudgement, FollowUp, Intention, Outcome, OutcomeCode
 from hub.people.access import Actor, Role, require_role
-from hub.people.plain_text import plain_name
-from hub.people.residents import Resident, parse_nhs_number
+from hub.people.residents import Resident
 from hub.ports import UnitOfWork
 
-COLUMNS = (
-    "home_code",
-    "nhs_number",
-    "resident_name",
-    "requested_at",
-    "answered_at",
-    "ended_at",
-    "reason",
-    "intention",
-    "outcome",
-    "follow_up",
-    "admission_judgement",
-)
-REQUIRED = ("home_code", "requested_at", "reason")
 BATCH = 5000
 YIELD_EVERY = 100  # rows checked between chances for the batch in flight to progress
-E = TypeVar("E", bound=StrEnum)
-T = TypeVar("T")
 Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
 class CallRow:
+    """One call of a log, read and checked on its own (not yet against what is stored)."""
+
     line: int
     home_code: str
     nhs_number: str | None
@@ -65,6 +51,25 @@ class CallRow:
     outcome: OutcomeCode | None
     follow_up: FollowUp | None
     admission_judgement: AdmissionJudgement | None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row the log could not read: every problem of it, in column order."""
+
+    line: int
+    home_code: str  # as written, upper-cased: an unknown home is named before the problems
+    problems: str
+
+
+class CallLog(Protocol):
+    """A call log as the edge that owns its format reads it (``web.calls.call_log``)."""
+
+    def rows(self, now: datetime) -> Iterable[CallRow | BadRow]:
+        """Every row in file order, read lazily; ``now`` is the time of the import (a
+        call requested after it is a bad row). Raises ``RowErrors`` for a log that
+        cannot be read at all (a header without the columns needed, as line 1)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -89,125 +94,10 @@ def import_summary(result: ImportResult) -> str:
     return words + "."
 
 
-def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, column → stripped value) for each row; the header is line 1.
-
-    Like ``csv.DictReader``: blank lines are skipped, missing cells are empty and cells
-    past the header are ignored."""
-    reader = csv.reader(lines)
-    header = [h.strip() for h in next(reader, [])]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    if missing or unknown or not ({"nhs_number", "resident_name"} & set(header)):
-        problems = []
-        if missing:
-            problems.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown column(s): {', '.join(unknown)}")
-        if not ({"nhs_number", "resident_name"} & set(header)):
-            problems.append("give nhs_number or resident_name")
-        raise RowErrors([(1, "; ".join(problems))])
-    width = len(header)
-    index = 0
-    for raw in reader:
-        if not raw:
-            continue
-        if len(raw) < width:
-            raw += [""] * (width - len(raw))
-        index += 1
-        yield index + 1, {k: v.strip() for k, v in zip(header, raw, strict=False)}
-
-
-def parse_row(
-    line: int, v: dict[str, str], now: datetime, nhs_numbers: dict[str, str] | None = None
-) -> CallRow:
-    """One spreadsheet row, checked: every problem of the row is reported, in column
-    order, in one ``ValidationError`` (``; ``-separated). ``nhs_numbers`` remembers
-    numbers already checked (a log names the same residents again and again)."""
-    problems = _Problems()
-    nhs = None
-    if raw_nhs := v.get("nhs_number"):
-        nhs = nhs_numbers.get(raw_nhs) if nhs_numbers is not None else None
-        if nhs is None:
-            nhs = problems.check(parse_nhs_number, raw_nhs)
-            if nhs is not None and nhs_numbers is not None:
-                nhs_numbers[raw_nhs] = nhs
-    name = problems.check(
-        plain_name, v.get("resident_name", ""), field="resident_name", label="resident_name"
-    )
-    if not v.get("nhs_number") and not v.get("resident_name"):
-        problems.add("give the resident's NHS number or name")
-    requested = problems.check(_when, v["requested_at"], "requested_at")
-    answered = (
-        problems.check(_when, v["answered_at"], "answered_at") if v.get("answered_at") else None
-    )
-    ended = problems.check(_when, v["ended_at"], "ended_at") if v.get("ended_at") else None
-    if requested and requested > now:
-        problems.add("requested_at is in the future")
-    if requested and answered and answered < requested:
-        problems.add("answered_at is before requested_at")
-    began = answered or requested
-    if ended and began and ended < began:
-        problems.add("ended_at is before the call was answered")
-    outcome = problems.check(_enum, OutcomeCode, v.get("outcome"), "outcome", "the coded list")
-    if outcome is not None and (not v.get("ended_at") or not v.get("answered_at")):
-        problems.add("a call with an outcome needs answered_at and ended_at")
-    reason = problems.check(_enum, Reason, v.get("reason"), "reason", "the reasons list")
-    intention = problems.check(
-        _enum, Intention, v.get("intention"), "intention", "the intentions list"
-    )
-    follow_up = problems.check(_follow_up, v.get("follow_up"))
-    judgement = problems.check(
-        _enum,
-        AdmissionJudgement,
-        v.get("admission_judgement"),
-        "admission_judgement",
-        "yes, no, unsure",
-    )
-    problems.raise_any()
-    assert requested is not None
-    return CallRow(
-        line=line,
-        home_code=v["home_code"].upper(),
-        nhs_number=nhs,
-        resident_name=name or None,
-        requested_at=requested,
-        answered_at=answered,
-        ended_at=ended,
-        reason=reason or Reason.OTHER,
-        intention=intention,
-        outcome=outcome,
-        follow_up=follow_up,
-        admission_judgement=judgement,
-    )
-
-
-class _Problems:
-    """Every problem of one row, so that all are reported at once."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def add(self, message: str) -> None:
-        self.messages.append(message)
-
-    def check(self, parse: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-        """``parse(*args, **kwargs)``, or None with its problem noted."""
-        try:
-            return parse(*args, **kwargs)
-        except ValidationError as err:
-            self.add(err.message)
-            return None
-
-    def raise_any(self) -> None:
-        if self.messages:
-            raise ValidationError("; ".join(self.messages))
-
-
 async def import_calls(
     ctx: HubContext,
     actor: Actor,
-    lines: Iterable[str],
+    log: CallLog,
     *,
     skip_invalid: bool = False,
     on_progress: Progress | None = None,
@@ -231,22 +121,20 @@ async def import_calls(
                 by_nhs[r.details.nhs_number] = r
                 by_name.setdefault((each.id, r.display_name.lower()), []).append(r)
         seen: dict[tuple[int, datetime], int] = {}
-        nhs_numbers: dict[str, str] = {}
         duplicates: list[tuple[int, str]] = []
         writer = _Writer(uow, seen, errors, duplicates, skip_invalid, on_progress)
         batch: list[Consultation] = []
         try:
-            for count, (line, values) in enumerate(read_rows(lines), 1):
+            for count, row in enumerate(log.rows(now), 1):
+                line = row.line
                 try:
-                    home = homes.get(values["home_code"].upper())
-                    try:
-                        row = parse_row(line, values, now, nhs_numbers)
-                    except ValidationError as err:
+                    home = homes.get(row.home_code)
+                    if isinstance(row, BadRow):
                         if home is None:  # every problem of the row, the home first
                             raise ValidationError(
-                                f"unknown care home {values['home_code'].upper()}; {err.message}"
-                            ) from None
-                        raise
+                                f"unknown care home {row.home_code}; {row.problems}"
+                            )
+                        raise ValidationError(row.problems)
                     if home is None:
                         raise ValidationError(f"unknown care home {row.home_code}")
                     resident = by_nhs.get(row.nhs_number) if row.nhs_number else None
@@ -398,42 +286,13 @@ def _consultation(
         observations={},
         news2_score=None,
         news2_band=None,
-        intention=row.intention.value if row.intention else None,
+        intention=row.intention,
         requested_at=row.requested_at,
         answered_at=row.answered_at,
         ended_at=ended_at,
-        outcome=outcome.code.value if outcome else None,
-        follow_up=outcome.follow_up.value if outcome else None,
-        admission_judgement=outcome.admission_judgement.value if outcome else None,
+        outcome=outcome.code if outcome else None,
+        follow_up=outcome.follow_up if outcome else None,
+        admission_judgement=outcome.admission_judgement if outcome else None,
         outcome_at=row.ended_at if outcome else None,
         avoided=result,
     )
-
-
-def _follow_up(raw: str | None) -> FollowUp | None:
-    value = _enum(FollowUp, raw, "follow_up", "none, home_to_call_if_worse")
-    if value is FollowUp.CALL_BACK:
-        raise ValidationError(
-            "follow_up call_back needs a time, which imports do not carry: "
-            "use none or home_to_call_if_worse"
-        )
-    return value
-
-
-def _when(raw: str, field: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"{field} {raw!r} is not a date and time like 2026-03-01T14:05:00+00:00"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _enum(enum: type[E], raw: str | None, field: str, allowed: str) -> E | None:
-    if not raw:
-        return None
-    try:
-        return enum(raw)
-    except ValueError:
-        raise ValidationError(f"{field} {raw!r} is not in {allowed}") from None

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.audit.trail import AuditRecord
-from hub.calls import closure, news2, notes
+from hub.calls import closure, guest_services, news2, notes
 from hub.calls.consultation import SOFT_SIGNS, Consultation, Reason, State
-from hub.calls.lifecycle import Event, next_state, refusal, sources
+from hub.calls.lifecycle import LIVE, Event, next_state, refusal, sources
 from hub.calls.queue import QueueEntry, order
 from hub.calls.queue import position as queue_position
 from hub.context import HubContext
@@ -125,8 +125,8 @@ async def request_call(ctx: HubContext, actor: Actor, request: CallRequest) -> C
             soft_signs=request.soft_signs,
             observations=dict(request.observations),
             news2_score=result.aggregate if result else None,
-            news2_band=result.band.value if result else None,
-            intention=request.intention.value if request.intention else None,
+            news2_band=result.band if result else None,
+            intention=request.intention,
             requested_at=now,
         )
         call_id = await uow.consultations.add(call)
@@ -305,8 +305,8 @@ async def abandon_stale(ctx: HubContext, grace: timedelta) -> list[int]:
                         "consultation",
                         str(call.id),
                         {
-                            "from": "waiting",
-                            "to": "abandoned",
+                            "from": State.WAITING.value,
+                            "to": State.ABANDONED.value,
                             "grace_s": int(grace.total_seconds()),
                         },
                     ),
@@ -363,7 +363,7 @@ class CallNews:
     week (None: no data)."""
 
     call_id: int
-    state: str
+    state: State
     state_seq: int
     device_id: int | None
     answered_by: int | None
@@ -384,7 +384,7 @@ async def news(ctx: HubContext, call_id: int) -> CallNews:
         else:
             call = await _get(uow, call_id)
             name = await _name(uow, call.answered_by)
-            parties = (call.state.value, call.state_seq, call.device_id, call.answered_by, name)
+            parties = (call.state, call.state_seq, call.device_id, call.answered_by, name)
     state, seq, device_id, answered_by, name = parties
     return CallNews(call_id, state, seq, device_id, answered_by, name, entries, mean)
 
@@ -469,6 +469,8 @@ async def _move(
         at,
         {"from": current.value, "to": target.value, **(detail or {})},
     )
+    if current in LIVE and target not in LIVE:  # ended or handed back: guests go too
+        await guest_services.end_with_call(uow, call_id, actor.ref, at)
     return target
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from hub.calls.consultation import Reason, State
 from hub.calls.news2 import Band
 
 UNKNOWN_FLOOR = Band.LOW_MEDIUM
@@ -24,11 +25,11 @@ class QueueEntry:
     home_name: str
     resident_id: int
     resident_name: str
-    reason: str
+    reason: Reason
     news2_score: int | None
-    news2_band: str | None
+    news2_band: Band | None
     news2_missing: tuple[str, ...]
-    state: str
+    state: State
     requested_at: datetime
     claimed_by: str | None = None
     device_id: int | None = None
@@ -38,7 +39,7 @@ class QueueEntry:
 
 def priority(entry: QueueEntry) -> int:
     """Higher is more urgent: 3 high, 2 medium, 1 low-medium, 0 low."""
-    band = Band(entry.news2_band) if entry.news2_band else None
+    band = entry.news2_band
     rank = band.rank if band is not None else 0
     if band is None or entry.news2_missing:
         rank = max(rank, UNKNOWN_FLOOR.rank)
@@ -51,7 +52,7 @@ def order(entries: Sequence[QueueEntry]) -> list[QueueEntry]:
 
 def position(entries: Sequence[QueueEntry], call_id: int) -> int | None:
     """1-based place among the calls still waiting, in queue order."""
-    waiting = [e for e in order(entries) if e.state == "waiting"]
+    waiting = [e for e in order(entries) if e.state is State.WAITING]
     for index, entry in enumerate(waiting, start=1):
         if entry.call_id == call_id:
             return index
@@ -60,7 +61,7 @@ def position(entries: Sequence[QueueEntry], call_id: int) -> int | None:
 
 def places(entries: Sequence[QueueEntry]) -> dict[int, int]:
     """Every waiting call's ``position`` at once (one sort however many are waiting)."""
-    waiting = (e for e in order(entries) if e.state == "waiting")
+    waiting = (e for e in order(entries) if e.state is State.WAITING)
     return {entry.call_id: index for index, entry in enumerate(waiting, start=1)}
 
 

@@ -25,9 +25,10 @@ was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from hub.outcomes.codes import (
     CALLED_999,
@@ -41,17 +42,51 @@ from hub.outcomes.codes import (
     follow_up_window,
 )
 
-#: The avoided events, in report order; each is a field of ``Avoided``,
-#: ``AvoidedCounts`` and ``hub.outcomes.tariffs.Tariffs``.
-EVENTS = ("ae_attendance", "call_999", "conveyance", "admission", "urgent_gp")
+
+@dataclass(frozen=True)
+class AvoidedEvent:
+    """One kind of avoided event under every name it goes by, so that no list of them
+    is spelled out anywhere else."""
+
+    name: str  # field of ``Avoided``, ``AvoidedCounts`` and ``hub.outcomes.tariffs.Tariffs``
+    column: str  # flag column on ``consultations``, count column of the report rollup
+    export: str  # count column of the CSV / JSON report exports
+    label: str  # in words a carer would use ("an avoided A&E attendance")
+    short: str  # as the call page lists what one call avoided
+
+
+#: The avoided events, in report order.
+AVOIDED_EVENTS: tuple[AvoidedEvent, ...] = (
+    AvoidedEvent(
+        "ae_attendance", "avoided_ae", "avoided_ae_attendances", "A&E attendance", "A&E attendance"
+    ),
+    AvoidedEvent("call_999", "avoided_999", "avoided_999_calls", "999 call", "999 call"),
+    AvoidedEvent(
+        "conveyance",
+        "avoided_conveyance",
+        "avoided_conveyances",
+        "ambulance trip to hospital",
+        "conveyance",
+    ),
+    AvoidedEvent(
+        "admission", "avoided_admission", "avoided_admissions", "hospital admission", "admission"
+    ),
+    AvoidedEvent(
+        "urgent_gp", "avoided_gp", "avoided_urgent_gp_visits", "urgent GP visit", "urgent GP visit"
+    ),
+)
+
+#: The event names (fields of ``Avoided``, ``AvoidedCounts`` and ``Tariffs``), in order.
+EVENTS: tuple[str, ...] = tuple(e.name for e in AVOIDED_EVENTS)
 
 #: Each avoided event in words a carer would use ("an avoided A&E attendance").
-EVENT_LABELS = {
-    "ae_attendance": "A&E attendance",
-    "call_999": "999 call",
-    "conveyance": "ambulance trip to hospital",
-    "admission": "hospital admission",
-    "urgent_gp": "urgent GP visit",
+EVENT_LABELS: Mapping[str, str] = {e.name: e.label for e in AVOIDED_EVENTS}
+
+#: Every stored flag of one consultation, field of ``Avoided`` -> its column: whether the
+#: call is attributable, then the events. The same names count them in the rollup.
+FLAG_COLUMNS: Mapping[str, str] = {
+    "attributable": "attributable",
+    **{e.name: e.column for e in AVOIDED_EVENTS},
 }
 
 #: Outcomes in which the resident went to hospital (so no A&E attendance was avoided).
@@ -75,6 +110,20 @@ class Avoided:
     conveyance: bool = False
     admission: bool = False
     urgent_gp: bool = False
+
+    @property
+    def events(self) -> tuple[AvoidedEvent, ...]:
+        """The events this consultation avoided, in report order."""
+        return tuple(e for e in AVOIDED_EVENTS if getattr(self, e.name))
+
+    def flags(self) -> dict[str, bool]:
+        """Every stored flag by its column (``FLAG_COLUMNS``)."""
+        return {column: getattr(self, name) for name, column in FLAG_COLUMNS.items()}
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[Any, object]) -> Avoided:
+        """Read back what ``flags`` stored (a row keyed by column)."""
+        return cls(**{name: bool(flags[column]) for name, column in FLAG_COLUMNS.items()})
 
 
 def avoided(

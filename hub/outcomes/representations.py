@@ -185,7 +185,7 @@ async def undo(ctx: HubContext, actor: Actor, call_id: int, rep_id: int) -> Chan
                 f"it can only be undone in the {minutes} minutes after it was recorded; "
                 "ask the hub to correct it"
             )
-        before = derive(call, await uow.consultations.representations(call_id), window(ctx))
+        before = _stored(call)
         if not await uow.representations.undo(rep_id, actor.ref, now):
             raise Conflict("that has already been undone")
         after = await _store_flags(ctx, uow, call_id)
@@ -249,8 +249,10 @@ async def _check(
         raise OutcomeError("a re-presentation cannot be in the future", field="at")
     validate_representation(call.ended_at, window(ctx), rep, call_requested_at=call.requested_at)
     current = await uow.consultations.representations(call_id)
-    before = derive(call, current, window(ctx))
+    # Before: what the reports count now (the stored flags); after: what storing the
+    # re-presentation will store, derived as every write derives them.
     after = derive(call, [*current, rep], window(ctx))
+    before = _stored(call)
     return Change(call, await _resident_name(uow, call), rep, before, after)
 
 
@@ -271,6 +273,11 @@ async def _store_flags(ctx: HubContext, uow: UnitOfWork, call_id: int) -> Avoide
     result = derive(call, await uow.consultations.representations(call_id), window(ctx))
     await uow.consultations.set_avoided(call_id, result)  # moves the report rollup with it
     return result
+
+
+def _stored(call: Consultation) -> Avoided:
+    """The call's avoided flags as stored (a stored call always has them)."""
+    return call.avoided or Avoided(attributable=False)
 
 
 async def _resident_name(uow: UnitOfWork, call: Consultation) -> str:

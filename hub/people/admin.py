@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.audit.trail import AuditRecord
 from hub.context import HubContext
-from hub.errors import Conflict, NotFound, RowErrors
+from hub.errors import Conflict, Forbidden, NotFound, RowErrors
 from hub.events import AccessEnded
 from hub.people.access import Actor, Role, Skill, require_role
-from hub.people.auth import hasher
+from hub.people.auth import hasher, totp_context
 from hub.people.devices import Device, EnrolmentCode
 from hub.people.homes import CareHome, NewHome
 from hub.people.residents import Resident, ResidentDetails, parse_csv
@@ -209,6 +210,50 @@ async def list_staff(ctx: HubContext, actor: Actor) -> list[StaffUser]:
     require_role(actor, Role.ADMIN, Role.MANAGER)
     async with ctx.uow() as uow:
         return await uow.staff.list()
+
+
+async def get_staff(ctx: HubContext, actor: Actor, user_id: int) -> StaffUser:
+    require_role(actor, Role.ADMIN)
+    async with ctx.uow() as uow:
+        user = await uow.staff.get(user_id)
+    if user is None:
+        raise NotFound("no such staff member")
+    return user
+
+
+async def other_active_clinicians(ctx: HubContext, actor: Actor) -> list[StaffUser]:
+    """The active clinicians other than the actor: who a call can be handed to."""
+    require_role(actor, Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
+    async with ctx.uow() as uow:
+        staff = await uow.staff.list()
+    return [u for u in staff if u.role is Role.CLINICIAN and u.active and u.id != actor.id]
+
+
+async def home_by_code(ctx: HubContext, actor: Actor, code: str) -> CareHome:
+    """A care home by its ODS-style code (any case), if the actor may see it."""
+    async with ctx.uow() as uow:
+        home = await uow.homes.by_code(code.strip().upper())
+    if home is None or not actor.can_see_home(home.id):
+        raise NotFound(f"no care home with code {code}")
+    return home
+
+
+async def set_demo_totp(ctx: HubContext, actor: Actor, secrets: Mapping[int, str]) -> None:
+    """Give staff a known, already confirmed TOTP secret (user id → base32 secret), so
+    the demo can print every login. Only telehub itself (the demo seed) may: a person
+    who could set someone's second factor to a value they know could log in as them."""
+    if actor.kind != "system":
+        raise Forbidden("only the demo seed sets a known two-factor secret")
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        for user_id, secret in secrets.items():
+            if await uow.staff.get(user_id) is None:
+                raise NotFound(f"no staff member {user_id}")
+            await uow.staff.set_totp(user_id, ctx.keyring.seal(secret, totp_context(user_id)), True)
+            await uow.audit.append(
+                AuditRecord("staff.totp_set", actor.ref, "staff", str(user_id), {}), now
+            )
+        await uow.commit()
 
 
 @dataclass(frozen=True)

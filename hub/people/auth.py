@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub.audit.trail import AuditRecord
 from hub.context import HubContext
-from hub.errors import AuthenticationFailed, LockedOut, ValidationError
+from hub.errors import AuthenticationFailed, Forbidden, LockedOut, ValidationError
 from hub.events import AccessEnded
 from hub.people.access import Actor
 from hub.people.devices import digest, new_token
@@ -216,6 +216,29 @@ async def logout(ctx: HubContext, token: str) -> None:
 
 def current_code(secret: str, now: datetime) -> str:
     return pyotp.TOTP(secret).at(now)
+
+
+async def demo_totp_code(ctx: HubContext, actor: Actor, username: str) -> str | None:
+    """A demo login's current TOTP code (``telehub totp``), or None when the user has no
+    secret. Demo databases only, and telehub itself only: it is a second factor given
+    away. Audited like every other use of a login's secret."""
+    if not ctx.settings.demo.enabled:
+        raise Forbidden("`totp` works on demo databases only")
+    if actor.kind != "system":
+        raise Forbidden("only telehub itself shows a demo login's code")
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        found = await uow.staff.by_username(username.strip().lower())
+        sealed = found[1].totp_secret_sealed if found is not None else None
+        if found is None or sealed is None:
+            return None
+        user = found[0]
+        secret = ctx.keyring.open(sealed, totp_context(user.id))
+        await uow.audit.append(
+            AuditRecord("staff.totp_code_shown", actor.ref, "staff", str(user.id), {}), now
+        )
+        await uow.commit()
+    return current_code(secret, now)
 
 
 def _matching_counter(secret: str, code: str, now: datetime) -> int | None:

@@ -98,7 +98,8 @@ async def device_actor(ctx: HubContext, token: str) -> Actor | None:
     return Actor("device", device.id, device.label, None, device.home_id)
 
 
-async def revoke(ctx: HubContext, actor: Actor, device_id: int) -> None:
+async def revoke(ctx: HubContext, actor: Actor, device_id: int) -> Device:
+    """Revoke a tablet (again is harmless); returns it as it was before."""
     require_role(actor, Role.ADMIN)
     now = ctx.clock.now()
     async with ctx.uow() as uow:
@@ -119,3 +120,4 @@ async def revoke(ctx: HubContext, actor: Actor, device_id: int) -> None:
         await uow.commit()
     # A revoked tablet's live sockets close at once, on every process.
     await ctx.events.publish(AccessEnded("device", str(device_id)))
+    return device

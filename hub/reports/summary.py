@@ -26,7 +26,7 @@ from hub.audit.trail import AuditRecord
 from hub.calls.security import SecurityLevel
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound, ValidationError
-from hub.outcomes.avoided import AvoidedCounts
+from hub.outcomes.avoided import AVOIDED_EVENTS, AvoidedCounts
 from hub.outcomes.tariffs import Tariffs, cost_by_event
 from hub.people.access import Actor, Role, require_role
 from hub.reports.answer_times import AnswerTimes
@@ -237,11 +237,7 @@ def summary_rows(report: Report) -> list[dict[str, object]]:
                 "to": report.query.end.isoformat(),
                 "calls": c.calls,
                 "not_attributable": c.not_attributable,
-                "avoided_ae_attendances": c.ae_attendance,
-                "avoided_999_calls": c.call_999,
-                "avoided_conveyances": c.conveyance,
-                "avoided_admissions": c.admission,
-                "avoided_urgent_gp_visits": c.urgent_gp,
+                **export_counts(c),
             }
         )
         if name in report.home_figures and len(rows) <= len(report.by_home):
@@ -253,6 +249,11 @@ def summary_rows(report: Report) -> list[dict[str, object]]:
     for level in (*SecurityLevel, ""):
         total[f"calls_security_{level or 'not_recorded'}"] = report.security.get(level, 0)
     return rows
+
+
+def export_counts(counts: AvoidedCounts) -> dict[str, int]:
+    """The avoided-event columns of an export row, by their export names."""
+    return {e.export: getattr(counts, e.name) for e in AVOIDED_EVENTS}
 
 
 def home_figure_columns(figures: HomeFigures) -> dict[str, object]:

@@ -7,7 +7,7 @@ show its progress and refuse a second job while it runs. The owner writes the la
 progress and a heartbeat every ``BEAT_EVERY_S``; a running job whose heartbeat is older
 than ``STALE_AFTER`` belonged to a process that stopped (crashed, killed, restarted
 mid-solve) and is shown as interrupted: the rota lead starts it again, nothing waits
-for it forever.
+for it forever. The record is written and read through ``hub/rostering/job_records.py``.
 """
 
 from __future__ import annotations

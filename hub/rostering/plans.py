@@ -182,6 +182,13 @@ async def list_rotas(ctx: HubContext, actor: Actor) -> list[RotaRecord]:
         return await uow.rota.recent()
 
 
+async def staff_names(ctx: HubContext, actor: Actor) -> dict[int, str]:
+    """Every member of staff's display name by id (who made or published a rota)."""
+    require_lead(actor)
+    async with ctx.uow() as uow:
+        return {u.id: u.display_name for u in await uow.staff.list()}
+
+
 def _names(users: list[StaffUser]) -> dict[str, str]:
     return {str(u.id): u.display_name for u in users}
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hub.audit.trail import AuditRecord
+from hub.calls.consultation import State
 from hub.calls.queue import QueueEntry, order
 from hub.context import HubContext
 from hub.people.access import Actor, Role, require_role
@@ -84,7 +85,7 @@ async def console_routing(ctx: HubContext, actor: Actor) -> ConsoleRouting:
                 routing_rules.needed_skill(e.reason, settings),
                 why,
                 routing_rules.shortfall(e.reason, cover, settings)
-                if e.state == "waiting"
+                if e.state is State.WAITING
                 else None,
                 routing_rules.waited_s(e, now),
             )

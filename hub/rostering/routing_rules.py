@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from hub.calls.consultation import State
 from hub.calls.queue import QueueEntry, order
 from hub.rostering.cover import OnShift
 from hub.rostering.problem import ShiftRecord
@@ -130,7 +131,7 @@ def _minutes(seconds: int) -> str:
 
 
 def over_target(entry: QueueEntry, now: datetime, settings: RotaSettings) -> bool:
-    return entry.state == "waiting" and waited_s(entry, now) > settings.answer_target_s
+    return entry.state is State.WAITING and waited_s(entry, now) > settings.answer_target_s
 
 
 def alerts(
@@ -139,7 +140,7 @@ def alerts(
     """The alerts of the waiting calls, in queue order (unanswerable before over target)."""
     out: list[Alert] = []
     for e in order(entries):
-        if e.state != "waiting":
+        if e.state is not State.WAITING:
             continue
         waited = waited_s(e, now)
         short = shortfall(e.reason, cover, settings)

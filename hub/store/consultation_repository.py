@@ -8,19 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from hub.calls import news2
 from hub.calls.consultation import Consultation, Reason, State
+from hub.calls.news2 import Band
 from hub.calls.queue import QueueEntry
 from hub.outcomes.avoided import Avoided
-from hub.outcomes.codes import Outcome, Representation, RepresentationKind
+from hub.outcomes.codes import (
+    AdmissionJudgement,
+    FollowUp,
+    Intention,
+    Outcome,
+    OutcomeCode,
+    Representation,
+    RepresentationKind,
+)
 from hub.store import tables as t
 from hub.store.bulk import insert_rows
-from hub.store.report_rollup import FLAGS_PART, OUTCOME_PART, ReportRollup, touches_figures
+from hub.store.report_rollup import (
+    COUNTED,
+    FLAGS_PART,
+    OUTCOME_PART,
+    ReportRollup,
+    touches_figures,
+)
 from hub.store.repositories import Repo
 
 
@@ -49,26 +65,30 @@ class SqlConsultations(Repo):
                 "soft_signs": list(c.soft_signs),
                 "observations": dict(c.observations),
                 "news2_score": c.news2_score,
-                "news2_band": c.news2_band,
-                "intention": c.intention,
+                "news2_band": _code(c.news2_band),
+                "intention": _code(c.intention),
                 "requested_at": c.requested_at,
                 "answered_at": c.answered_at,
                 "ended_at": c.ended_at,
                 "answered_by": c.answered_by,
-                "outcome": c.outcome,
-                "follow_up": c.follow_up,
-                "admission_judgement": c.admission_judgement,
+                "outcome": _code(c.outcome),
+                "follow_up": _code(c.follow_up),
+                "admission_judgement": _code(c.admission_judgement),
                 "security_level": c.security_level,
                 "device_seen_at": None,
                 "call_back_at": c.call_back_at,
                 "outcome_at": c.outcome_at,
-                **_flags(c.avoided),
+                **(c.avoided or Avoided(attributable=False)).flags(),
             }
             for cid, c in zip(ids, calls, strict=True)
         ]
         await insert_rows(self.conn, t.consultations, rows)
-        times = [c.requested_at for c in calls]
-        await ReportRollup(self.conn).add(ids, min(times), max(times))
+        # The rollup counts answered calls only: a new live request (the path of every
+        # ring) adds nothing to it, and skipping its upserts is most of a ring's cost
+        # (docs/benchmarks.md, issue 11).
+        if any(c.state.value in COUNTED for c in calls):
+            times = [c.requested_at for c in calls]
+            await ReportRollup(self.conn).add(ids, min(times), max(times))
         return ids
 
     async def _reserve_ids(self, n: int) -> list[int]:
@@ -87,6 +107,7 @@ class SqlConsultations(Repo):
         return list(range(start, start + n))
 
     def _consultation(self, r: RowMapping) -> Consultation:
+        """The stored row as a typed record: codes become their enums here, once."""
         return Consultation(
             id=r["id"],
             home_id=r["home_id"],
@@ -98,18 +119,19 @@ class SqlConsultations(Repo):
             soft_signs=tuple(r["soft_signs"]),
             observations=r["observations"],
             news2_score=r["news2_score"],
-            news2_band=r["news2_band"],
-            intention=r["intention"],
+            news2_band=_enum(Band, r["news2_band"]),
+            intention=_enum(Intention, r["intention"]),
             requested_at=r["requested_at"],
             answered_at=r["answered_at"],
             ended_at=r["ended_at"],
             answered_by=r["answered_by"],
-            outcome=r["outcome"],
-            follow_up=r["follow_up"],
-            admission_judgement=r["admission_judgement"],
+            outcome=_enum(OutcomeCode, r["outcome"]),
+            follow_up=_enum(FollowUp, r["follow_up"]),
+            admission_judgement=_enum(AdmissionJudgement, r["admission_judgement"]),
             security_level=r["security_level"],
             call_back_at=r["call_back_at"],
             outcome_at=r["outcome_at"],
+            avoided=Avoided.from_flags(r),
             outcome_deferred_at=r["outcome_deferred_at"],
             outcome_deferred_reason=r["outcome_deferred_reason"],
         )
@@ -203,11 +225,11 @@ class SqlConsultations(Repo):
                 home_name=row["home_name"],
                 resident_id=row["resident_id"],
                 resident_name=f"{row['given_name']} {row['family_name']}",
-                reason=row["reason"],
+                reason=Reason(row["reason"]),
                 news2_score=row["news2_score"],
-                news2_band=row["news2_band"],
+                news2_band=_enum(Band, row["news2_band"]),
                 news2_missing=news2.missing_from(row["observations"]),
-                state=row["state"],
+                state=State(row["state"]),
                 state_seq=row["state_seq"],
                 requested_at=row["requested_at"],
                 claimed_by=row["claimed_by"],
@@ -295,14 +317,7 @@ class SqlConsultations(Repo):
             await self.conn.execute(
                 update(t.consultations)
                 .where(t.consultations.c.id == call_id)
-                .values(
-                    attributable=result.attributable,
-                    avoided_ae=result.ae_attendance,
-                    avoided_999=result.call_999,
-                    avoided_conveyance=result.conveyance,
-                    avoided_admission=result.admission,
-                    avoided_gp=result.urgent_gp,
-                )
+                .values(**result.flags())
             )
 
     async def representations(self, call_id: int) -> list[Representation]:
@@ -378,16 +393,17 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _flags(result: Avoided | None) -> dict[str, bool]:
-    r = result or Avoided(attributable=False)
-    return {
-        "attributable": r.attributable,
-        "avoided_ae": r.ae_attendance,
-        "avoided_999": r.call_999,
-        "avoided_conveyance": r.conveyance,
-        "avoided_admission": r.admission,
-        "avoided_gp": r.urgent_gp,
-    }
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum(enum: type[_E], value: str | None) -> _E | None:
+    """A stored code as its enum (None stays None)."""
+    return None if value is None else enum(value)
+
+
+def _code(value: StrEnum | None) -> str | None:
+    """An enum as the code stored for it."""
+    return None if value is None else value.value
 
 
 c_ = t.consultations.c

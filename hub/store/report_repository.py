@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql import ColumnElement
 
-from hub.outcomes.avoided import AvoidedCounts
+from hub.calls.consultation import State
+from hub.outcomes.avoided import FLAG_COLUMNS, AvoidedCounts
 from hub.reports.answer_times import AnswerTimes
 from hub.reports.summary import (
     OVERFLOW_BUCKET,
@@ -37,18 +38,11 @@ from hub.reports.summary import (
 from hub.store import report_sql as q
 from hub.store import tables as t
 from hub.store.report_rollup import COUNTED, ReportRollup
-from hub.store.report_rollup import FLAGS as ROLLUP_FLAGS
 from hub.store.repositories import Repo
 
 c = t.consultations.c
-FLAGS = {
-    "attributable": c.attributable,
-    "ae_attendance": c.avoided_ae,
-    "call_999": c.avoided_999,
-    "conveyance": c.avoided_conveyance,
-    "admission": c.avoided_admission,
-    "urgent_gp": c.avoided_gp,
-}
+#: Each stored flag's column, by the ``AvoidedCounts`` field it is counted in.
+FLAGS = {name: c[column] for name, column in FLAG_COLUMNS.items()}
 BREAKDOWNS = {"outcome": c.outcome, "reason": c.reason}
 PERCENTILES = (0.5, 0.9, 0.95)
 
@@ -162,7 +156,7 @@ class RowReports(Repo):
         where = [
             c.requested_at >= since,
             c.requested_at < until,
-            c.state == "ended",
+            c.state == State.ENDED.value,
             c.answered_by.is_not(None),
             c.outcome.is_(None),
         ]
@@ -214,7 +208,7 @@ class SqlReports(RowReports):
     @staticmethod
     def _sums(table: Any) -> list[Any]:
         """SUM of the calls and flag columns of a rollup table (or subquery)."""
-        names = {"calls": "calls", **dict(zip(FLAGS, ROLLUP_FLAGS, strict=True))}
+        names = {"calls": "calls", **FLAG_COLUMNS}
         return [
             func.coalesce(func.sum(table.c[column]), 0).label(name)
             for name, column in names.items()
@@ -238,7 +232,7 @@ class SqlReports(RowReports):
         per_home = (
             select(
                 r.c.home_id,
-                *(func.sum(r.c[n]).label(n) for n in ("calls", *ROLLUP_FLAGS)),
+                *(func.sum(r.c[n]).label(n) for n in ("calls", *FLAG_COLUMNS.values())),
             )
             .where(days(r))
             .group_by(r.c.home_id)

@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from hub.calls.consultation import State
+from hub.outcomes.avoided import FLAG_COLUMNS
 from hub.reports.summary import REPORT_ZONE
 from hub.store import report_sql as q
 from hub.store import tables as t
@@ -57,14 +58,7 @@ c = t.consultations.c
 # Cancelled and abandoned requests are not consultations the hub could act on; waiting
 # ones are not yet. A call counts from the moment it is answered.
 COUNTED = (State.ENDED.value, State.IN_CALL.value, State.ANSWERED.value)
-FLAGS = (
-    "attributable",
-    "avoided_ae",
-    "avoided_999",
-    "avoided_conveyance",
-    "avoided_admission",
-    "avoided_gp",
-)
+FLAGS = tuple(FLAG_COLUMNS.values())  # the stored flags, each summed by its own name
 # Columns whose change can move a figure (besides leaving or entering COUNTED states).
 REPORTED = frozenset({"home_id", "requested_at", "answered_at", "reason", "outcome", *FLAGS})
 ROLLUP_TABLES = (

@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from hub.outcomes.avoided import FLAG_COLUMNS
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on every database."""
@@ -183,14 +185,7 @@ consultations = Table(
     # so that reports aggregate in SQL.
     *(
         Column(flag, Boolean, nullable=False, server_default=false())
-        for flag in (
-            "attributable",
-            "avoided_ae",
-            "avoided_999",
-            "avoided_conveyance",
-            "avoided_admission",
-            "avoided_gp",
-        )
+        for flag in FLAG_COLUMNS.values()
     ),
     Index("ix_consultations_resident_requested", "resident_id", "requested_at"),
     Index("ix_consultations_home_requested", "home_id", "requested_at"),
@@ -405,17 +400,7 @@ report_daily_totals = Table(
     metadata,
     Column("day", Date, primary_key=True),
     Column("calls", Integer, nullable=False),
-    *(
-        Column(flag, Integer, nullable=False)
-        for flag in (
-            "attributable",
-            "avoided_ae",
-            "avoided_999",
-            "avoided_conveyance",
-            "avoided_admission",
-            "avoided_gp",
-        )
-    ),
+    *(Column(flag, Integer, nullable=False) for flag in FLAG_COLUMNS.values()),
 )
 
 report_daily_homes = Table(
@@ -424,17 +409,7 @@ report_daily_homes = Table(
     Column("day", Date, primary_key=True),
     Column("home_id", Integer, ForeignKey("care_homes.id"), primary_key=True, autoincrement=False),
     Column("calls", Integer, nullable=False),
-    *(
-        Column(flag, Integer, nullable=False)
-        for flag in (
-            "attributable",
-            "avoided_ae",
-            "avoided_999",
-            "avoided_conveyance",
-            "avoided_admission",
-            "avoided_gp",
-        )
-    ),
+    *(Column(flag, Integer, nullable=False) for flag in FLAG_COLUMNS.values()),
 )
 
 report_daily_codes = Table(
@@ -455,4 +430,42 @@ report_daily_slots = Table(
     Column("kind", String(10), primary_key=True),
     Column("slot", Integer, primary_key=True, autoincrement=False),
     Column("calls", Integer, nullable=False),
+)
+
+# Guests of a live call (migration 0013, hub/calls/guest_services.py): a clinician's
+# single-use invitation links, and the guests who came through them. Tokens are kept
+# only as SHA-256 digests. One guest per invitation (``invitation_id`` is unique).
+call_invitations = Table(
+    "call_invitations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("consultation_id", Integer, ForeignKey("consultations.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_by", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_call_invitations_consultation", "consultation_id"),
+)
+
+call_guests = Table(
+    "call_guests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("consultation_id", Integer, ForeignKey("consultations.id"), nullable=False),
+    Column(
+        "invitation_id", Integer, ForeignKey("call_invitations.id"), nullable=False, unique=True
+    ),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(60), nullable=False),
+    # The guest's session cookie, as a digest; emptied when the guest is gone.
+    Column("session_hash", String(64), nullable=True, unique=True),
+    Column("state", String(10), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("admitted_at", UTCDateTime, nullable=True),
+    Column("left_at", UTCDateTime, nullable=True),
+    Column("removed_by", String(40), nullable=True),
+    Index("ix_call_guests_consultation", "consultation_id"),
 )

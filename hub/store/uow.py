@@ -12,6 +12,7 @@ from hub.cipher import Keyring
 from hub.errors import Unavailable
 from hub.store.audit_repository import SqlAudit
 from hub.store.consultation_repository import SqlConsultations
+from hub.store.guest_repository import SqlGuests
 from hub.store.note_repository import SqlNotes
 from hub.store.report_repository import SqlReports
 from hub.store.repositories import (
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
         self.consultations = SqlConsultations(conn, k)
         self.notes = SqlNotes(conn, k)
         self.representations = SqlRepresentations(conn, k)
+        self.guests = SqlGuests(conn, k)
         self.audit = SqlAudit(conn, k)
         self.reports = SqlReports(conn, k)
         self.rota = SqlRota(conn, k)

@@ -29,7 +29,7 @@ def install(pc: RTCPeerConnection, counters: RelayCounters) -> None:
     """Guard every socket ``pc`` gathered. Call after ``setLocalDescription`` (aiortc
     gathers then); safe to call again after renegotiation."""
     for transceiver in pc.getTransceivers():
-        connection = transceiver.receiver.transport.transport.iceGatherer._connection
+        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
         for protocol in connection._protocols:
             if getattr(protocol, "_telehub_guarded", False):
                 continue

@@ -50,6 +50,7 @@ from hub.store.report_repository import RowReports, SqlReports
 from hub.store.report_rollup import ROLLUP_TABLES
 from hub.store.uow import SqlUnitOfWork
 from tests.bench.livehub import nhs_numbers, now
+from web.calls.call_log import CsvCallLog
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 HOMES = 500
@@ -351,7 +352,7 @@ async def time_import(label: str, ctx: HubContext, csv_path: Path, rows: int) ->
             bar.refresh()
 
         t0 = now()
-        result = await import_calls(ctx, SYSTEM, f, on_progress=progress)
+        result = await import_calls(ctx, SYSTEM, CsvCallLog(f), on_progress=progress)
         elapsed = now() - t0
     print(
         f"{label}: import-calls: {result.imported:,} rows in {elapsed:.1f} s = "

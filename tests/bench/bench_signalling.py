@@ -74,7 +74,7 @@ async def ring_latency(hub: LiveHub, rings: int) -> list[float]:
             async with tablets[k].post(
                 f"{hub.url}/api/calls",
                 headers={"X-CSRF-Token": tokens[k]},
-                json={"resident_id": hub.people.residents[k], "reason": "fall", "intention": "ae"},
+                json={"resident_id": hub.residents[k], "reason": "fall", "intention": "ae"},
             ) as resp:
                 assert resp.status == 201, await resp.text()
                 call_id = (await resp.json())["call_id"]
@@ -109,7 +109,7 @@ async def relay_throughput(hub: LiveHub, pairs: int, per_pair: int) -> float:
             async with tablets[i].post(
                 f"{hub.url}/api/calls",
                 headers={"X-CSRF-Token": tokens[i]},
-                json={"resident_id": hub.people.residents[i], "reason": "fall"},
+                json={"resident_id": hub.residents[i], "reason": "fall"},
             ) as resp:
                 calls.append((await resp.json())["call_id"])
             await nurse_ws[i].send_str(json.dumps({"type": "call.claim", "call_id": calls[i]}))

@@ -97,7 +97,7 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
                 today=today,
             ),
         )
-        hub.people.residents.append(r.id)
+        hub.residents.append(r.id)
         code = await enrolment.issue_code(ctx, SYSTEM, home.id, f"Tablet {i}")
         hub.tablets.append({"th_device": (await enrolment.enrol(ctx, code.code)).token})
     for i in range(clinicians):

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from hub.calls.consultation import Consultation, Reason, State
 from hub.context import HubContext
+from hub.outcomes.codes import Intention
 from hub.people.access import SYSTEM, Actor, Role, Skill
 from hub.people.admin import add_resident, create_staff
 from hub.people.homes import CareHome
@@ -103,7 +104,7 @@ async def call_history(ctx: HubContext, home: CareHome) -> None:
         end = at + timedelta(minutes=minutes)
         return Consultation(
             0, home.id, resident.id, None, state, Reason.FALL, (), {}, None, None,
-            outcome, at, answered, end,
+            Intention(outcome) if outcome else None, at, answered, end,
         )  # fmt: skip
 
     tuesday = datetime(2026, 3, 3, 14, 30, tzinfo=UTC)

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.calls.imports import parse_row
 from hub.errors import ValidationError
 from hub.people.devices import parse_label
 from hub.people.homes import NewHome
 from hub.people.plain_text import plain_name
 from hub.people.residents import ResidentDetails
 from hub.people.staff import NewStaff
+from web.calls.call_log import parse_row  # the call-log reader, at the edge
 
 RLO = "\u202e"
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hub.calls.consultation import Reason, State
+from hub.calls.news2 import Band
 from hub.calls.queue import QueueEntry, estimated_wait_s, order, position
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -21,11 +23,11 @@ def entry(
         "Home",
         call_id,
         f"R{call_id}",
-        "fall",
+        Reason.FALL,
         None if band is None else 3,
-        band,
+        None if band is None else Band(band),
         missing,
-        state,
+        State(state),
         T0 - timedelta(minutes=minutes_ago),
     )
 

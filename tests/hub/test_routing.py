@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.calls.consultation import Reason, State
 from hub.calls.queue import QueueEntry
 from hub.rostering import routing_rules
 from hub.rostering.cover import OnShift
@@ -143,11 +144,11 @@ def entry(call_id: int, reason: str, waited_s: int, state: str = "waiting") -> Q
         home_name="Rose Court",
         resident_id=call_id,
         resident_name=f"Resident {call_id}",
-        reason=reason,
+        reason=Reason(reason),
         news2_score=None,
         news2_band=None,
         news2_missing=(),
-        state=state,
+        state=State(state),
         requested_at=NOW - timedelta(seconds=waited_s),
     )
 

@@ -1,7 +1,10 @@
-"""Real WebSockets against the real app: a tablet and clinicians, each with its cookie."""
+"""Real WebSockets against the real app: a tablet and clinicians, each with its cookie;
+a waiting call and answering it; another connection of the same browser; two telehub
+processes on one Redis bus."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -21,6 +24,8 @@ from hub.people.residents import ResidentDetails
 from hub.people.staff import NewStaff, StaffUser
 from tests.conftest import PASSWORD
 from tests.web.helpers import totp_secret
+
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 class Peer:
@@ -75,10 +80,48 @@ class Peer:
 
 @pytest.fixture
 async def peers(client: TestClient) -> AsyncIterator[list[Peer]]:
+    """Every Peer a test makes through the fixtures below, closed after it."""
     made: list[Peer] = []
     yield made
     for peer in made:
         await peer.close()
+
+
+@pytest.fixture
+def reconnect(peers):  # type: ignore[no-untyped-def]
+    """Factory: another connection of ``peer``'s browser (its cookies) to ``node``
+    (by default the same server): a second tab, a reload, a Wi-Fi drop, or the same
+    browser on another telehub process."""
+
+    async def make(peer: Peer, node: TestClient | None = None, *, hello: bool = True) -> Peer:
+        again = Peer(node or peer.client, peer.cookies)
+        peers.append(again)
+        return await again.connect(hello=hello)
+
+    return make
+
+
+async def redis_up() -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", 6379), 1)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+@pytest.fixture
+async def two_nodes(aiohttp_client, settings, engine, clock):  # type: ignore[no-untyped-def]
+    """Two telehub processes sharing the database and a Redis bus (skipped without
+    Redis); connect to them with ``reconnect(peer, node)``."""
+    if not await redis_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from web.app import create_app
+
+    clustered = settings.replace("signalling", bus_url=REDIS)
+    node_a = await aiohttp_client(create_app(clustered, clock=clock))
+    node_b = await aiohttp_client(create_app(clustered, clock=clock))
+    return node_a, node_b
 
 
 async def staff_token(ctx: HubContext, clock: FixedClock, user: StaffUser) -> str:
@@ -129,6 +172,25 @@ def tablet(client, ctx, peers):  # type: ignore[no-untyped-def]
         return await peer.connect()
 
     return make
+
+
+@pytest.fixture
+def waiting_call(home, resident, tablet):  # type: ignore[no-untyped-def]
+    """Factory: a Rose Court tablet calls about Edna; (the tablet, the call id)."""
+
+    async def make(**extra: Any) -> tuple[Peer, int]:
+        tab = await tablet(home)
+        return tab, await place_call(tab, resident.id, **extra)
+
+    return make
+
+
+async def claim(nurse: Peer, call_id: int) -> dict[str, Any]:
+    """``nurse`` answers ``call_id`` and is told it is theirs."""
+    await nurse.send("call.claim", call_id=call_id)
+    claimed = await nurse.expect("call.claimed", call_id=call_id)
+    assert claimed["ok"] is True, claimed
+    return claimed
 
 
 async def place_call(tab: Peer, resident_id: int, **extra: Any) -> int:

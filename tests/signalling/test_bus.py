@@ -8,18 +8,7 @@ import uuid
 import pytest
 
 from signalling.bus import Envelope, MemoryBus, RedisBus, make_bus
-from tests.signalling.conftest import Peer, place_call
-
-REDIS = "redis://127.0.0.1:6379/0"
-
-
-async def redis_up() -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", 6379), 1)
-    except OSError:
-        return False
-    writer.close()
-    return True
+from tests.signalling.conftest import REDIS, claim, place_call, redis_up
 
 
 async def first(bus, timeout: float = 5) -> Envelope:  # type: ignore[no-untyped-def]
@@ -66,32 +55,19 @@ async def test_redis_bus_between_two_processes() -> None:
 
 
 async def test_tablet_and_clinician_on_different_nodes(
-    aiohttp_client, settings, engine, clock, home, resident, tablet, clinician
+    two_nodes, reconnect, home, resident, tablet, clinician
 ) -> None:
     """Two telehub processes sharing the database and a Redis bus: a tablet on one and a
     clinician on the other still ring, answer and exchange SDP."""
-    if not await redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    from web.app import create_app
-
-    clustered = settings.replace("signalling", bus_url=REDIS)
-    node_a = await aiohttp_client(create_app(clustered, clock=clock))
-    node_b = await aiohttp_client(create_app(clustered, clock=clock))
-    tab_local = await tablet(home)  # only for its cookie
-    nurse_local, _ = await clinician("cleo")
-    tab = await Peer(node_a, tab_local.cookies).connect()
-    nurse = await Peer(node_b, nurse_local.cookies).connect()
-    try:
-        await nurse.send("queue.subscribe")
-        await nurse.expect("queue.snapshot")
-        call_id = await place_call(tab, resident.id)
-        snap = await nurse.expect("queue.snapshot", timeout=10)
-        assert [i["call_id"] for i in snap["items"]] == [call_id]
-        await nurse.send("call.claim", call_id=call_id)
-        await nurse.expect("call.claimed")
-        await tab.expect("call.state", state="answered", timeout=10)
-        await nurse.send("rtc.offer", call_id=call_id, sdp="v=0 across", restart=False)
-        assert (await tab.expect("rtc.offer", timeout=10))["sdp"] == "v=0 across"
-    finally:
-        await tab.close()
-        await nurse.close()
+    node_a, node_b = two_nodes
+    tab = await reconnect(await tablet(home), node_a)
+    nurse = await reconnect((await clinician("cleo"))[0], node_b)
+    await nurse.send("queue.subscribe")
+    await nurse.expect("queue.snapshot")
+    call_id = await place_call(tab, resident.id)  # through node A
+    snap = await nurse.expect("queue.snapshot", timeout=10)
+    assert [i["call_id"] for i in snap["items"]] == [call_id]
+    await claim(nurse, call_id)
+    await tab.expect("call.state", state="answered", timeout=10)
+    await nurse.send("rtc.offer", call_id=call_id, sdp="v=0 across", restart=False)
+    assert (await tab.expect("rtc.offer", timeout=10))["sdp"] == "v=0 across"

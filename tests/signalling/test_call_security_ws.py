@@ -7,7 +7,7 @@ import pytest
 
 from hub.calls import live, security
 from signalling import protocol as p
-from tests.signalling.conftest import place_call
+from tests.signalling.conftest import claim, place_call
 
 
 def test_protocol_parses_and_refuses_levels() -> None:
@@ -29,8 +29,7 @@ async def live_call(home, resident, tablet, clinician):  # type: ignore[no-untyp
     nurse, _ = await clinician("cleo")
     tab = await tablet(home)
     call_id = await place_call(tab, resident.id)
-    await nurse.send("call.claim", call_id=call_id)
-    assert (await nurse.expect("call.claimed"))["ok"] is True
+    await claim(nurse, call_id)
     await tab.expect("call.state", state="answered")
     return nurse, tab, call_id
 

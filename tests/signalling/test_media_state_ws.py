@@ -8,17 +8,13 @@ from typing import Any
 import pytest
 
 from signalling import protocol as p
-from tests.signalling.conftest import place_call
+from tests.signalling.conftest import claim
 
 
-async def test_mute_and_camera_off_reach_the_other_side(
-    home: Any, resident: Any, tablet: Any, clinician: Any
-) -> None:
+async def test_mute_and_camera_off_reach_the_other_side(waiting_call: Any, clinician: Any) -> None:
     nurse, _ = await clinician()
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
-    await nurse.send("call.claim", call_id=call_id)
-    await nurse.expect("call.claimed")
+    tab, call_id = await waiting_call()
+    await claim(nurse, call_id)
     await tab.expect("call.state", state="answered")
 
     await tab.send("call.media", call_id=call_id, mode="video", muted=True, camera_off=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from tests.signalling.conftest import Peer, place_call
+from tests.signalling.conftest import Peer, claim, place_call
 
 
 async def nothing_about_notes(peer: Peer) -> None:
@@ -18,27 +16,23 @@ async def nothing_about_notes(peer: Peer) -> None:
 
 
 async def claimed(nurse: Peer, call_id: int) -> dict[str, Any]:
-    await nurse.send("call.claim", call_id=call_id)
-    await nurse.expect("call.claimed", ok=True)
+    """``nurse`` answers the call and opens its notes: the snapshot."""
+    await claim(nurse, call_id)
     await nurse.send("notes.open", call_id=call_id, ref="open")
     return await nurse.expect("notes.snapshot", ref="open")
 
 
-async def test_two_tabs_of_one_clinician_lose_nothing(
-    home, resident, tablet, clinician, client
-) -> None:
+async def test_two_tabs_of_one_clinician_lose_nothing(waiting_call, clinician, reconnect) -> None:
     cleo, _ = await clinician("cleo")
     bob, _ = await clinician("bob")
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    tab, call_id = await waiting_call()
     snap = await claimed(cleo, call_id)
     assert (snap["entries"], snap["draft_text"], snap["draft_revision"]) == ([], "", 0)
 
     await cleo.send("notes.draft", call_id=call_id, text="Resp 24", base=0, ref="d1")
     assert (await cleo.expect("notes.draft_saved", ref="d1"))["revision"] == 1
     # The same clinician in a second tab (or after a reload) gets the draft back.
-    second = Peer(client, cleo.cookies)
-    await second.connect()
+    second = await reconnect(cleo)
     await second.send("notes.open", call_id=call_id)
     again = await second.expect("notes.snapshot")
     assert (again["draft_text"], again["draft_revision"]) == ("Resp 24", 1)
@@ -59,16 +53,12 @@ async def test_two_tabs_of_one_clinician_lose_nothing(
         assert entry["author_name"] == "Cleo"
     await nothing_about_notes(tab)
     await nothing_about_notes(bob)
-    await second.close()
 
 
-async def test_a_tablet_and_a_colleague_cannot_open_the_notes(
-    home, resident, tablet, clinician
-) -> None:
+async def test_a_tablet_and_a_colleague_cannot_open_the_notes(waiting_call, clinician) -> None:
     cleo, _ = await clinician("cleo")
     bob, _ = await clinician("bob")
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    tab, call_id = await waiting_call()
     await claimed(cleo, call_id)
     await tab.send("notes.open", call_id=call_id, ref="t")
     err = await tab.expect("error", ref="t")
@@ -94,12 +84,11 @@ async def test_a_tablet_and_a_colleague_cannot_open_the_notes(
 
 
 async def test_transfer_commits_the_draft_and_the_colleague_sees_every_entry(
-    home, resident, tablet, clinician
+    waiting_call, clinician
 ) -> None:
     cleo, _ = await clinician("cleo")
     bob, bob_user = await clinician("bob")
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    _, call_id = await waiting_call()
     await claimed(cleo, call_id)
     await cleo.send("notes.add", call_id=call_id, text="Fell in the lounge")
     first = await cleo.expect("notes.entry")
@@ -119,12 +108,9 @@ async def test_transfer_commits_the_draft_and_the_colleague_sees_every_entry(
     assert (fix["corrects"], fix["author_name"]) == (first["entry_id"], "Bob")
 
 
-async def test_hand_back_keeps_the_entries_and_commits_the_draft(
-    home, resident, tablet, clinician
-) -> None:
+async def test_hand_back_keeps_the_entries_and_commits_the_draft(waiting_call, clinician) -> None:
     cleo, _ = await clinician("cleo")
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    _, call_id = await waiting_call()
     await claimed(cleo, call_id)
     await cleo.send("notes.add", call_id=call_id, text="Entry one")
     await cleo.expect("notes.added")
@@ -140,33 +126,19 @@ async def test_hand_back_keeps_the_entries_and_commits_the_draft(
 
 
 async def test_an_entry_reaches_a_console_on_another_process(
-    aiohttp_client, settings, engine, clock, home, resident, tablet, clinician
+    two_nodes, reconnect, home, resident, tablet, clinician
 ) -> None:
     """Two telehub processes on one Redis bus: the clinician's second tab is connected to
     the other process and still gets the new entry (and the tablet gets none)."""
-    from tests.signalling.test_bus import REDIS, redis_up
-
-    if not await redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    from web.app import create_app
-
-    clustered = settings.replace("signalling", bus_url=REDIS)
-    node_a = await aiohttp_client(create_app(clustered, clock=clock))
-    node_b = await aiohttp_client(create_app(clustered, clock=clock))
-    tab_local = await tablet(home)  # only for its cookie
-    cleo_local, _ = await clinician("cleo")
-    tab = await Peer(node_a, tab_local.cookies).connect()
-    here = await Peer(node_a, cleo_local.cookies).connect()
-    there = await Peer(node_b, cleo_local.cookies).connect()
-    try:
-        call_id = await place_call(tab, resident.id)
-        await claimed(here, call_id)
-        await there.send("notes.open", call_id=call_id)
-        await there.expect("notes.snapshot")
-        await here.send("notes.add", call_id=call_id, text="Across processes")
-        entry = await there.expect("notes.entry", timeout=10)
-        assert entry["text"] == "Across processes"
-        await nothing_about_notes(tab)
-    finally:
-        for peer in (tab, here, there):
-            await peer.close()
+    node_a, node_b = two_nodes
+    tab = await reconnect(await tablet(home), node_a)
+    cleo, _ = await clinician("cleo")
+    here, there = await reconnect(cleo, node_a), await reconnect(cleo, node_b)
+    call_id = await place_call(tab, resident.id)  # through node A
+    await claimed(here, call_id)
+    await there.send("notes.open", call_id=call_id)
+    await there.expect("notes.snapshot")
+    await here.send("notes.add", call_id=call_id, text="Across processes")
+    entry = await there.expect("notes.entry", timeout=10)
+    assert entry["text"] == "Across processes"
+    await nothing_about_notes(tab)

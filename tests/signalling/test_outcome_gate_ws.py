@@ -3,17 +3,15 @@ error naming that call, and may answer once the outcome is recorded or deferred.
 
 from __future__ import annotations
 
-from tests.signalling.conftest import place_call
+from tests.signalling.conftest import claim, place_call
 
 
 async def test_claim_refused_with_a_typed_error_until_the_outcome_is_deferred(
-    home, resident, tablet, clinician
+    resident, waiting_call, clinician
 ) -> None:
     nurse, _ = await clinician("cleo")
-    tab = await tablet(home)
-    first = await place_call(tab, resident.id)
-    await nurse.send("call.claim", call_id=first)
-    assert (await nurse.expect("call.claimed"))["ok"] is True
+    tab, first = await waiting_call()
+    await claim(nurse, first)
     await nurse.send("call.end", call_id=first)
     await nurse.expect("call.state", call_id=first, state="ended")
 

@@ -20,15 +20,14 @@ from hub.calls import live
 from hub.context import HubContext
 from hub.events import CallChanged
 from hub.people import enrolment
-from hub.people.access import SYSTEM, Actor, Role
-from hub.people.admin import add_resident, create_staff
+from hub.people.access import SYSTEM, Actor
+from hub.people.admin import add_resident
 from hub.people.residents import ResidentDetails
-from hub.people.staff import NewStaff
 from hub.ports import UnitOfWork, UnitOfWorkFactory
 from hub.store import tables as t
 from signalling.bus import MemoryBus
 from signalling.switchboard import Switchboard
-from tests.conftest import PASSWORD
+from tests.hub.test_calls import clinicians  # n clinicians, nurse00, nurse01, …
 
 NHS = ("9434765919", "4010232137", "9434765870")
 
@@ -86,19 +85,6 @@ async def resident(ctx: HubContext, home_id: int, i: int) -> int:
         today=ctx.clock.now().date(),
     )
     return (await add_resident(ctx, SYSTEM, home_id, details)).id
-
-
-async def clinicians(ctx: HubContext, n: int) -> list[Actor]:
-    out = []
-    for i in range(n):
-        user = await create_staff(
-            ctx,
-            SYSTEM,
-            NewStaff.parse(f"nurse{i:02d}", f"Nurse {i}", "clinician", ["clinician"]),
-            PASSWORD,
-        )
-        out.append(Actor("staff", user.id, user.display_name, Role.CLINICIAN))
-    return out
 
 
 def ask(resident_id: int, observations: dict[str, Any] | None = None) -> live.CallRequest:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from tests.signalling.conftest import Peer, place_call
+from tests.signalling.conftest import Peer, claim, place_call
 
 
 async def test_upgrade_needs_a_cookie(client) -> None:
@@ -119,12 +119,11 @@ async def test_sustained_flood_closes_with_1008(
         await peer.close()
 
 
-async def test_call_rings_is_claimed_and_relays_sdp(home, resident, tablet, clinician) -> None:
+async def test_call_rings_is_claimed_and_relays_sdp(waiting_call, clinician) -> None:
     nurse, _ = await clinician("cleo")
     await nurse.send("queue.subscribe")
     assert (await nurse.expect("queue.snapshot"))["items"] == []
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    tab, call_id = await waiting_call()
     snap = await nurse.expect("queue.snapshot")
     (item,) = snap["items"]
     assert item["call_id"] == call_id and item["resident_name"] == "Edna Smith"
@@ -164,15 +163,11 @@ async def test_call_rings_is_claimed_and_relays_sdp(home, resident, tablet, clin
     assert ice["candidate"].startswith("candidate:1") and ice["sdp_mline_index"] == 0
 
 
-async def test_second_clinician_is_told_someone_else_answered(
-    home, resident, tablet, clinician
-) -> None:
+async def test_second_clinician_is_told_someone_else_answered(waiting_call, clinician) -> None:
     cleo, _ = await clinician("cleo")
     bob, _ = await clinician("bob")
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
-    await cleo.send("call.claim", call_id=call_id)
-    assert (await cleo.expect("call.claimed"))["ok"] is True
+    _, call_id = await waiting_call()
+    await claim(cleo, call_id)
     await bob.send("call.claim", call_id=call_id, ref="late")
     late = await bob.expect("call.claimed")
     assert late["ok"] is False
@@ -192,8 +187,7 @@ async def test_tablet_cannot_send_sdp_for_another_call(
     nurse, _ = await clinician()
     mine, other = await tablet(home), await tablet(other_home)
     their_call = await place_call(other, theirs.id)
-    await nurse.send("call.claim", call_id=their_call)
-    await nurse.expect("call.claimed")
+    await claim(nurse, their_call)
     # Another home's call reads exactly like one that does not exist (docs/signalling.md):
     # a tablet cannot tell which call ids are in use.
     missing = their_call + 1000
@@ -211,10 +205,9 @@ async def test_tablet_cannot_send_sdp_for_another_call(
             assert (error["code"], error["message"]) == ("not_found", f"no call {call_id}"), kind
 
 
-async def test_claim_on_a_cancelled_call(home, resident, tablet, clinician) -> None:
+async def test_claim_on_a_cancelled_call(waiting_call, clinician) -> None:
     nurse, _ = await clinician()
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    tab, call_id = await waiting_call()
     await tab.send("call.cancel", call_id=call_id)
     assert (await tab.expect("call.state", state="cancelled"))["call_id"] == call_id
     await nurse.send("call.claim", call_id=call_id)
@@ -222,15 +215,11 @@ async def test_claim_on_a_cancelled_call(home, resident, tablet, clinician) -> N
     assert error["message"] == f"call {call_id} was cancelled by the care home"
 
 
-async def test_release_puts_the_call_back_and_transfer_moves_it(
-    home, resident, tablet, clinician
-) -> None:
+async def test_release_puts_the_call_back_and_transfer_moves_it(waiting_call, clinician) -> None:
     cleo, _ = await clinician("cleo")
     bob, bob_user = await clinician("bob")
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
-    await cleo.send("call.claim", call_id=call_id)
-    await cleo.expect("call.claimed")
+    tab, call_id = await waiting_call()
+    await claim(cleo, call_id)
     answered = await tab.expect("call.state", state="answered")
     await cleo.send("call.release", call_id=call_id)
     handed_back = await tab.expect("call.state", state="waiting")
@@ -238,8 +227,7 @@ async def test_release_puts_the_call_back_and_transfer_moves_it(
     # Every change of state moves the seq on, so a tablet can tell this hand-back from
     # a "waiting" that was read before the claim and overtaken.
     assert 0 < answered["seq"] < handed_back["seq"]
-    await cleo.send("call.claim", call_id=call_id)
-    await cleo.expect("call.claimed")
+    await claim(cleo, call_id)
     await cleo.send("call.transfer", call_id=call_id, to_user_id=bob_user.id)
     to_bob = await bob.expect("call.state", call_id=call_id, state="answered")
     assert to_bob["clinician_name"] == "Bob"
@@ -249,44 +237,31 @@ async def test_release_puts_the_call_back_and_transfer_moves_it(
     assert (await tab.expect("rtc.offer"))["restart"] is True
 
 
-async def test_waiting_tablet_reconnects_and_resumes(home, resident, tablet, client) -> None:
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+async def test_waiting_tablet_reconnects_and_resumes(waiting_call, reconnect) -> None:
+    tab, call_id = await waiting_call()
     await tab.expect("call.state", call_id=call_id)
     assert tab.ws is not None
     await tab.ws.close()
-    again = Peer(client, tab.cookies)
-    try:
-        await again.connect(hello=False)
-        await again.send("hello", v=1, resume_call_id=call_id)
-        await again.expect("welcome")
-        state = await again.expect("call.state", call_id=call_id)
-        assert state["state"] == "waiting" and state["position"] == 1
-    finally:
-        await again.close()
+    again = await reconnect(tab, hello=False)
+    await again.send("hello", v=1, resume_call_id=call_id)
+    await again.expect("welcome")
+    state = await again.expect("call.state", call_id=call_id)
+    assert state["state"] == "waiting" and state["position"] == 1
 
 
-async def test_live_call_resume_tells_the_other_side(
-    home, resident, tablet, clinician, client
-) -> None:
+async def test_live_call_resume_tells_the_other_side(waiting_call, clinician, reconnect) -> None:
     nurse, _ = await clinician()
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
-    await nurse.send("call.claim", call_id=call_id)
-    await nurse.expect("call.claimed")
+    tab, call_id = await waiting_call()
+    await claim(nurse, call_id)
     assert tab.ws is not None
     await tab.ws.close()  # Wi-Fi drop
-    again = Peer(client, tab.cookies)
-    try:
-        await again.connect(hello=False)
-        await again.send("hello", v=1, resume_call_id=call_id)
-        # A queue update read just before the claim may still be on its way ("waiting");
-        # it carries an older seq, which the tablet drops.
-        answered = await again.expect("call.state", call_id=call_id, state="answered")
-        assert answered["seq"] > 0
-        assert (await nurse.expect("call.peer"))["event"] == "joined"
-    finally:
-        await again.close()
+    again = await reconnect(tab, hello=False)
+    await again.send("hello", v=1, resume_call_id=call_id)
+    # A queue update read just before the claim may still be on its way ("waiting");
+    # it carries an older seq, which the tablet drops.
+    answered = await again.expect("call.state", call_id=call_id, state="answered")
+    assert answered["seq"] > 0
+    assert (await nurse.expect("call.peer"))["event"] == "joined"
 
 
 async def test_turn_credentials_need_a_session(client) -> None:
@@ -296,31 +271,24 @@ async def test_turn_credentials_need_a_session(client) -> None:
 
 
 async def test_queue_survives_a_restart(
-    aiohttp_client, settings, engine, clock, home, resident, tablet, clinician
+    aiohttp_client, settings, engine, clock, waiting_call, clinician, reconnect
 ) -> None:
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    _, call_id = await waiting_call()
     from web.app import create_app
 
     restarted = await aiohttp_client(create_app(settings, clock=clock))
-    nurse_peer, _ = await clinician("cleo")
-    again = Peer(restarted, nurse_peer.cookies)
-    try:
-        await again.connect()
-        await again.send("queue.subscribe")
-        (item,) = (await again.expect("queue.snapshot"))["items"]
-        assert item["call_id"] == call_id and item["state"] == "waiting"
-    finally:
-        await again.close()
+    again = await reconnect((await clinician("cleo"))[0], restarted)
+    await again.send("queue.subscribe")
+    (item,) = (await again.expect("queue.snapshot"))["items"]
+    assert item["call_id"] == call_id and item["state"] == "waiting"
 
 
-async def test_abandoned_when_the_tablet_goes_away(ctx, clock, home, resident, tablet) -> None:
+async def test_abandoned_when_the_tablet_goes_away(ctx, clock, waiting_call) -> None:
     from datetime import timedelta
 
     from hub.calls import live
 
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id)
+    tab, call_id = await waiting_call()
     assert tab.ws is not None
     await tab.ws.close()
     clock.advance(timedelta(seconds=119))
@@ -330,9 +298,8 @@ async def test_abandoned_when_the_tablet_goes_away(ctx, clock, home, resident, t
     await asyncio.sleep(0)
 
 
-async def test_call_detail_says_what_news2_is_missing(home, resident, tablet) -> None:
-    tab = await tablet(home)
-    call_id = await place_call(tab, resident.id, observations={"pulse": 95})
+async def test_call_detail_says_what_news2_is_missing(waiting_call) -> None:
+    tab, call_id = await waiting_call(observations={"pulse": 95})
     resp = await tab.http("GET", f"/api/calls/{call_id}")
     data = await resp.json()
     assert data["news2_score"] == 1 and "respiration_rate" in data["news2_missing"]

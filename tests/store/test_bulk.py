@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import Text, cast, func, insert, select
 
 from hub.calls.consultation import Consultation, Reason, State
+from hub.calls.news2 import Band
 from hub.outcomes.avoided import Avoided
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Intention, OutcomeCode
 from hub.people.access import SYSTEM
 from hub.people.admin import add_resident
 from hub.people.residents import ResidentDetails
@@ -27,14 +29,14 @@ def _call(home_id: int, resident_id: int, at: datetime) -> Consultation:
         soft_signs=("breathing_changed", "not_eating"),
         observations={"spo2": 91, "respiration_rate": 26},
         news2_score=5,
-        news2_band="medium",
-        intention="ae",
+        news2_band=Band.MEDIUM,
+        intention=Intention.AE,
         requested_at=at,
         answered_at=at + timedelta(seconds=61, microseconds=7),
         ended_at=at + timedelta(minutes=14),
-        outcome="managed_advice",
-        follow_up="none",
-        admission_judgement="yes",
+        outcome=OutcomeCode.MANAGED_ADVICE,
+        follow_up=FollowUp.NONE,
+        admission_judgement=AdmissionJudgement.YES,
         avoided=Avoided(True, ae_attendance=True),
     )
 
@@ -69,6 +71,11 @@ async def test_add_many_round_trips_every_field(ctx, clock, home) -> None:
             assert got.soft_signs == sent.soft_signs and got.observations == sent.observations
             assert (got.state, got.reason) == (sent.state, sent.reason)
             assert (got.outcome, got.news2_score) == (sent.outcome, sent.news2_score)
+            # Typed as they were sent, the avoided flags included (read back, not derived).
+            assert (got.news2_band, got.intention) == (Band.MEDIUM, Intention.AE)
+            assert got.follow_up is FollowUp.NONE
+            assert got.admission_judgement is AdmissionJudgement.YES
+            assert got.avoided == sent.avoided
 
 
 async def test_bulk_rows_are_stored_as_sqlalchemy_stores_them(ctx, home, engine) -> None:  # type: ignore[no-untyped-def]

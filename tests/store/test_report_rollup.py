@@ -25,7 +25,7 @@ from hub.calls.consultation import Consultation, Reason, State
 from hub.context import HubContext
 from hub.outcomes import representations
 from hub.outcomes.avoided import Avoided
-from hub.outcomes.codes import AdmissionJudgement, FollowUp, Outcome, OutcomeCode
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Intention, Outcome, OutcomeCode
 from hub.people.access import SYSTEM, Actor, Role
 from hub.people.admin import add_resident, create_home, create_staff
 from hub.people.homes import NewHome
@@ -128,13 +128,13 @@ def _random_call(rng: random.Random, pairs: list[tuple[int, int]], at: datetime)
         observations={},
         news2_score=None,
         news2_band=None,
-        intention=rng.choice(["call_999", "ae", "urgent_gp", None]),
+        intention=rng.choice([Intention.CALL_999, Intention.AE, Intention.URGENT_GP, None]),
         requested_at=at,
         answered_at=answered_at,
         ended_at=ended_at,
-        outcome=outcome.value if outcome else None,
-        follow_up="none" if outcome else None,
-        admission_judgement="yes" if outcome else None,
+        outcome=outcome,
+        follow_up=FollowUp.NONE if outcome else None,
+        admission_judgement=AdmissionJudgement.YES if outcome else None,
         outcome_at=ended_at if outcome else None,
         avoided=Avoided(*(rng.random() < 0.5 for _ in range(6))),
     )

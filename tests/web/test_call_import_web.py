@@ -12,13 +12,14 @@ import aiohttp
 import pytest
 
 from hub.calls import imports
-from hub.calls.imports import COLUMNS, import_calls
+from hub.calls.imports import import_calls
 from hub.people.access import SYSTEM
 from tests.conftest import PASSWORD
-from tests.hub.test_call_import import GOOD, HEADER, hourly_rows
+from tests.hub.test_call_import import GOOD, HEADER, hourly_rows, log
 from tests.hub.test_calls import edna
 from tests.web.helpers import csrf, login, login_home_manager
 from web.calls import import_page
+from web.calls.call_log import COLUMNS
 
 URL = "/admin/import-calls"
 NDJSON = "application/x-ndjson"
@@ -347,7 +348,7 @@ async def test_a_browser_leaving_mid_import_imports_nothing(admin_client, ctx, m
     monkeypatch.setattr(imports._Writer, "_write", write)
     # The transaction was given back (a new import can write: it waits for the lock
     # until the cancelled one has rolled back) and nothing was kept.
-    result = await import_calls(ctx, SYSTEM, (HEADER + GOOD).splitlines(keepends=True))
+    result = await import_calls(ctx, SYSTEM, log(HEADER + GOOD))
     assert result.imported == 2
     assert await stored(ctx) == 2
     assert [e["count"] for e in await imported_events(ctx)] == [2]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
+from hub.outcomes import representations
+from hub.outcomes.avoided import AVOIDED_EVENTS
 from hub.outcomes.tariffs import load_tariffs
 from hub.people.access import SYSTEM
 from hub.people.admin import create_staff
 from hub.people.staff import NewStaff
 from hub.reports.summary import ReportQuery, build
 from tests.conftest import PASSWORD
-from tests.web.closed_calls import OUTCOME, closed_call
+from tests.web.closed_calls import OUTCOME, closed_call, nurse_of
 from tests.web.helpers import csrf, login, login_home_manager, post_form
 
 AMEND = {**OUTCOME, "outcome": "admitted_direct", "call_back_at": ""}
@@ -167,3 +172,39 @@ async def test_the_clinician_who_took_it_can_record_a_missing_outcome(
     )
     assert resp.status == 303
     assert (await stored(ctx, call.id)).outcome == "managed_advice"
+
+
+def _avoided_on(page: str) -> str:
+    cell = page[page.index('data-testid="avoided">') + len('data-testid="avoided">') :]
+    return " ".join(cell[: cell.index("</dd>")].split())
+
+
+async def test_the_call_page_and_the_reports_agree_after_the_follow_up_window_changes(
+    aiohttp_client, ctx, settings, clock, home, clinician_user
+) -> None:
+    """The avoided flags are stored when an outcome or re-presentation is recorded and
+    read back by every reader: shortening the follow-up window afterwards must not make
+    the call page re-derive something the reports do not count."""
+    from web.app import create_app
+
+    call = await closed_call(ctx, clock, home, clinician_user)  # A&E intended, managed
+    clock.advance(timedelta(hours=48))  # inside the 72 h window in force now
+    await representations.record(
+        ctx,
+        nurse_of(clinician_user),
+        call.id,
+        {"kind": "ae_attendance", "at": clock.now().isoformat()},
+        confirmed=True,
+    )
+    # Now the window is 24 h: derived again, the attendance would fall outside it and
+    # the A&E attendance would count as avoided once more.
+    shorter = replace(settings, outcomes=replace(settings.outcomes, follow_up_hours=24))
+    later = replace(ctx, settings=shorter)
+    client = await aiohttp_client(create_app(shorter, clock=clock))
+    await login(client, later, clock, "cleo", PASSWORD, clinician_user.id)
+    page = await (await client.get(f"/calls/{call.id}")).text()
+    day = clock.now().date()
+    report = await build(later, SYSTEM, ReportQuery(day - timedelta(days=5), day), load_tariffs())
+    counted = [e.short for e in AVOIDED_EVENTS if getattr(report.counts, e.name)]
+    assert _avoided_on(page) == ", ".join(counted) == "admission"
+    assert (report.counts.ae_attendance, report.counts.admission) == (0, 1)

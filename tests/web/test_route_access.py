@@ -2,7 +2,8 @@
 
 The matrix is generated from ``app.router``: each route is requested as each kind of
 user (nobody, a tablet of home A, a tablet of home B, a hub clinician, a hub-wide
-manager, home A's manager, an admin) against objects of home A and of home B, and
+manager, home A's manager, an admin, a guest of a live call of home A) against objects
+of home A and of home B, and
 the status must be exactly what the route's declared ``Rule`` says: 303 to the login
 (or enrolment) page, 401, 403, 404 for another home's object, else 200 for a page
 or JSON read. A new route without a rule fails ``test_every_route_declares_who_may_open_it``;
@@ -22,7 +23,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hub.calls import live
+from hub.calls import guest_services, live
+from hub.calls.guests import GuestKind
 from hub.people import enrolment
 from hub.people.access import SYSTEM, Role
 from hub.people.admin import add_resident, create_staff
@@ -55,10 +57,10 @@ def _absent_params(canonical: str) -> list[str]:
 @dataclass(frozen=True)
 class Who:
     name: str
-    kind: str | None  # None: anonymous; "device"; "staff"
+    kind: str | None  # None: anonymous; "device"; "staff"; "guest"
     role: Role | None = None
     home: str | None = None  # "A" / "B" for tablets and home-scoped staff
-    cookie: str = ""  # "th_session=…" or "th_device=…"
+    cookie: str = ""  # "th_session=…", "th_device=…" or "th_guest=…"
     basis: str = "anon-basis"  # what the CSRF token is derived from
 
 
@@ -89,7 +91,9 @@ def expected(rule: Rule, who: Who, method: str, path: str, obj_home: str | None)
     api = path.startswith("/api/")
     if rule.who == "public":
         return "public"
-    if who.kind is None:
+    if rule.who == "guest":  # a guest's own pages: nobody else's cookie opens them
+        return "ok" if who.kind == "guest" else 401
+    if who.kind is None or who.kind == "guest":  # a guest is nobody anywhere else
         if rule.who == "actor" or api:
             return 401
         return (303, "/login") if rule.who == "staff" else (303, "/enrol")
@@ -153,7 +157,7 @@ async def world(client, ctx, clock, home, other_home):  # type: ignore[no-untype
     spare_user = await create_staff(
         ctx, SYSTEM, NewStaff.parse("spare", "Spare", "clinician", ["clinician"]), PASSWORD
     )
-    people = [Who("anonymous", None)]
+    people = [Who("anonymous", None), await _guest(ctx, home, objects["A"]["resident_id"])]
     for label in ("A", "B"):
         token = tablets[label]
         people.append(Who(f"tablet {label}", "device", None, label, f"th_device={token}", token))
@@ -177,12 +181,34 @@ async def world(client, ctx, clock, home, other_home):  # type: ignore[no-untype
     return objects, spare_user.id, people
 
 
+async def _guest(ctx, home, resident_id: int) -> Who:  # type: ignore[no-untyped-def]
+    """A guest waiting in a live call of home A (its own tablet, resident and clinician)."""
+    host_user = await create_staff(
+        ctx, SYSTEM, NewStaff.parse("guesthost", "Host", "clinician", ["clinician"]), PASSWORD
+    )
+    issued = await enrolment.issue_code(ctx, SYSTEM, home.id, "Trolley G")
+    device = await enrolment.device_actor(ctx, (await enrolment.enrol(ctx, issued.code)).token)
+    assert device is not None
+    call = await live.request_call(ctx, device, request(resident_id))
+    await live.claim(ctx, nurse_of(host_user), call.id)
+    _, link = await guest_services.invite(ctx, nurse_of(host_user), call.id, GuestKind.GP)
+    _, session = await guest_services.claim(ctx, link, "Dr Guest")
+    return Who("guest", "guest", None, None, f"th_guest={session}", session)
+
+
 async def test_every_route_as_every_user_against_both_homes(client, world) -> None:  # type: ignore[no-untyped-def]
     objects, spare_user_id, people = world
     app = client.server.app
     secret = app[CTX].settings.security.secret_key.encode()
     origin = str(client.make_url("/")).rstrip("/")
-    routes = sorted(_routes(app), key=lambda r: r.resource.canonical == "/logout")  # last
+    # Last: the routes that end the asker's own session (a guest's, then a login).
+    ending = ("/guest/leave", "/logout")
+    routes = sorted(
+        _routes(app),
+        key=lambda r: (
+            ending.index(r.resource.canonical) + 1 if r.resource.canonical in ending else 0
+        ),
+    )
     failures: list[str] = []
     checked = 0
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
@@ -257,6 +283,12 @@ def test_the_rule_arithmetic() -> None:
     assert expected(Rule("actor"), replace(home_manager, home="B"), "GET", "/x", "B") == "ok"
     outcome = Rule("staff", frozenset({Role.CLINICIAN}))
     assert expected(outcome, Who("anonymous", None), "POST", "/api/calls/9/outcome", "A") == 401
+    guest = Who("guest", "guest")
+    assert expected(outcome, guest, "POST", "/api/calls/9/outcome", "A") == 401
+    assert expected(console, guest, "GET", "/console", None) == (303, "/login")
+    assert expected(Rule("actor"), guest, "GET", "/api/calls/9", "A") == 401
+    assert expected(Rule("guest"), guest, "GET", "/guest", None) == "ok"
+    assert expected(Rule("guest"), hub_manager, "GET", "/guest", None) == 401
 
 
 async def test_the_outcome_endpoint_checks_the_login_before_the_body(client) -> None:  # type: ignore[no-untyped-def]

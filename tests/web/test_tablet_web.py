@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hub.calls import live
 from hub.people import admin, enrolment
 from hub.people.access import SYSTEM
 from hub.people.residents import ResidentDetails
+from tests.hub.test_calls import request
 from tests.web.helpers import post_form
 
 
@@ -93,3 +95,23 @@ async def test_tablet_cannot_open_staff_pages(client, ctx, home) -> None:
     await enrol(client, ctx, home)
     resp = await client.get("/admin", allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"].startswith("/login")
+
+
+async def test_the_call_page_audits_its_read_of_the_resident(client, ctx, clock, home) -> None:
+    """The tablet's call page shows who the call is about: a read of the resident's
+    record like any other, so it is audited (it once read the resident unaudited)."""
+    edna = await resident(ctx, clock, home, "9434765919", "Edna")
+    token = (await enrol(client, ctx, home)).cookies["th_device"].value
+    tab = await enrolment.device_actor(ctx, token)
+    assert tab is not None
+    call = await live.request_call(ctx, tab, request(edna.id))
+    page = await client.get(f"/tablet/calls/{call.id}")
+    assert page.status == 200 and "Edna Smith" in await page.text()
+    async with ctx.uow() as uow:
+        (newest,) = await uow.audit.recent(1)
+    assert (newest.action, newest.actor, newest.subject_type, newest.subject_id) == (
+        "resident.viewed",
+        tab.ref,
+        "resident",
+        str(edna.id),
+    )

@@ -21,13 +21,7 @@ from hub.calls.history import CallRecord, HistoryEntry
 from hub.calls.lifecycle import TERMINAL
 from hub.errors import NotFound, ValidationError
 from hub.outcomes.avoided import EVENT_LABELS
-from hub.outcomes.codes import (
-    AdmissionJudgement,
-    FollowUp,
-    Intention,
-    OutcomeCode,
-    RepresentationKind,
-)
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, OutcomeCode, RepresentationKind
 from hub.people.access import Role
 from web.http.forms import form, int_param, text
 from web.http.keys import CTX
@@ -119,15 +113,13 @@ async def _render(
             "call": call,
             "local": local,
             "soft_sign_labels": SOFT_SIGNS,
-            "intention": _label(Intention, call.intention),
-            "outcome_label": _label(OutcomeCode, call.outcome),
-            "follow_up_label": _label(FollowUp, call.follow_up),
-            "judgement_label": _label(AdmissionJudgement, call.admission_judgement),
             "security_label": security.label_of(call.security_level),
             "history": [_history_row(e) for e in reversed(record.history)],
             "amending": amending,
             # Late entries and corrections once the call is over (live: the console).
             "can_add_note": actor.role is Role.CLINICIAN and call.state in TERMINAL,
+            "terminal": call.state in TERMINAL,
+            "ended": call.state is State.ENDED,
             "note_form": note_form or {"text": "", "corrects": ""},
             "note_error": note_error,
             "can_edit": can_edit,
@@ -150,10 +142,10 @@ def _current(record: CallRecord) -> dict[str, str]:
     if c.call_back_at:
         call_back = c.call_back_at.astimezone(hub_zone()).strftime("%Y-%m-%dT%H:%M")
     return {
-        "outcome": c.outcome or "",
-        "follow_up": c.follow_up or "",
+        "outcome": c.outcome.value if c.outcome else "",
+        "follow_up": c.follow_up.value if c.follow_up else "",
         "call_back_at": call_back,
-        "admission_judgement": c.admission_judgement or "",
+        "admission_judgement": c.admission_judgement.value if c.admission_judgement else "",
         "why": "",
     }
 

@@ -3,8 +3,9 @@
 The upload is streamed to a temporary file a chunk at a time (never held in memory,
 and read outside the app's small ``client_max_size``), capped at ``MAX_IMPORT_BYTES``
 and checked to be UTF-8 on the way in; then ``hub.calls.imports.import_calls`` runs on
-it, with the same rules as the CLI (admin only, every row checked, one transaction,
-all or nothing unless bad rows are skipped, audited).
+its rows as ``web.calls.call_log`` reads them, with the same rules as the CLI (admin
+only, every row checked, one transaction, all or nothing unless bad rows are skipped,
+audited).
 
 The page's script asks for ``application/x-ndjson`` and gets one JSON object a line:
 ``progress`` lines (rows checked of the total, a few a second), then one of ``done``,
@@ -31,6 +32,7 @@ from hub.calls.imports import ImportResult, import_calls, import_summary
 from hub.context import HubContext
 from hub.errors import DomainError, RowErrors
 from hub.people.access import Actor, Role
+from web.calls.call_log import CsvCallLog
 from web.http.keys import CTX
 from web.http.render import render
 from web.http.security import STREAMED_FORM, actor_of, require, streamed_upload
@@ -185,7 +187,7 @@ async def _import(ctx: HubContext, actor: Actor, upload: Upload, rows: RowCounte
         return await import_calls(
             ctx,
             actor,
-            rows.count(f),
+            CsvCallLog(rows.count(f)),
             skip_invalid=upload.skip_invalid,
             on_progress=rows.wrote,
         )

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.calls import closure, live, news2
-from hub.calls.consultation import SOFT_SIGNS, Reason
+from hub.calls.consultation import SOFT_SIGNS, Reason, State
 from hub.errors import ValidationError
 from hub.outcomes import representations
 from hub.outcomes.codes import FollowUp, Intention, OutcomeCode
@@ -43,20 +43,11 @@ async def pick_resident(request: web.Request) -> web.StreamResponse:
     open_calls = await live.open_calls_of(ctx, actor)
     if open_calls:
         raise web.HTTPSeeOther(f"/tablet/calls/{open_calls[0].id}")
-    residents = await resident_records.residents_of_home(ctx, actor, actor.home_id)
-    recent = await _recent_first(request, residents)
-    return render("tablet_pick.html", request, {"residents": recent})
-
-
-async def _recent_first(request: web.Request, residents: list[Any]) -> list[Any]:
-    """Residents called about lately come first: that is who carers look for."""
-    ctx = request.app[CTX]
-    async with ctx.uow() as uow:
-        last = await uow.consultations.last_call_by_resident([r.id for r in residents])
-    return sorted(
-        residents,
-        key=lambda r: (-(last[r.id].timestamp()) if r.id in last else 0, r.details.family_name),
+    # Residents called about lately come first: that is who carers look for.
+    residents = await resident_records.residents_of_home(
+        ctx, actor, actor.home_id, recent_first=True
     )
+    return render("tablet_pick.html", request, {"residents": residents})
 
 
 @routes.get("/tablet/call/{resident_id}")
@@ -82,10 +73,13 @@ async def call_form(request: web.Request) -> web.StreamResponse:
 @require_device
 async def call_page(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    view = await live.view(ctx, actor_of(request), int_param(request, "call_id"))
-    async with ctx.uow() as uow:
-        resident = await uow.residents.get(view.call.resident_id)
-    return render("tablet_call.html", request, {"call": view.call, "resident": resident})
+    actor = actor_of(request)
+    view = await live.view(ctx, actor, int_param(request, "call_id"))
+    resident = await resident_records.view_resident_details(ctx, actor, view.call.resident_id)
+    queued = view.call.state in (State.REQUESTED, State.WAITING)
+    return render(
+        "tablet_call.html", request, {"call": view.call, "resident": resident, "queued": queued}
+    )
 
 
 @routes.post("/api/calls")
@@ -116,10 +110,10 @@ async def api_call(request: web.Request) -> web.StreamResponse:
             "soft_signs": list(c.soft_signs),
             "observations": dict(c.observations),
             "news2_score": c.news2_score,
-            "news2_band": c.news2_band,
+            "news2_band": c.news2_band.value if c.news2_band else None,
             # An incomplete set's band is a lower bound, never "normal": say what is missing.
             "news2_missing": list(news2.missing_from(c.observations)),
-            "intention": c.intention,
+            "intention": c.intention.value if c.intention else None,
             "requested_at": c.requested_at.isoformat(),
             "position": view.position,
             "clinician_name": view.clinician_name,
@@ -181,7 +175,8 @@ async def api_record_outcome(request: web.Request) -> web.StreamResponse:
         data,
         str(data.get("why") or ""),
     )
-    return web.json_response({"call_id": call.id, "outcome": call.outcome})
+    outcome = call.outcome.value if call.outcome else None
+    return web.json_response({"call_id": call.id, "outcome": outcome})
 
 
 @routes.post("/api/calls/{call_id}/representations")
@@ -283,12 +278,7 @@ async def api_ice_servers(request: web.Request) -> web.StreamResponse:
 async def console(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     actor = actor_of(request)
-    async with ctx.uow() as uow:
-        colleagues = [
-            u
-            for u in await uow.staff.list()
-            if u.role is Role.CLINICIAN and u.active and u.id != actor.id
-        ]
+    colleagues = await admin.other_active_clinicians(ctx, actor)
     return render(
         "console.html",
         request,

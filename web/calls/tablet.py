@@ -237,7 +237,7 @@ async def api_resident(request: web.Request) -> web.StreamResponse:
                     "requested_at": c.requested_at.isoformat(),
                     "reason": c.reason.value,
                     "news2_score": c.news2_score,
-                    "outcome": c.outcome,
+                    "outcome": c.outcome.value if c.outcome else None,
                     "state": c.state.value,
                 }
                 for c in record.consultations

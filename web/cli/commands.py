@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hub import settings as settings_mod
-from hub.errors import DomainError, NotFound, RowErrors
+from hub.errors import DomainError, RowErrors
 from hub.people.access import SYSTEM
-from hub.people.admin import create_staff
-from hub.people.auth import current_code, totp_context
+from hub.people.admin import create_staff, home_by_code
+from hub.people.auth import demo_totp_code
 from hub.people.staff import NewStaff
 from hub.settings import Settings
 from hub.store.bootstrap import resolve_secrets
@@ -311,12 +311,8 @@ def cmd_totp(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> str | None:
-        async with hub_context(settings) as ctx, ctx.uow() as uow:
-            found = await uow.staff.by_username(args.username)
-            if found is None or found[1].totp_secret_sealed is None:
-                return None
-            secret = ctx.keyring.open(found[1].totp_secret_sealed, totp_context(found[0].id))
-            return current_code(secret, ctx.clock.now())
+        async with hub_context(settings) as ctx:
+            return await demo_totp_code(ctx, SYSTEM, args.username)
 
     code = asyncio.run(run())
     if code is None:
@@ -355,13 +351,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     async def run() -> list[dict[str, object]] | str:
         async with hub_context(settings) as ctx:
-            home_id = None
-            if args.home:
-                async with ctx.uow() as uow:
-                    home = await uow.homes.by_code(args.home.upper())
-                if home is None:
-                    raise NotFound(f"no care home with code {args.home}")
-                home_id = home.id
+            home_id = (await home_by_code(ctx, SYSTEM, args.home)).id if args.home else None
             query = summary.ReportQuery.parse(args.start, args.end, home_id)
             if args.format == "fhir":
                 from web.reports.fhir import encounter_bundle
@@ -385,6 +375,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_import_calls(args: argparse.Namespace) -> int:
     from hub.calls.imports import ImportResult, import_calls, import_summary, plural
+    from web.calls.call_log import CsvCallLog
 
     settings = settings_from(args)
     if not args.file.exists():
@@ -403,7 +394,11 @@ def cmd_import_calls(args: argparse.Namespace) -> int:
 
             async with hub_context(settings) as ctx:
                 return await import_calls(
-                    ctx, SYSTEM, f, skip_invalid=args.skip_invalid, on_progress=progress
+                    ctx,
+                    SYSTEM,
+                    CsvCallLog(f),
+                    skip_invalid=args.skip_invalid,
+                    on_progress=progress,
                 )
 
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import math
 import random
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -21,16 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nhs_number.validate import calculate_checksum
 
-from hub.audit.trail import AuditRecord
-from hub.calls.closure import derive
 from hub.calls.consultation import SOFT_SIGNS, Consultation, Reason, State
+from hub.calls.history import PastCall, store_historical_calls
 from hub.calls.news2 import Consciousness, Observations, score
-from hub.calls.note_entries import NewNote
 from hub.context import HubContext
-from hub.outcomes.codes import Intention
+from hub.outcomes.codes import AdmissionJudgement, FollowUp, Intention, OutcomeCode
 from hub.people.access import SYSTEM, Actor, Role
-from hub.people.admin import add_resident, create_home, create_staff
-from hub.people.auth import totp_context
+from hub.people.admin import add_resident, create_home, create_staff, set_demo_totp
 from hub.people.enrolment import issue_code
 from hub.people.homes import NewHome
 from hub.people.residents import Resident, ResidentDetails
@@ -338,8 +334,9 @@ def _call(
     if rng.random() < 0.7:
         obs = _observations(rng, reason, severity)
         result = score(obs)
-        raw, points, band = _dump(obs), result.aggregate, result.band.value
-    intention = _intention(rng, reason, severity, r)
+        raw, points, band = _dump(obs), result.aggregate, result.band
+    raw_intention = _intention(rng, reason, severity, r)
+    intention = Intention(raw_intention) if raw_intention else None
     at = local.astimezone(UTC)
     # id, home, resident, device, state, reason, soft signs, observations, NEWS2 score, band
     base = Consultation(
@@ -357,7 +354,7 @@ def _call(
     follow_weights = (45, 45, 10) if watch else (25, 60, 15) if stays else (0, 0, 1)
     follow_up = rng.choices(("call_back", "home_to_call_if_worse", "none"), follow_weights)[0]
     judgement = None  # would the resident have been admitted without the hub?
-    if stays and intention in ("call_999", "ae"):
+    if stays and intention in (Intention.CALL_999, Intention.AE):
         yes = 0.25 + 0.6 * severity
         judgement = rng.choices(("yes", "no", "unsure"), (yes, 0.7 - 0.7 * yes, 0.3 - 0.3 * yes))[0]
     ended = at + _minutes(wait + rng.triangular(5, 25, 10))
@@ -370,9 +367,9 @@ def _call(
         else None,
         outcome_at=ended,
         answered_by=rng.choice(clinicians),
-        outcome=outcome,
-        follow_up=follow_up,
-        admission_judgement=judgement,
+        outcome=OutcomeCode(outcome),
+        follow_up=FollowUp(follow_up),
+        admission_judgement=AdmissionJudgement(judgement) if judgement else None,
         security_level="relay" if rng.random() < 0.15 else "direct",  # hub.calls.security
     )
 
@@ -461,12 +458,7 @@ async def seed(
     users = [await create_staff(ctx, SYSTEM, new, DEMO_PASSWORD) for new in plan_staff()]
     secrets_rng = rng_for(seed, "totp")
     secrets = {u.id: totp_secret(secrets_rng) for u in users if u.username != NEWSTARTER}
-    async with ctx.uow() as uow:
-        for user_id, secret in secrets.items():
-            await uow.staff.set_totp(user_id, ctx.keyring.seal(secret, totp_context(user_id)), True)
-            rec = AuditRecord("staff.totp_set", SYSTEM.ref, "staff", str(user_id), {})
-            await uow.audit.append(rec, now)
-        await uow.commit()
+    await set_demo_totp(ctx, SYSTEM, secrets)
     logins = [
         DemoLogin(u.username, DEMO_PASSWORD, u.role, u.display_name, secrets.get(u.id))
         for u in users
@@ -476,12 +468,7 @@ async def seed(
     team = [await create_staff(ctx, SYSTEM, new, DEMO_PASSWORD) for new in plan_rota_staff()]
     team_rng = rng_for(seed, "rota-totp")
     team_secrets = {u.id: totp_secret(team_rng) for u in team}
-    async with ctx.uow() as uow:
-        for user_id, secret in team_secrets.items():
-            await uow.staff.set_totp(user_id, ctx.keyring.seal(secret, totp_context(user_id)), True)
-            rec = AuditRecord("staff.totp_set", SYSTEM.ref, "staff", str(user_id), {})
-            await uow.audit.append(rec, now)
-        await uow.commit()
+    await set_demo_totp(ctx, SYSTEM, team_secrets)
     logins += [
         DemoLogin(u.username, DEMO_PASSWORD, u.role, u.display_name, team_secrets[u.id])
         for u in team
@@ -491,27 +478,12 @@ async def seed(
     codes = [(h.name, (await issue_code(ctx, SYSTEM, h.id, "Demo tablet")).code) for h in homes]
 
     period = demo_period(now, months)
-    follow_up = timedelta(hours=ctx.settings.outcomes.follow_up_hours)
     calls = generate_consultations(rng_for(seed, "calls"), residents, clinicians, period)
-    names = {u.id: u.display_name for u in users}
     for first in range(0, len(calls), BATCH):
         batch = calls[first : first + BATCH]
-        async with ctx.uow() as uow:
-            ids = await uow.consultations.add_many(
-                [replace(c, avoided=derive(c, (), follow_up)) for c in batch]
-            )
-            await uow.notes.add_many(
-                [
-                    NewNote(cid, f"staff:{c.answered_by}", names[c.answered_by], at, note_text(c))
-                    for cid, c in zip(ids, batch, strict=True)
-                    if c.answered_by is not None and (at := c.ended_at) is not None
-                ]
-            )
-            for home_id, n in sorted(Counter(c.home_id for c in batch).items()):
-                detail = {"count": n, "source": "demo"}
-                rec = AuditRecord("consultation.imported", SYSTEM.ref, "home", str(home_id), detail)
-                await uow.audit.append(rec, ctx.clock.now())
-            await uow.commit()
+        # Each answered call's note is its clinician's, written when it ended.
+        past = [PastCall(c, note_text(c) if c.answered_by is not None else None) for c in batch]
+        await store_historical_calls(ctx, SYSTEM, past, source="demo")
         if on_progress:
             on_progress(first + len(batch), len(calls))
     rota = None
@@ -535,11 +507,7 @@ async def _home_manager(ctx: HubContext, home_id: int, home_name: str, seed: int
     new = NewStaff.parse(username, name, Role.MANAGER.value, [], home_id=home_id)
     user = await create_staff(ctx, SYSTEM, new, DEMO_PASSWORD)
     secret = totp_secret(rng_for(seed, "home-manager-totp"))
-    async with ctx.uow() as uow:
-        await uow.staff.set_totp(user.id, ctx.keyring.seal(secret, totp_context(user.id)), True)
-        rec = AuditRecord("staff.totp_set", SYSTEM.ref, "staff", str(user.id), {})
-        await uow.audit.append(rec, ctx.clock.now())
-        await uow.commit()
+    await set_demo_totp(ctx, SYSTEM, {user.id: secret})
     return DemoLogin(username, DEMO_PASSWORD, user.role, name, secret, home_name)
 
 

@@ -14,11 +14,17 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 ACCESS_LOG = logging.getLogger("telehub.access")
+# Paths that carry a secret: a guest's invitation link is /join/<its token>.
+SECRET_PATHS = ("/join/",)
 
 
 def loggable_path(request: web.BaseRequest) -> str:
-    """The request's path for the log: the query string (personal data) left out."""
+    """The request's path for the log: the query string (personal data) and any secret
+    in the path left out."""
     path = request.rel_url.path
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            path = f"{prefix}<token>"
     return f"{path}?" if request.rel_url.query_string else path
 
 

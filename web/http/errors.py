@@ -16,12 +16,14 @@ from hub.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     LockedOut,
     NotFound,
     TooManyConnections,
     Unavailable,
     ValidationError,
 )
+from web.http.access_log import loggable_path
 from web.http.render import render
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ STATUS: list[tuple[type[DomainError], int]] = [
     (AuthenticationFailed, 401),
     (Forbidden, 403),
     (NotFound, 404),
+    (Gone, 410),
     (Conflict, 409),
     (ValidationError, 422),
     (TooManyConnections, 429),
@@ -87,7 +90,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             message = "the request is too large"
         return error_response(request, exc.status, code, message or exc.reason)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, loggable_path(request))
         return error_response(
             request, 500, "internal", "something went wrong on our side; it has been logged"
         )

@@ -20,6 +20,10 @@ from web.http.keys import CTX
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")
+# A guest of a live call (guest cookie), kept apart from ACTOR: a guest is nobody to
+# every route but the guest's own (``require_guest``), so no staff or tablet rule and
+# no service reached through ``actor_of`` can ever see one.
+GUEST: web.RequestKey[Actor | None] = web.RequestKey("guest")
 SESSION = web.RequestKey("staff_session", StaffSession)
 CSRF_BASIS = web.RequestKey("csrf_basis", str)
 
@@ -45,6 +49,19 @@ def actor_of(request: web.Request) -> Actor:
     if actor is None:
         raise AuthenticationFailed("log in or enrol this tablet first")
     return actor
+
+
+def guest_of(request: web.Request) -> Actor:
+    """The guest behind this request (routes behind ``require_guest`` only)."""
+    guest: Actor | None = request.get(GUEST)
+    if guest is None:
+        raise AuthenticationFailed("open the link you were sent to join the call")
+    return guest
+
+
+def optional_guest(request: web.Request) -> Actor | None:
+    guest: Actor | None = request.get(GUEST)
+    return guest
 
 
 def session_of(request: web.Request) -> StaffSession | None:

@@ -19,13 +19,14 @@ from hub.people.access import Role
 
 _RULE = "_telehub_access_rule"
 
-Who = Literal["public", "staff", "device", "actor"]
+Who = Literal["public", "staff", "device", "actor", "guest"]
 
 
 @dataclass(frozen=True)
 class Rule:
     """``who``: nobody in particular (public), hub staff, an enrolled tablet, or either
-    (``actor``: the service decides per object). ``roles``: the staff roles allowed
+    (``actor``: the service decides per object), or a guest of a live call (``guest``:
+    only that, never a staff or tablet route). ``roles``: the staff roles allowed
     (empty: any). ``hub_wide``: refused to home-scoped staff (care-home managers)."""
 
     who: Who

@@ -1,4 +1,4 @@
-"""Security middlewares: who is asking (session or device cookie), CSRF, headers.
+"""Security middlewares: who is asking (session, device or guest cookie), CSRF, headers.
 
 Cookies are HttpOnly and SameSite=Strict, and Secure when the site is served over
 HTTPS. CSRF uses a synchroniser token derived from the identity cookie:
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.typedefs import Handler
 
+from hub.calls.guest_services import guest_actor
 from hub.people.access import Role
 from hub.people.auth import session_actor
 from hub.people.enrolment import device_actor
@@ -25,11 +26,13 @@ from web.http.errors import error_response
 from web.http.identity import (
     ACTOR,
     CSRF_BASIS,
+    GUEST,
     SESSION,
     UNSAFE_METHODS,
     actor_of,
     csrf_token,
     optional_actor,
+    optional_guest,
     session_of,
 )
 from web.http.keys import CTX
@@ -48,6 +51,7 @@ __all__ = [  # who is acting lives in web.http.identity; importers may keep nami
 
 SESSION_COOKIE = "th_session"
 DEVICE_COOKIE = "th_device"
+GUEST_COOKIE = "th_guest"  # a guest of one live call (hub/calls/guest_services.py)
 ANON_COOKIE = "th_anon"
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
 # A streamed upload's multipart body, after the CSRF middleware has read its first
@@ -128,9 +132,11 @@ def _secure(request: web.Request, h: MutableMapping[str, str]) -> None:
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the session or device cookie into an Actor, and pick the CSRF basis."""
+    """Resolve the session or device cookie into an Actor, and pick the CSRF basis.
+    A guest cookie is resolved apart, into ``GUEST``: it never makes an Actor."""
     ctx = request.app[CTX]
     request[ACTOR] = None
+    request[GUEST] = None
     new_anon: str | None = None
     session_token = request.cookies.get(SESSION_COOKIE)
     device_token = request.cookies.get(DEVICE_COOKIE)
@@ -150,6 +156,15 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         if device is not None:
             request[ACTOR] = device
             request.setdefault(CSRF_BASIS, device_token)
+    guest_token = request.cookies.get(GUEST_COOKIE)
+    drop_guest = False
+    if guest_token:
+        # None once the guest left, was removed or the call ended: the cookie goes.
+        request[GUEST] = await guest_actor(ctx, guest_token)
+        if request[GUEST] is None:
+            drop_guest = True
+        else:
+            request.setdefault(CSRF_BASIS, guest_token)
     if CSRF_BASIS not in request:
         anon = request.cookies.get(ANON_COOKIE)
         if not anon:
@@ -158,6 +173,8 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     response = await handler(request)
     if drop_session:
         clear_cookie(response, SESSION_COOKIE)
+    if drop_guest and not response.prepared:
+        clear_cookie(response, GUEST_COOKIE)
     if new_anon and not response.prepared:
         set_cookie(response, request, ANON_COOKIE, new_anon)
     return response
@@ -280,6 +297,24 @@ def require_actor(handler: Handler) -> Handler:
         return await handler(request)
 
     return declare(guarded, Rule("actor"))
+
+
+def require_guest(handler: Handler) -> Handler:
+    """Decorator for a guest's own pages: a guest of a live call (guest cookie), still
+    there. Nobody else, staff and tablets included, gets past it (401)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if optional_guest(request) is None:
+            return error_response(
+                request,
+                401,
+                "unauthenticated",
+                "you are not in a call as a guest now: the call may have ended, or you "
+                "left or were removed. To join a call, open the link you were sent",
+            )
+        return await handler(request)
+
+    return declare(guarded, Rule("guest"))
 
 
 Wrapped = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -47,8 +47,7 @@ async def _render_index(
 ) -> web.StreamResponse:
     ctx = request.app[CTX]
     homes = await admin.list_homes(ctx, actor_of(request))
-    async with ctx.uow() as uow:
-        counts = await uow.residents.count_by_home()
+    counts = await resident_records.resident_counts(ctx, actor_of(request))
     status = 200 if err is None else 409 if isinstance(err, Conflict) else 422
     return render(
         "admin_index.html",
@@ -218,13 +217,9 @@ async def issue_code(request: web.Request) -> web.StreamResponse:
 @routes.post("/admin/devices/{device_id}/revoke")
 @require(Role.ADMIN, hub_wide=True)
 async def revoke_device(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CTX]
-    device_id = int_param(request, "device_id")
-    async with ctx.uow() as uow:
-        device = await uow.devices.get(device_id)
-    if device is None:
-        raise NotFound(f"no tablet {device_id}")
-    await enrolment.revoke(ctx, actor_of(request), device_id)
+    device = await enrolment.revoke(
+        request.app[CTX], actor_of(request), int_param(request, "device_id")
+    )
     raise web.HTTPSeeOther(f"/admin/homes/{device.home_id}#tablets")
 
 
@@ -283,11 +278,7 @@ async def create_staff(request: web.Request) -> web.StreamResponse:
 async def _render_staff_edit(
     request: web.Request, *, error: str | None = None, status: int = 200
 ) -> web.StreamResponse:
-    ctx = request.app[CTX]
-    async with ctx.uow() as uow:
-        user = await uow.staff.get(int_param(request, "user_id"))
-    if user is None:
-        raise NotFound("no such staff member")
+    user = await admin.get_staff(request.app[CTX], actor_of(request), int_param(request, "user_id"))
     return render(
         "admin_staff_edit.html",
         request,
@@ -336,7 +327,6 @@ async def staff_reset_totp(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN, hub_wide=True)
 async def audit_page(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
-    async with ctx.uow() as uow:
-        recent = await uow.audit.recent(200)
+    recent = await chain.recent(ctx, actor_of(request), 200)
     report = await chain.check(ctx)
     return render("admin_audit.html", request, {"events": recent, "report": report})

@@ -27,8 +27,7 @@ STAFF = (Role.CLINICIAN, Role.MANAGER, Role.ADMIN)
 async def hub_index(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX]
     homes = await admin.list_homes(ctx, actor_of(request))
-    async with ctx.uow() as uow:
-        counts = await uow.residents.count_by_home()
+    counts = await resident_records.resident_counts(ctx, actor_of(request))
     return render("hub_index.html", request, {"homes": homes, "counts": counts})
 
 

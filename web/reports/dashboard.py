@@ -19,7 +19,7 @@ from aiohttp import web
 
 from hub.calls.consultation import Reason
 from hub.calls.security import SecurityLevel
-from hub.outcomes.avoided import EVENT_LABELS, EVENTS, AvoidedCounts
+from hub.outcomes.avoided import AVOIDED_EVENTS, EVENT_LABELS, EVENTS, AvoidedCounts
 from hub.outcomes.codes import OutcomeCode
 from hub.people import admin
 from hub.people.access import Role
@@ -37,15 +37,7 @@ Row = dict[str, object]
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-COUNT_COLUMNS = (
-    "calls",
-    "not_attributable",
-    "avoided_ae_attendances",
-    "avoided_999_calls",
-    "avoided_conveyances",
-    "avoided_admissions",
-    "avoided_urgent_gp_visits",
-)
+COUNT_COLUMNS = ("calls", "not_attributable", *(e.export for e in AVOIDED_EVENTS))
 HOME_FIGURE_COLUMNS = (
     "cost_avoided",
     "answer_p50_s",
@@ -253,11 +245,7 @@ def _counts(c: AvoidedCounts) -> Row:
     return {
         "calls": c.calls,
         "not_attributable": c.not_attributable,
-        "avoided_ae_attendances": c.ae_attendance,
-        "avoided_999_calls": c.call_999,
-        "avoided_conveyances": c.conveyance,
-        "avoided_admissions": c.admission,
-        "avoided_urgent_gp_visits": c.urgent_gp,
+        **summary.export_counts(c),
     }
 
 

@@ -14,14 +14,13 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
-from hub.audit.trail import AuditRecord
 from hub.calls.consultation import Consultation, Reason, State
 from hub.calls.security import label_of
 from hub.context import HubContext
-from hub.errors import NotFound
 from hub.outcomes.codes import SNOMED_CT, OutcomeCode
 from hub.people.access import Actor
-from hub.reports.summary import ReportQuery, scope
+from hub.reports import export
+from hub.reports.summary import ReportQuery
 
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_CODE = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -36,7 +35,7 @@ STATUS = {
     State.WAITING: "planned",
     State.REQUESTED: "planned",
 }
-EXPORT_ACTION = "consultations.exported"
+EXPORT_ACTION = export.EXPORT_ACTION
 # The negotiated security level of the call's media (hub.calls.security), as an Encounter
 # extension: FHIR has no element for it (docs/outcomes.md, "FHIR export").
 SECURITY_EXTENSION = "urn:telehub:fhir:StructureDefinition:call-security-level"
@@ -53,50 +52,21 @@ HL7_DISPOSITION = {
 async def encounter_bundle(ctx: HubContext, actor: Actor, query: ReportQuery) -> Bundle:
     """The consultations requested in the query's UK days (one home, or every home the
     actor may see: a care-home manager only their own) as a Bundle. It names residents
-    and their NHS numbers, so the export is audited: who, which range and home, how many."""
-    home_id = scope(actor, query.home_id)
-    now = ctx.clock.now()
-    async with ctx.uow() as uow:
-        if home_id is not None and await uow.homes.get(home_id) is None:
-            raise NotFound(f"no care home {home_id}")
-        calls = await uow.consultations.in_range(query.since, query.until, home_id)
-        homes = {h.id: h for h in await uow.homes.list()}
-        staff = {u.id: u for u in await uow.staff.list()}
-        residents = {}
-        for rid in {c.resident_id for c in calls}:
-            resident = await uow.residents.get(rid)
-            if resident is not None:
-                residents[rid] = resident
-        await uow.audit.append(
-            AuditRecord(
-                EXPORT_ACTION,
-                actor.ref,
-                "export",
-                now.isoformat(),
-                {
-                    "format": "fhir",
-                    "from": query.start.isoformat(),
-                    "to": query.end.isoformat(),
-                    "home_id": home_id,
-                    "consultations": len(calls),
-                    "residents": len(residents),
-                },
-            ),
-            now,
-        )
-        await uow.commit()
+    and their NHS numbers, so the export is audited (``hub.reports.export``)."""
+    found = await export.consultations(ctx, actor, query, format="fhir")
+    homes, residents, staff = found.homes, found.residents, found.staff
     entries = [
         {
             "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'telehub:{c.id}')}",
             "resource": _encounter(c, homes, residents, staff),
         }
-        for c in calls
+        for c in found.calls
     ]
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
             "type": "collection",
-            "timestamp": now.isoformat(),
+            "timestamp": found.at.isoformat(),
             "total": len(entries),
             "entry": entries,
         }
@@ -146,9 +116,7 @@ def _encounter(
             }
         ]
     if c.outcome:
-        encounter["hospitalization"] = {
-            "dischargeDisposition": _disposition(OutcomeCode(c.outcome))
-        }
+        encounter["hospitalization"] = {"dischargeDisposition": _disposition(c.outcome)}
     return encounter
 
 

@@ -5,10 +5,11 @@ POST starts a job and returns at once; the page polls ``/rota/jobs/{id}`` for th
 progress and moves on to the rota when the job is done.
 
 The solver runs here, on the process that started the job, in a thread; the job's
-record lives in the database (``hub/rostering/jobs.py``), so every process can show it and
-one job runs at a time hub-wide (a second start while one runs is a ``Conflict``). The
-solver's thread leaves its latest progress in memory and a beat task writes it, with a
-heartbeat, every ``BEAT_EVERY_S``: the solver never waits on the database.
+record lives in the database (written and read through ``hub/rostering/job_records.py``),
+so every process can show it and one job runs at a time hub-wide (a second start while
+one runs is a ``Conflict``). The solver's thread leaves its latest progress in memory and
+a beat task writes it, with a heartbeat, every ``BEAT_EVERY_S``: the solver never waits
+on the database.
 
 One ``RotaJobs`` per application (``app[ROTA_JOBS]``, set up and torn down by
 ``jobs_ctx`` in ``cleanup_ctx``): no module-level state. On shutdown the running job is
@@ -32,15 +33,10 @@ from typing import Any
 from aiohttp import web
 
 from hub.context import HubContext
-from hub.errors import Conflict, DomainError, NotFound
-from hub.rostering.jobs import (
-    BEAT_EVERY_S,
-    SHUTTING_DOWN,
-    STALE_AFTER,
-    TAKEN_OVER,
-    JobRecord,
-    JobState,
-)
+from hub.errors import DomainError
+from hub.people.access import Actor
+from hub.rostering import job_records
+from hub.rostering.jobs import BEAT_EVERY_S, SHUTTING_DOWN, TAKEN_OVER, JobRecord, JobState
 from rota.solver import Progress
 from web.http.keys import CTX
 
@@ -96,19 +92,11 @@ class RotaJobs:
         self._ctx = ctx
         self._local: dict[str, LocalJob] = {}
 
-    async def get(self, job_id: str) -> JobRecord:
-        async with self._ctx.uow() as uow:
-            job = await uow.rota_jobs.get(job_id)
-        if job is None:
-            raise NotFound(f"no rota job {job_id[:40]!r} (only the latest jobs are kept)")
-        return job.as_seen(self._ctx.clock.now())
+    async def get(self, actor: Actor, job_id: str) -> JobRecord:
+        return await job_records.get(self._ctx, actor, job_id)
 
-    async def running(self) -> JobRecord | None:
-        async with self._ctx.uow() as uow:
-            job = await uow.rota_jobs.running()
-        if job is None or job.stale(self._ctx.clock.now()):
-            return None
-        return job
+    async def running(self, actor: Actor) -> JobRecord | None:
+        return await job_records.running(self._ctx, actor)
 
     def local(self, job_id: str) -> LocalJob | None:
         """This process's side of a job it runs (None for another process's job)."""
@@ -128,19 +116,7 @@ class RotaJobs:
         job = JobRecord(
             uuid.uuid4().hex, kind, title, started_by, now, time_limit_s, now, rota_id=rota_id
         )
-        async with self._ctx.uow() as uow:
-            await uow.rota_jobs.end_stale(now - STALE_AFTER)
-            await uow.rota_jobs.prune()
-            busy = await uow.rota_jobs.running()
-            added = busy is None and await uow.rota_jobs.add(job)
-            if added:
-                await uow.commit()
-        if not added:
-            what = f"{busy.title} (started by {busy.started_by})" if busy else "another rota job"
-            raise Conflict(
-                f"{what} is already running; one rota job runs at a time: "
-                "wait for it to finish, then try again"
-            )
+        await job_records.start(self._ctx, job)  # Conflict while another job runs
         loop = asyncio.get_running_loop()
         local = LocalJob(job.id, loop.time())
         self._local[job.id] = local
@@ -183,10 +159,7 @@ class RotaJobs:
             if ended.is_set():
                 return
             try:
-                async with self._ctx.uow() as uow:
-                    figures = local.figures(loop.time())
-                    alive = await uow.rota_jobs.beat(local.id, self._ctx.clock.now(), **figures)
-                    await uow.commit()
+                alive = await job_records.beat(self._ctx, local.id, **local.figures(loop.time()))
             except Exception:  # a missed beat is retried; too many make the job stale
                 log.exception("rota job %s: could not record progress", local.id)
                 continue
@@ -201,11 +174,7 @@ class RotaJobs:
     async def _finish(self, local: LocalJob, state: JobState, **values: Any) -> None:
         figures = local.figures(asyncio.get_running_loop().time())
         try:
-            async with self._ctx.uow() as uow:
-                await uow.rota_jobs.finish(
-                    local.id, state, self._ctx.clock.now(), **figures, **values
-                )
-                await uow.commit()
+            await job_records.finish(self._ctx, local.id, state, **figures, **values)
         except Exception:  # the record goes stale and reads as interrupted
             log.exception("rota job %s: could not record its end (%s)", local.id, state)
 
@@ -225,15 +194,9 @@ class RotaJobs:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         for local in list(self._local.values()):  # cancelled before it ever ran
-            async with self._ctx.uow() as uow:
-                await uow.rota_jobs.finish(
-                    local.id,
-                    JobState.CANCELLED,
-                    self._ctx.clock.now(),
-                    only_running=True,
-                    error=SHUTTING_DOWN,
-                )
-                await uow.commit()
+            await job_records.finish(
+                self._ctx, local.id, JobState.CANCELLED, only_running=True, error=SHUTTING_DOWN
+            )
         self._local.clear()
 
 

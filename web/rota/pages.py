@@ -65,11 +65,6 @@ def _status(err: DomainError) -> int:
     return 409 if isinstance(err, Conflict) else 422
 
 
-async def _names(ctx: HubContext) -> dict[int, str]:
-    async with ctx.uow() as uow:
-        return {u.id: u.display_name for u in await uow.staff.list()}
-
-
 def _job_json(job: JobRecord | None) -> dict[str, Any] | None:
     return None if job is None else job.as_json()
 
@@ -78,7 +73,7 @@ async def _query_job(request: web.Request) -> JobRecord | None:
     job_id = request.query.get("job", "")
     if not job_id:
         return None
-    return await request.app[ROTA_JOBS].get(job_id)
+    return await request.app[ROTA_JOBS].get(actor_of(request), job_id)
 
 
 # -- the list of rotas, and generating one ------------------------------------------
@@ -99,7 +94,7 @@ async def _render_overview(
     ctx = _ctx(request)
     actor = _lead(request)
     rotas = await plans.list_rotas(ctx, actor)
-    names = await _names(ctx)
+    names = await plans.staff_names(ctx, actor)
     settings = ctx.settings.rota
     today = ctx.clock.now().astimezone(hub_zone()).date()
     defaults = {
@@ -119,7 +114,7 @@ async def _render_overview(
         }
         for r in rotas
     ]
-    shown_job = job or await request.app[ROTA_JOBS].running()
+    shown_job = job or await request.app[ROTA_JOBS].running(actor)
     return render(
         "rota.html",
         request,
@@ -195,8 +190,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
 @_own.get(r"/rota/jobs/{job_id:[0-9a-f]{1,64}}")
 @require(*LEAD, hub_wide=True)
 async def job_status(request: web.Request) -> web.StreamResponse:
-    _lead(request)
-    job = await request.app[ROTA_JOBS].get(request.match_info["job_id"])
+    job = await request.app[ROTA_JOBS].get(_lead(request), request.match_info["job_id"])
     return web.json_response(_job_json(job))
 
 
@@ -217,9 +211,9 @@ async def _render_rota(
     ctx = _ctx(request)
     actor = _lead(request)
     shown = await plans.view(ctx, actor, rota_id)
-    names = await _names(ctx)
+    names = await plans.staff_names(ctx, actor)
     record = shown.record
-    running = await request.app[ROTA_JOBS].running()
+    running = await request.app[ROTA_JOBS].running(actor)
     if job is None and running is not None and running.rota_id == rota_id:
         job = running
     return render(
