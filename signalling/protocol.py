@@ -29,6 +29,13 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from signalling import note_messages as nm
+from signalling import relay_messages as rm
+from signalling.rtc_messages import RtcAnswer as RtcAnswer
+from signalling.rtc_messages import RtcAnswerRelay as RtcAnswerRelay
+from signalling.rtc_messages import RtcIce as RtcIce
+from signalling.rtc_messages import RtcIceRelay as RtcIceRelay
+from signalling.rtc_messages import RtcOffer as RtcOffer
+from signalling.rtc_messages import RtcOfferRelay as RtcOfferRelay
 from signalling.security_messages import SECURITY_LEVELS as SECURITY_LEVELS
 from signalling.security_messages import CallSecurity as CallSecurity
 from signalling.security_messages import CallSecurityState as CallSecurityState
@@ -144,33 +151,6 @@ class CallMedia:
     ref: str | None = None
 
 
-@dataclass(frozen=True)
-class RtcOffer:
-    TYPE: ClassVar[str] = "rtc.offer"
-    call_id: int
-    sdp: str
-    restart: bool = False
-    ref: str | None = None
-
-
-@dataclass(frozen=True)
-class RtcAnswer:
-    TYPE: ClassVar[str] = "rtc.answer"
-    call_id: int
-    sdp: str
-    ref: str | None = None
-
-
-@dataclass(frozen=True)
-class RtcIce:
-    TYPE: ClassVar[str] = "rtc.ice"
-    call_id: int
-    candidate: str  # "" = end of candidates
-    sdp_mid: str | None = None
-    sdp_mline_index: int | None = None
-    ref: str | None = None
-
-
 ClientMessage: TypeAlias = (
     Ping
     | Hello
@@ -187,6 +167,7 @@ ClientMessage: TypeAlias = (
     | RtcAnswer
     | RtcIce
     | nm.NotesClientMessage  # notes.open, .draft, .add, ... (signalling/note_messages.py)
+    | rm.RelayClientMessage  # relay.join, e2ee.key, ... (signalling/relay_messages.py)
 )
 
 # -- server → client ------------------------------------------------------------------
@@ -281,33 +262,6 @@ class CallMediaRelay:
 
 
 @dataclass(frozen=True)
-class RtcOfferRelay:
-    TYPE: ClassVar[str] = "rtc.offer"
-    call_id: int
-    sdp: str
-    restart: bool
-    from_role: str
-
-
-@dataclass(frozen=True)
-class RtcAnswerRelay:
-    TYPE: ClassVar[str] = "rtc.answer"
-    call_id: int
-    sdp: str
-    from_role: str
-
-
-@dataclass(frozen=True)
-class RtcIceRelay:
-    TYPE: ClassVar[str] = "rtc.ice"
-    call_id: int
-    candidate: str
-    sdp_mid: str | None
-    sdp_mline_index: int | None
-    from_role: str
-
-
-@dataclass(frozen=True)
 class IceServer:
     """One entry of ``ice.servers`` (an ``RTCIceServer``; not a message by itself)."""
 
@@ -338,6 +292,7 @@ ServerMessage: TypeAlias = (
     | RtcAnswerRelay
     | RtcIceRelay
     | IceServers
+    | rm.RelayServerMessage
 )
 
 CLIENT_TYPES: Mapping[str, type[ClientMessage]] = {
@@ -351,6 +306,7 @@ SERVER_TYPES: Mapping[str, type[ServerMessage]] = {
 
 _MAX_LENGTH = dict(sdp=MAX_SDP, candidate=MAX_CANDIDATE, ref=MAX_REF, text=MAX_NOTES, sdp_mid=256)
 _MAX_LENGTH["draft_text"] = MAX_NOTES
+_MAX_LENGTH.update(rm.MAX_LENGTH)
 _IDS = ("call_id", "to_user_id", "resume_call_id", "user_id", "device_id", "entry_id", "corrects")
 _RANGE: dict[str, tuple[int, int | None]] = {
     **dict.fromkeys(_IDS, (1, MAX_ID)),
@@ -360,6 +316,7 @@ _RANGE: dict[str, tuple[int, int | None]] = {
     "news2_score": (0, 20),
     "sdp_mline_index": (0, 1023),
     "ttl_s": (1, None),
+    **rm.RANGE,
     **dict.fromkeys(("base", "revision", "draft_revision"), (0, None)),
 }
 _ONE_OF = {"state": CALL_STATES, "role": ROLES, "from_role": PARTY_ROLES, "level": SECURITY_LEVELS}
@@ -439,23 +396,25 @@ def _readable_ref(value: object) -> str | None:
 
 def _fields(cls: type[Any], kind: str, prefix: str, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, required, check in _SPECS[cls]:
-        if name in data:
-            values[name] = check(kind, data[name], prefix + name)
+    for name, wire, required, check in _SPECS[cls]:
+        if wire in data:
+            values[name] = check(kind, data[wire], prefix + wire)
         elif required:
-            raise ProtocolError("missing_field", f"missing field {prefix + name!r} in {kind!r}")
+            raise ProtocolError("missing_field", f"missing field {prefix + wire!r} in {kind!r}")
     return values
 
 
 def _to_json(obj: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for name, _required, _check in _SPECS[type(obj)]:
+    for name, wire, _required, _check in _SPECS[type(obj)]:
         value = getattr(obj, name)
         if value is None and name in _OMIT_IF_NONE:
             continue
         if isinstance(value, tuple):
             value = [_to_json(v) if dataclasses.is_dataclass(v) else v for v in value]
-        body[name] = value
+        elif dataclasses.is_dataclass(value):
+            value = _to_json(value)
+        body[wire] = value
     return body
 
 
@@ -466,10 +425,17 @@ def _to_json(obj: Any) -> dict[str, Any]:
 Check = Callable[[str, Any, str], Any]
 
 
-def _compile(cls: type[Any]) -> tuple[tuple[str, bool, Check], ...]:
+def _compile(cls: type[Any]) -> tuple[tuple[str, str, bool, Check], ...]:
+    """(attribute, name on the wire, required, checker) per field. A Python keyword
+    cannot be a field name, so ``from_`` is ``from`` on the wire."""
     hints = typing.get_type_hints(cls)
     return tuple(
-        (f.name, f.default is dataclasses.MISSING, _checker(f.name, hints[f.name]))
+        (
+            f.name,
+            f.name.removesuffix("_"),
+            f.default is dataclasses.MISSING,
+            _checker(f.name, hints[f.name]),
+        )
         for f in dataclasses.fields(cls)
     )
 
@@ -585,9 +551,9 @@ def _show(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-_SPECS: dict[type[Any], tuple[tuple[str, bool, Check], ...]] = {
-    cls: _compile(cls)
-    for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), QueueItem, IceServer, nm.NoteItem)
+_NESTED = (QueueItem, IceServer, nm.NoteItem, rm.KeyEnvelope, rm.RelaySlot, rm.Participant)
+_SPECS: dict[type[Any], tuple[tuple[str, str, bool, Check], ...]] = {
+    cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), *_NESTED)
 }
 _REF_CHECK = _string("ref")
 # One encoder for every message: json.dumps with options builds a new one per call, a

@@ -20,10 +20,12 @@ from hub.calls import live, security
 from hub.calls.lifecycle import LIVE
 from hub.errors import DomainError, Forbidden, NotFound
 from hub.people.access import Actor, Role
-from signalling import note_handling
+from signalling import note_handling, relay_handling
 from signalling import note_messages as n
 from signalling import protocol as p
+from signalling import relay_messages as rm
 from signalling.ratelimit import TokenBucket
+from signalling.relay_calls import RelayCalls
 from signalling.switchboard import (
     CLOSE_SESSION_ENDED,
     Parties,
@@ -33,7 +35,6 @@ from signalling.switchboard import (
 )
 
 log = logging.getLogger(__name__)
-LIVE_STATES = frozenset(s.value for s in LIVE)
 
 OUTBOX_LIMIT = 1000
 REVALIDATE_EVERY_S = 60.0
@@ -65,6 +66,7 @@ class ClientSession:
         self._checked_at = self._clock.monotonic()
         self._seen_at = 0.0
         self._role = "device" if actor.is_device else "clinician"
+        self.relay_calls: set[int] = set()  # calls whose media relay this socket joined
 
     # -- Outbox (used by the switchboard) -----------------------------------------------
 
@@ -87,6 +89,16 @@ class ClientSession:
     def send(self, message: p.ServerMessage) -> None:
         self.send_text(p.dump(message))
 
+    # -- for relay_handling ----------------------------------------------------------
+
+    @property
+    def relay(self) -> RelayCalls:
+        return self.board.relay
+
+    async def require_party(self, call_id: int) -> None:
+        """Refuse (NotFound / Forbidden) unless this is a party of the live call."""
+        await self._peer_of(call_id)
+
     # -- the connection --------------------------------------------------------------
 
     async def run(self) -> None:
@@ -96,6 +108,8 @@ class ClientSession:
             await self._read()
         finally:
             self.board.unregister(self)
+            # Off any media relay at once: the others renegotiate and rotate their keys.
+            relay_handling.disconnected(self)
             with contextlib.suppress(asyncio.QueueFull):
                 self._outbox.put_nowait(None)
             with contextlib.suppress(Exception):
@@ -252,6 +266,14 @@ class ClientSession:
                 await live.connected(ctx, self.actor, m.call_id)
             case n.NotesOpen() | n.NotesClose() | n.NotesDraft() | n.NotesAdd() | n.NotesCorrect():
                 await note_handling.handle(self, m)
+            case (
+                rm.RelayJoin()
+                | rm.RelayAnswer()
+                | rm.RelayLeave()
+                | rm.E2eeIdentity()
+                | rm.E2eeKey()
+            ):
+                await relay_handling.handle(self, m)
             case _:  # pragma: no cover - parse() only returns the types above
                 raise p.ProtocolError("unknown_type", f"unhandled message {type(m).__name__}")
 
@@ -306,9 +328,9 @@ class ClientSession:
             ):
                 # Another home's call looks exactly like one that does not exist.
                 raise NotFound(f"no call {call_id}")
-            if parties.state in LIVE_STATES or not self._is_party(parties):
+            if parties.state in LIVE or not self._is_party(parties):
                 raise Forbidden(f"call {call_id} is not yours")
-            raise Forbidden(f"call {call_id} is {parties.state}, not live")
+            raise Forbidden(f"call {call_id} is {parties.state.value}, not live")
         return self._peer_address(parties.device_id, parties.answered_by)
 
     def _is_party(self, parties: Parties) -> bool:
@@ -317,7 +339,7 @@ class ClientSession:
         return parties.answered_by == self.actor.id
 
     def _takes_part(self, parties: Parties) -> bool:
-        return self._is_party(parties) and parties.state in LIVE_STATES
+        return self._is_party(parties) and parties.state in LIVE
 
     def _peer_address(self, device_id: int | None, answered_by: int | None) -> str:
         return f"staff:{answered_by}" if self.actor.is_device else f"device:{device_id}"

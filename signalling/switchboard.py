@@ -20,7 +20,8 @@ from datetime import timedelta
 from typing import Protocol
 
 from hub.calls import live
-from hub.calls.consultation import Consultation
+from hub.calls.consultation import Consultation, State
+from hub.calls.lifecycle import LIVE
 from hub.calls.queue import QueueEntry, estimated_wait_s, places
 from hub.context import HubContext
 from hub.errors import TooManyConnections
@@ -31,6 +32,7 @@ from signalling import protocol as p
 from signalling.bus import Bus, Envelope
 from signalling.presence import KIND as PRESENCE
 from signalling.presence import Presence, scope_of
+from signalling.relay_calls import RelayCalls
 
 log = logging.getLogger(__name__)
 CLINICIANS = "clinicians"
@@ -69,7 +71,7 @@ def notes_address(call_id: int) -> str:
 class Parties:
     device_id: int | None
     answered_by: int | None
-    state: str
+    state: State
 
 
 class BusPublisher:
@@ -105,6 +107,8 @@ class Switchboard:
         self.presence = Presence(
             bus, ctx.clock, scope_of(ctx.settings.database.url), self._staff_here
         )
+        # Calls of three or more: the media relay in this process (signalling/relay_calls.py).
+        self.relay = RelayCalls(ctx.clock, self.deliver)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -123,6 +127,7 @@ class Switchboard:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.relay.close()
 
     # -- connections -----------------------------------------------------------------
 
@@ -272,12 +277,12 @@ class Switchboard:
                 # gets another home's residents, even if it somehow had subscribed.
                 if conn.queue_subscribed and conn.actor.home_id is None:
                     conn.send_text(snapshot)
-        busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
+        busy = sum(1 for e in entries if e.state in LIVE)
         free = max(0, self.connected_clinicians() - busy)
         where = places(entries)
         # Every waiting tablet's place may have moved: tell each one where it stands.
         for e in entries:
-            if e.state == "waiting" and f"device:{e.device_id}" in self._local:
+            if e.state is State.WAITING and f"device:{e.device_id}" in self._local:
                 self._send_local(
                     f"device:{e.device_id}",
                     p.dump(call_state(e.call_id, e.state, e.state_seq, where, free, handle_s)),
@@ -294,10 +299,13 @@ class Switchboard:
                 news.clinician_name,
             )
         )
-        if news.device_id is not None and news.state != "waiting":
+        if news.device_id is not None and news.state is not State.WAITING:
             self._send_local(f"device:{news.device_id}", text)
         for user_id in {news.answered_by, event.previous_clinician} - {None}:
             self._send_local(f"staff:{user_id}", text)
+        if news.state not in LIVE and self.relay.seats(news.call_id):
+            # The call ended: its relayed media too, after everyone has been told.
+            self.relay.end_soon(news.call_id)
 
     async def parties(self, call_id: int, *, fresh: bool = False) -> Parties:
         """The tablet, the answering clinician and the state of a call (cached).
@@ -308,7 +316,7 @@ class Switchboard:
         cached = None if fresh else self._parties.get(call_id)
         if cached is None:
             call = await live.participants(self.ctx, call_id)
-            cached = Parties(call.device_id, call.answered_by, call.state.value)
+            cached = Parties(call.device_id, call.answered_by, call.state)
             if len(self._parties) > 10_000:
                 self._parties.clear()
             self._parties[call_id] = cached
@@ -318,12 +326,12 @@ class Switchboard:
         """A call's state with its place in the queue and a wait estimate, right now."""
         news = await live.news(self.ctx, call.id)
         entries = news.queue
-        busy = sum(1 for e in entries if e.state in ("answered", "in_call"))
+        busy = sum(1 for e in entries if e.state in LIVE)
         free = max(0, self.connected_clinicians() - busy)
         handle_s = news.mean_handle_s or DEFAULT_HANDLE_S
         return call_state(
             call.id,
-            call.state.value,
+            call.state,
             call.state_seq,
             places(entries),
             free,
@@ -369,11 +377,11 @@ def queue_snapshot(entries: list[QueueEntry], ctx: HubContext) -> p.QueueSnapsho
                 call_id=e.call_id,
                 home_name=e.home_name,
                 resident_name=e.resident_name,
-                reason=e.reason,
+                reason=e.reason.value,  # the wire keeps codes as strings
                 news2_score=e.news2_score,
-                news2_band=e.news2_band,
+                news2_band=e.news2_band.value if e.news2_band else None,
                 news2_missing=tuple(e.news2_missing),
-                state=e.state,
+                state=e.state.value,
                 requested_at=e.requested_at.isoformat(),
                 waited_s=max(0, int((now - e.requested_at).total_seconds())),
                 claimed_by=e.claimed_by,
@@ -385,7 +393,7 @@ def queue_snapshot(entries: list[QueueEntry], ctx: HubContext) -> p.QueueSnapsho
 
 def call_state(
     call_id: int,
-    state: str,
+    state: State,
     seq: int,
     place_of: Mapping[int, int],
     free: int,
@@ -393,10 +401,10 @@ def call_state(
     clinician_name: str | None = None,
 ) -> p.CallState:
     """``place_of``: every waiting call's place in the queue (``hub.calls.queue.places``)."""
-    place = place_of.get(call_id) if state == "waiting" else None
+    place = place_of.get(call_id) if state is State.WAITING else None
     return p.CallState(
         call_id=call_id,
-        state=state,
+        state=state.value,
         position=place,
         estimated_wait_s=estimated_wait_s(place, free, handle_s) if place else None,
         clinician_name=clinician_name,

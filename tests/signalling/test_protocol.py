@@ -10,7 +10,11 @@ import pytest
 
 from signalling import note_messages as n
 from signalling import protocol as p
+from signalling import relay_messages as rm
 
+ENVELOPE = rm.KeyEnvelope(
+    v=1, call="7", from_="staff:3", to="guest:12", kid=2, iv="A" * 16, ct="B" * 43
+)
 CLIENT_SAMPLES: list[p.ClientMessage] = [
     p.Ping(),
     p.Ping(ref="r1"),
@@ -44,6 +48,11 @@ CLIENT_SAMPLES: list[p.ClientMessage] = [
     n.NotesAdd(call_id=7, text="Chest clear.", base=3),
     n.NotesAdd(call_id=7, text="Late: GP will visit."),
     n.NotesCorrect(call_id=7, corrects=12, text="Left hip, not right.", ref="c"),
+    rm.RelayJoin(call_id=7, ref="j"),
+    rm.RelayAnswer(call_id=7, sdp="v=0"),
+    rm.RelayLeave(call_id=7),
+    rm.E2eeIdentity(call_id=7, public_key="B" + "A" * 86),
+    rm.E2eeKey(call_id=7, envelope=ENVELOPE, ref="k1"),
 ]
 
 ITEM = p.QueueItem(
@@ -134,6 +143,22 @@ SERVER_SAMPLES: list[p.ServerMessage] = [
         ),
         ttl_s=3600,
     ),
+    rm.RelayOffer(
+        call_id=7,
+        sdp="v=0",
+        slots=(rm.RelaySlot(mid="2", participant="device:4", kind="video"),),
+    ),
+    rm.E2eeRoster(
+        call_id=7,
+        participants=(
+            rm.Participant(
+                participant="staff:3", name="Dr Ada Khan", role="clinician", public_key=None
+            ),
+            rm.Participant(participant="guest:12", name="Sam", role="family", public_key="B" * 87),
+        ),
+    ),
+    rm.E2eeKeyDelivery(call_id=7, envelope=ENVELOPE),
+    rm.CallMediaRoute(call_id=7, route="relay"),
 ]
 
 

@@ -1,0 +1,165 @@
+"""The relay and end-to-end encryption messages (docs/signalling.md, "Calls of three or
+more").
+
+Part of ``signalling.protocol`` as ``note_messages`` is. Stdlib only.
+
+A call moves onto the media relay when a guest is admitted (``call.media_route`` with
+``route: "relay"``) and back when the last guest leaves (``route: "direct"``). On the
+relay, each party joins (``relay.join``): the relay makes every offer
+(``relay.offer``, with ``slots`` saying whose audio or video each transceiver
+carries) and the browser answers (``relay.answer``). When someone else joins or leaves,
+another ``relay.offer`` arrives on its own.
+
+End-to-end keys: each participant announces a per-call public key
+(``e2ee.identity``); the server sends everyone the call's roster with every public key
+(``e2ee.roster``), from which each browser computes the verification code. Media keys
+travel as envelopes sealed to one recipient (``e2ee.key``): the server checks who sent
+it and that the recipient is in the call, and passes it on unread — it cannot open it.
+
+Participants are named by their audit reference: ``device:7``, ``staff:3``,
+``guest:12``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal, TypeAlias
+
+MAX_PARTICIPANT = 32  # "guest:2147483647" and the like
+PUBLIC_KEY_CHARS = 87  # base64url of a 65-byte uncompressed P-256 point
+ENVELOPE_IV_CHARS = 16  # base64url of 12 bytes
+ENVELOPE_CT_CHARS = 43  # base64url of a 16-byte key + 16-byte tag
+MAX_KID = 2**53 - 1
+
+# Field rules for ``signalling.protocol`` (by field name, wherever the field appears).
+MAX_LENGTH = {
+    "public_key": PUBLIC_KEY_CHARS,
+    "iv": ENVELOPE_IV_CHARS,
+    "ct": ENVELOPE_CT_CHARS,
+    "call": 12,
+    "from_": MAX_PARTICIPANT,
+    "to": MAX_PARTICIPANT,
+    "participant": MAX_PARTICIPANT,
+    "mid": 16,
+    "name": 200,
+}
+RANGE = {"kid": (0, MAX_KID)}
+
+MediaRoute: TypeAlias = Literal["direct", "relay"]
+RelayKind: TypeAlias = Literal["audio", "video"]
+ParticipantRole: TypeAlias = Literal["clinician", "device", "gp", "family", "interpreter", "other"]
+
+# -- client → server ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelayJoin:
+    TYPE: ClassVar[str] = "relay.join"
+    call_id: int
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class RelayAnswer:
+    TYPE: ClassVar[str] = "relay.answer"
+    call_id: int
+    sdp: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class RelayLeave:
+    TYPE: ClassVar[str] = "relay.leave"
+    call_id: int
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class E2eeIdentity:
+    """This participant's public key for this call (P-256, raw, base64url)."""
+
+    TYPE: ClassVar[str] = "e2ee.identity"
+    call_id: int
+    public_key: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyEnvelope:
+    """A media key sealed to one recipient (web/static/js/e2ee/keys.js). The server
+    checks its shape and addressing, never its content."""
+
+    v: int
+    call: str
+    from_: str
+    to: str
+    kid: int
+    iv: str
+    ct: str
+
+
+@dataclass(frozen=True)
+class E2eeKey:
+    TYPE: ClassVar[str] = "e2ee.key"
+    call_id: int
+    envelope: KeyEnvelope
+    ref: str | None = None
+
+
+# -- server → client ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelaySlot:
+    """One transceiver of a participant's relay connection: whose audio or video."""
+
+    mid: str
+    participant: str
+    kind: RelayKind
+
+
+@dataclass(frozen=True)
+class RelayOffer:
+    TYPE: ClassVar[str] = "relay.offer"
+    call_id: int
+    sdp: str
+    slots: tuple[RelaySlot, ...]
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone in the call, as everyone in it sees them."""
+
+    participant: str
+    name: str
+    role: ParticipantRole
+    public_key: str | None  # None until they announce one (e2ee.identity)
+
+
+@dataclass(frozen=True)
+class E2eeRoster:
+    TYPE: ClassVar[str] = "e2ee.roster"
+    call_id: int
+    participants: tuple[Participant, ...]
+
+
+@dataclass(frozen=True)
+class E2eeKeyDelivery:
+    TYPE: ClassVar[str] = "e2ee.key_delivery"
+    call_id: int
+    envelope: KeyEnvelope
+
+
+@dataclass(frozen=True)
+class CallMediaRoute:
+    """Where a call's media goes now: directly (or through TURN) between the two
+    parties, or through telehub's relay because a guest is in the call."""
+
+    TYPE: ClassVar[str] = "call.media_route"
+    call_id: int
+    route: MediaRoute
+
+
+RelayClientMessage: TypeAlias = RelayJoin | RelayAnswer | RelayLeave | E2eeIdentity | E2eeKey
+RelayServerMessage: TypeAlias = RelayOffer | E2eeRoster | E2eeKeyDelivery | CallMediaRoute

@@ -1,0 +1,251 @@
+"""The media relay over real WebSockets: ``relay.join`` / ``relay.offer`` /
+``relay.answer`` with real aiortc peers, and the end-to-end key messages, with what
+the server refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+from typing import Any
+
+import pytest
+
+from hub.calls import live
+from media.relay.room import Offer, Slot
+from tests.media.relay_clients import Client
+from tests.signalling.conftest import Peer, claim, place_call
+from web.http.keys import SWITCHBOARD
+
+
+async def live_call(ctx, home, resident, tablet, clinician):  # type: ignore[no-untyped-def]
+    """A live call; (clinician, tablet, call id, the clinician's and tablet's ids on the
+    relay)."""
+    nurse, _ = await clinician("cleo")
+    tab = await tablet(home)
+    call_id = await place_call(tab, resident.id)
+    await claim(nurse, call_id)
+    await tab.expect("call.state", state="answered")
+    call = await live.participants(ctx, call_id)
+    return nurse, tab, call_id, f"staff:{call.answered_by}", f"device:{call.device_id}"
+
+
+def board_of(client: Any) -> Any:
+    return client.app[SWITCHBOARD]
+
+
+def public_key() -> str:
+    return base64.urlsafe_b64encode(b"\x04" + os.urandom(64)).rstrip(b"=").decode()
+
+
+def envelope(call_id: int, sender: str, to: str, kid: int = 1, **over: Any) -> dict[str, Any]:
+    e = {"v": 1, "call": str(call_id), "from": sender, "to": to, "kid": kid}
+    e |= {"iv": "A" * 16, "ct": "B" * 43}
+    return e | over
+
+
+class OnRelay:
+    """A peer's browser on the relay: answers every ``relay.offer`` with its aiortc
+    connection (publishing a synthetic camera and microphone) and keeps the rest."""
+
+    def __init__(self, peer: Peer, me: str) -> None:
+        self.peer, self.me = peer, me
+        self.client = Client(me)
+        self.heard: list[dict[str, Any]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def join(self, call_id: int) -> None:
+        await self.peer.send("relay.join", call_id=call_id, ref="j")
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            data = await self.peer.recv(timeout=30)
+            if data["type"] == "relay.offer":
+                offer = Offer(
+                    data["call_id"],
+                    self.me,
+                    data["sdp"],
+                    tuple(Slot(s["mid"], s["participant"], s["kind"]) for s in data["slots"]),
+                )
+                sdp = await self.client.answer(offer)
+                await self.peer.send("relay.answer", call_id=data["call_id"], sdp=sdp)
+            else:
+                self.heard.append(data)
+
+    async def wait_for(self, type_: str, timeout: float = 10, **match: Any) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for data in self.heard:
+                if data["type"] == type_ and all(data.get(k) == v for k, v in match.items()):
+                    self.heard.remove(data)
+                    return data
+            assert loop.time() < deadline, f"no {type_} {match}; heard {self.heard}"
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self.client.close()
+
+
+async def until(check: Any, what: Any, timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, f"timed out; {what()}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def on_relay():  # type: ignore[no-untyped-def]
+    made: list[OnRelay] = []
+
+    def make(peer: Peer, me: str) -> OnRelay:
+        made.append(OnRelay(peer, me))
+        return made[-1]
+
+    yield make
+    for r in made:
+        await r.close()
+
+
+async def test_both_parties_move_onto_the_relay_and_see_each_other(
+    client, ctx, home, resident, tablet, clinician, on_relay
+) -> None:
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
+    t, c = on_relay(tab, tab_ref), on_relay(nurse, nurse_ref)
+    await t.join(call_id)
+    await c.join(call_id)
+    await until(
+        lambda: (
+            t.client.decoded[(nurse_ref, "video")] >= 5
+            and c.client.decoded[(tab_ref, "video")] >= 5
+        ),
+        lambda: (dict(t.client.decoded), dict(c.client.decoded)),
+    )
+    board = board_of(client)
+    assert board.relay.unit.figures()["frames_forwarded"] > 0
+    # Each announces its public key: both get the roster with both keys.
+    keys = {tab_ref: public_key(), nurse_ref: public_key()}
+    await tab.send("e2ee.identity", call_id=call_id, public_key=keys[tab_ref])
+    await nurse.send("e2ee.identity", call_id=call_id, public_key=keys[nurse_ref])
+
+    def roster_has_both(r: OnRelay) -> bool:
+        rosters = [h for h in r.heard if h["type"] == "e2ee.roster"]
+        last = rosters[-1]["participants"] if rosters else []
+        return {p["participant"]: p["public_key"] for p in last} == keys
+
+    await until(lambda: roster_has_both(t) and roster_has_both(c), lambda: (t.heard, c.heard))
+    # A sealed media key goes to the one it is addressed to, unread.
+    await tab.send("e2ee.key", call_id=call_id, envelope=envelope(call_id, tab_ref, nurse_ref))
+    delivered = await c.wait_for("e2ee.key_delivery")
+    assert delivered["envelope"] == envelope(call_id, tab_ref, nurse_ref)
+
+
+async def test_the_relay_refuses_what_is_not_yours_to_send(
+    client, ctx, home, other_home, resident, tablet, clinician, on_relay
+) -> None:
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
+    stranger, _ = await clinician("sam")
+    other_tab = await tablet(other_home)
+    # Not a party: another clinician is refused; another home's tablet cannot tell the
+    # call exists.
+    await stranger.send("relay.join", call_id=call_id, ref="x")
+    assert (await stranger.expect("error", ref="x"))["code"] == "forbidden"
+    await other_tab.send("relay.join", call_id=call_id, ref="y")
+    assert (await other_tab.expect("error", ref="y"))["code"] == "not_found"
+    # Nothing before joining the relay.
+    await tab.send("relay.answer", call_id=call_id, sdp="v=0", ref="a")
+    assert (await tab.expect("error", ref="a"))["code"] == "forbidden"
+    await tab.send("e2ee.identity", call_id=call_id, public_key=public_key(), ref="i")
+    assert (await tab.expect("error", ref="i"))["code"] == "forbidden"
+
+    t, c = on_relay(tab, tab_ref), on_relay(nurse, nurse_ref)
+    await t.join(call_id)
+    await c.join(call_id)
+    await t.wait_for("e2ee.roster")
+
+    async def refused(env: dict[str, Any], ref: str, **extra: Any) -> dict[str, Any]:
+        await tab.send("e2ee.key", call_id=call_id, envelope=env, ref=ref, **extra)
+        return await t.wait_for("error", ref=ref)
+
+    # Addressed to someone not in the call, or to oneself.
+    assert (await refused(envelope(call_id, tab_ref, "guest:99"), "k1"))["code"] == "not_in_call"
+    assert (await refused(envelope(call_id, tab_ref, tab_ref), "k2"))["code"] == "not_in_call"
+    # Sealed by someone else (a forged sender).
+    assert (await refused(envelope(call_id, nurse_ref, nurse_ref), "k3"))["code"] == "forbidden"
+    # For another call, or of another version.
+    env = envelope(call_id, tab_ref, nurse_ref, call=str(call_id + 1))
+    assert (await refused(env, "k4"))["code"] == "bad_field"
+    assert (await refused(envelope(call_id, tab_ref, nurse_ref, v=2), "k5"))["code"] == "bad_field"
+    # Malformed or oversized.
+    oversized = envelope(call_id, tab_ref, nurse_ref, ct="B" * 44)
+    assert (await refused(oversized, "k6"))["message"] == (
+        "field 'envelope.ct' of 'e2ee.key' is longer than 43 characters"
+    )
+    assert (await refused(envelope(call_id, tab_ref, nurse_ref, kid=-1), "k7"))["code"] == (
+        "bad_field"
+    )
+    no_to = {k: v for k, v in envelope(call_id, tab_ref, nurse_ref).items() if k != "to"}
+    assert (await refused(no_to, "k8"))["message"] == "missing field 'envelope.to' in 'e2ee.key'"
+    # Replayed: the same key id again (or an older one) is refused; a newer one passes.
+    await tab.send("e2ee.key", call_id=call_id, envelope=envelope(call_id, tab_ref, nurse_ref, 5))
+    await c.wait_for("e2ee.key_delivery")
+    assert (await refused(envelope(call_id, tab_ref, nurse_ref, 5), "k9"))["code"] == "stale_key"
+    assert (await refused(envelope(call_id, tab_ref, nurse_ref, 4), "k10"))["code"] == "stale_key"
+    # A public key that is not a P-256 point.
+    await tab.send("e2ee.identity", call_id=call_id, public_key="A" * 87, ref="p")
+    assert (await t.wait_for("error", ref="p"))["code"] == "bad_field"
+    # The key envelopes and the refusals never reached the clinician.
+    assert [h for h in c.heard if h["type"] == "e2ee.key_delivery"] == []
+
+
+async def test_a_participant_that_vanishes_is_taken_off_the_relay(
+    client, ctx, home, resident, tablet, clinician, on_relay
+) -> None:
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
+    t, c = on_relay(tab, tab_ref), on_relay(nurse, nurse_ref)
+    await t.join(call_id)
+    await c.join(call_id)
+    await until(lambda: c.client.decoded[(tab_ref, "video")] >= 3, lambda: dict(c.client.decoded))
+    await t.close()
+    assert tab.ws is not None
+    await tab.ws.close()  # the tablet's socket drops without a relay.leave
+    board = board_of(client)
+    await until(lambda: board.relay.unit.load().participants == 1, board.relay.unit.load)
+
+    def nurse_alone() -> bool:
+        rosters = [h for h in c.heard if h["type"] == "e2ee.roster"]
+        return bool(rosters) and [p["participant"] for p in rosters[-1]["participants"]] == [
+            nurse_ref
+        ]
+
+    await until(nurse_alone, lambda: c.heard)
+
+
+async def test_the_relay_ends_with_the_call(
+    client, ctx, home, resident, tablet, clinician, on_relay
+) -> None:
+    nurse, _tab, call_id, nurse_ref, _ = await live_call(ctx, home, resident, tablet, clinician)
+    c = on_relay(nurse, nurse_ref)
+    await c.join(call_id)
+    await c.wait_for("e2ee.roster")
+    board = board_of(client)
+    assert board.relay.unit.load().calls == 1
+    await nurse.send("call.end", call_id=call_id)
+    await until(lambda: board.relay.unit.load().calls == 0, board.relay.unit.load)
