@@ -31,7 +31,15 @@ class AccessEnded:
     key: str
 
 
-HubEvent = CallChanged | AccessEnded
+@dataclass(frozen=True)
+class GuestsChanged:
+    """A call's guests changed: one waits in the lobby, was let in, left or was removed
+    (hub/calls/guest_services.py). Listeners read who is there now."""
+
+    call_id: int
+
+
+HubEvent = CallChanged | AccessEnded | GuestsChanged
 
 
 class EventPublisher(Protocol):

@@ -48,7 +48,7 @@ MAX_NOTES = 20_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 CALL_STATES = ("requested", "waiting", "answered", "in_call", "ended", "cancelled", "abandoned")
-ROLES = ("clinician", "manager", "admin", "device")
+ROLES = ("clinician", "manager", "admin", "device", "guest")
 PARTY_ROLES = ("clinician", "device")  # the two sides of a call (``from_role``)
 
 MediaMode: TypeAlias = Literal["video", "audio"]
@@ -551,7 +551,15 @@ def _show(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-_NESTED = (QueueItem, IceServer, nm.NoteItem, rm.KeyEnvelope, rm.RelaySlot, rm.Participant)
+_NESTED = (
+    QueueItem,
+    IceServer,
+    nm.NoteItem,
+    rm.KeyEnvelope,
+    rm.RelaySlot,
+    rm.Participant,
+    rm.GuestItem,
+)
 _SPECS: dict[type[Any], tuple[tuple[str, str, bool, Check], ...]] = {
     cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), *_NESTED)
 }

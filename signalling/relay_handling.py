@@ -35,7 +35,9 @@ class Connection(Protocol):
     @property
     def relay(self) -> RelayCalls: ...
 
-    async def require_party(self, call_id: int) -> None: ...
+    async def require_party(self, call_id: int) -> rm.ParticipantRole:
+        """Refuse unless a party of the live call or a guest let in; their role."""
+        ...
 
     def send(self, message: p.ServerMessage) -> None: ...
 
@@ -48,8 +50,8 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
     relay, me = conn.relay, address_of(conn.actor)
     match m:
         case rm.RelayJoin():
-            await conn.require_party(m.call_id)
-            seat = Seat(me, conn.actor.name, "device" if conn.actor.is_device else "clinician")
+            role = await conn.require_party(m.call_id)
+            seat = Seat(me, conn.actor.name, role)
             offer = await relay.join(m.call_id, seat)
             conn.relay_calls.add(m.call_id)
             conn.send(replace(offer, ref=m.ref))

@@ -161,5 +161,27 @@ class CallMediaRoute:
     route: MediaRoute
 
 
+@dataclass(frozen=True)
+class GuestItem:
+    """A guest of the call (not a message by itself)."""
+
+    participant: str  # "guest:12"
+    name: str
+    role: ParticipantRole
+    state: Literal["waiting", "in_call", "left", "removed"]
+
+
+@dataclass(frozen=True)
+class CallGuests:
+    """Who came to the call as a guest and where each is now: to the tablet and the
+    clinician (who lets them in from the lobby), and to every guest still there."""
+
+    TYPE: ClassVar[str] = "call.guests"
+    call_id: int
+    guests: tuple[GuestItem, ...]
+
+
 RelayClientMessage: TypeAlias = RelayJoin | RelayAnswer | RelayLeave | E2eeIdentity | E2eeKey
-RelayServerMessage: TypeAlias = RelayOffer | E2eeRoster | E2eeKeyDelivery | CallMediaRoute
+RelayServerMessage: TypeAlias = (
+    RelayOffer | E2eeRoster | E2eeKeyDelivery | CallMediaRoute | CallGuests
+)

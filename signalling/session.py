@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from hub.calls import live, security
+from hub.calls import guest_services, live, security
+from hub.calls.guests import GUEST
 from hub.calls.lifecycle import LIVE
 from hub.errors import DomainError, Forbidden, NotFound
 from hub.people.access import Actor, Role
@@ -35,6 +36,16 @@ from signalling.switchboard import (
 )
 
 log = logging.getLogger(__name__)
+# What a guest may send: the call's media on the relay and its keys, nothing else.
+GUEST_MESSAGES = (
+    p.Ping,
+    p.Hello,
+    rm.RelayJoin,
+    rm.RelayAnswer,
+    rm.RelayLeave,
+    rm.E2eeIdentity,
+    rm.E2eeKey,
+)
 
 OUTBOX_LIMIT = 1000
 REVALIDATE_EVERY_S = 60.0
@@ -66,6 +77,7 @@ class ClientSession:
         self._checked_at = self._clock.monotonic()
         self._seen_at = 0.0
         self._role = "device" if actor.is_device else "clinician"
+        self.is_guest = actor.kind == GUEST  # takes part in a call's media, nothing else
         self.relay_calls: set[int] = set()  # calls whose media relay this socket joined
 
     # -- Outbox (used by the switchboard) -----------------------------------------------
@@ -95,9 +107,14 @@ class ClientSession:
     def relay(self) -> RelayCalls:
         return self.board.relay
 
-    async def require_party(self, call_id: int) -> None:
-        """Refuse (NotFound / Forbidden) unless this is a party of the live call."""
+    async def require_party(self, call_id: int) -> rm.ParticipantRole:
+        """Refuse (NotFound / Forbidden) unless this is a party of the live call, or a
+        guest the clinician let into it; the role the others see."""
+        if self.is_guest:
+            guest = await guest_services.admitted_to(self.board.ctx, self.actor, call_id)
+            return guest.kind.value
         await self._peer_of(call_id)
+        return "device" if self.actor.is_device else "clinician"
 
     # -- the connection --------------------------------------------------------------
 
@@ -179,6 +196,8 @@ class ClientSession:
 
     async def _dispatch(self, m: p.ClientMessage) -> None:
         ctx = self.board.ctx
+        if self.is_guest and not isinstance(m, GUEST_MESSAGES):
+            raise Forbidden("a guest takes part in the call's sound and video only")
         match m:
             # ICE candidates are by far the most frequent message: matched first.
             case p.RtcIce():
@@ -279,6 +298,11 @@ class ClientSession:
 
     async def _hello(self, m: p.Hello) -> None:
         a = self.actor
+        if self.is_guest:
+            self.send(
+                p.Welcome(v=p.VERSION, role="guest", user_id=None, device_id=None, name=a.name)
+            )
+            return
         self.send(
             p.Welcome(
                 v=p.VERSION,

@@ -19,16 +19,18 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from hub.calls import live
+from hub.calls import guest_services, live
 from hub.calls.consultation import Consultation, State
+from hub.calls.guests import GuestState
 from hub.calls.lifecycle import LIVE
 from hub.calls.queue import QueueEntry, estimated_wait_s, places
 from hub.context import HubContext
 from hub.errors import TooManyConnections
-from hub.events import AccessEnded, CallChanged, HubEvent
-from hub.people.access import Actor
+from hub.events import AccessEnded, CallChanged, GuestsChanged, HubEvent
+from hub.people.access import SYSTEM, Actor
 from hub.settings import SignallingSettings
 from signalling import protocol as p
+from signalling import relay_messages as rm
 from signalling.bus import Bus, Envelope
 from signalling.presence import KIND as PRESENCE
 from signalling.presence import Presence, scope_of
@@ -81,7 +83,12 @@ class BusPublisher:
         self._bus = bus
 
     async def publish(self, event: HubEvent) -> None:
-        kind = "access_ended" if isinstance(event, AccessEnded) else "event"
+        if isinstance(event, AccessEnded):
+            kind = "access_ended"
+        elif isinstance(event, GuestsChanged):
+            kind = "guests"
+        else:
+            kind = "event"
         await self._bus.publish(Envelope(kind, asdict(event)))
 
 
@@ -107,8 +114,10 @@ class Switchboard:
         self.presence = Presence(
             bus, ctx.clock, scope_of(ctx.settings.database.url), self._staff_here
         )
-        # Calls of three or more: the media relay in this process (signalling/relay_calls.py).
+        # Calls of three or more: the media relay in this process (signalling/relay_calls.py),
+        # and where each call's media goes now (guests let in: "relay").
         self.relay = RelayCalls(ctx.clock, self.deliver)
+        self._routes: dict[int, rm.MediaRoute] = {}
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -235,6 +244,8 @@ class Switchboard:
             await self.on_call_changed(CallChanged(**envelope.body))
         elif envelope.kind == "access_ended":
             await self.end_access(AccessEnded(**envelope.body))
+        elif envelope.kind == "guests":
+            await self.on_guests_changed(GuestsChanged(**envelope.body))
         elif envelope.kind == PRESENCE:
             await self.presence.heard(envelope.body)
 
@@ -306,6 +317,35 @@ class Switchboard:
         if news.state not in LIVE and self.relay.seats(news.call_id):
             # The call ended: its relayed media too, after everyone has been told.
             self.relay.end_soon(news.call_id)
+
+    async def on_guests_changed(self, event: GuestsChanged) -> None:
+        """Tell the tablet, the clinician and the guests still there who the guests are;
+        take guests who are gone off the relay and close their sockets; and when the
+        first guest is let in (or the last one goes), tell everyone in the call that its
+        media moves onto the relay (or back to peer to peer)."""
+        call_id = event.call_id
+        seen = await guest_services.participants(self.ctx, SYSTEM, call_id)
+        parties = await self.parties(call_id, fresh=True)
+        items = tuple(
+            rm.GuestItem(participant=g.ref, name=g.name, role=g.kind.value, state=g.state.value)
+            for g in seen.guests
+        )
+        sides = [f"device:{parties.device_id}", f"staff:{parties.answered_by}"]
+        text = p.dump(rm.CallGuests(call_id=call_id, guests=items))
+        for address in [*sides, *(g.ref for g in seen.guests if g.present)]:
+            self._send_local(address, text)
+        for g in seen.guests:
+            if not g.present:
+                self.relay.gone(g.ref, [call_id])
+                for conn in list(self._local.get(g.ref, ())):
+                    await conn.close(CLOSE_SESSION_ENDED, b"no longer in the call")
+        admitted = [g.ref for g in seen.guests if g.state is GuestState.IN_CALL]
+        route: rm.MediaRoute = "relay" if admitted and parties.state in LIVE else "direct"
+        if self._routes.get(call_id, "direct") != route:
+            self._routes[call_id] = route
+            moved = p.dump(rm.CallMediaRoute(call_id=call_id, route=route))
+            for address in [*sides, *admitted]:
+                self._send_local(address, moved)
 
     async def parties(self, call_id: int, *, fresh: bool = False) -> Parties:
         """The tablet, the answering clinician and the state of a call (cached).

@@ -43,6 +43,7 @@ from hub.calls.guests import (
 from hub.calls.lifecycle import LIVE, refusal
 from hub.context import HubContext
 from hub.errors import Conflict, Forbidden, NotFound
+from hub.events import GuestsChanged
 from hub.people.access import Actor, Role
 from hub.ports import UnitOfWork
 
@@ -171,6 +172,7 @@ async def claim(
             },
         )
         await uow.commit()
+    await ctx.events.publish(GuestsChanged(guest.call_id))
     return guest, session
 
 
@@ -220,6 +222,7 @@ async def admit(ctx: HubContext, actor: Actor, guest_id: int) -> Guest:
             {"guest_id": guest.id, "kind": guest.kind.value},
         )
         await uow.commit()
+    await ctx.events.publish(GuestsChanged(guest.call_id))
     return replace(guest, state=GuestState.IN_CALL, admitted_at=now)
 
 
@@ -235,6 +238,7 @@ async def remove(ctx: HubContext, actor: Actor, guest_id: int) -> Guest:
         if removed is None:
             raise Conflict(f"{guest.name} is no longer in the call ({guest.state.label.lower()})")
         await uow.commit()
+    await ctx.events.publish(GuestsChanged(guest.call_id))
     return removed
 
 
@@ -248,6 +252,7 @@ async def end_guests(ctx: HubContext, actor: Actor, call_id: int) -> GuestsEnded
         await _held_call(uow, actor, call_id)
         ended = await _end_all(uow, call_id, GuestState.REMOVED, actor.ref, now, "guests ended")
         await uow.commit()
+    await ctx.events.publish(GuestsChanged(call_id))
     return ended
 
 
@@ -288,7 +293,22 @@ async def leave(ctx: HubContext, actor: Actor) -> Guest:
         if left is None:
             raise Conflict("you are no longer in this call")
         await uow.commit()
+    await ctx.events.publish(GuestsChanged(guest.call_id))
     return left
+
+
+async def admitted_to(ctx: HubContext, actor: Actor, call_id: int) -> Guest:
+    """The guest ``actor``, let into live call ``call_id``: may take part in its media.
+    Anyone else — a guest of another call, one still in the lobby or gone — is refused."""
+    _require_guest(actor)
+    async with ctx.uow() as uow:
+        guest = await uow.guests.guest(actor.id)
+        call = await uow.consultations.get(call_id)
+    if guest is None or guest.call_id != call_id:
+        raise NotFound(f"no call {call_id}")
+    if guest.state is not GuestState.IN_CALL or call is None or call.state not in LIVE:
+        raise Forbidden("wait until the clinician lets you in")
+    return guest
 
 
 async def participants(ctx: HubContext, actor: Actor, call_id: int) -> Participants:

@@ -41,8 +41,8 @@ class Peer:
     def origin(self) -> str:
         return str(self.client.make_url("/")).rstrip("/")
 
-    async def connect(self, *, hello: bool = True) -> Peer:
-        self.ws = await self.session.ws_connect(self.client.make_url("/ws"), origin=self.origin)
+    async def connect(self, *, hello: bool = True, path: str = "/ws") -> Peer:
+        self.ws = await self.session.ws_connect(self.client.make_url(path), origin=self.origin)
         if hello:
             await self.send("hello", v=1)
             assert (await self.expect("welcome"))["v"] == 1

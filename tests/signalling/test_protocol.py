@@ -159,6 +159,10 @@ SERVER_SAMPLES: list[p.ServerMessage] = [
     ),
     rm.E2eeKeyDelivery(call_id=7, envelope=ENVELOPE),
     rm.CallMediaRoute(call_id=7, route="relay"),
+    rm.CallGuests(
+        call_id=7,
+        guests=(rm.GuestItem(participant="guest:12", name="Sam", role="family", state="waiting"),),
+    ),
 ]
 
 
@@ -451,7 +455,7 @@ def test_optional_fields_may_be_null_or_absent() -> None:
          "field 'position' of 'call.state' must be positive, got 0"),
         (p.Welcome(v=1, role="device", user_id=None, device_id=3, name="T"), {"role": "root"},
          "bad_field", "field 'role' of 'welcome' must be one of 'clinician', 'manager', "
-         "'admin', 'device', got 'root'"),
+         "'admin', 'device', 'guest', got 'root'"),
         (p.RtcAnswerRelay(call_id=1, sdp="v=0", from_role="device"), {"from_role": "admin"},
          "bad_field", "field 'from_role' of 'rtc.answer' must be 'clinician' or 'device', "
          "got 'admin'"),

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from hub.calls import live
+from hub.calls import guest_services, live
+from hub.calls.guests import GuestKind
+from hub.people.access import Actor, Role
 from media.relay.room import Offer, Slot
 from tests.media.relay_clients import Client
 from tests.signalling.conftest import Peer, claim, place_call
-from web.http.keys import SWITCHBOARD
+from web.http.keys import CTX, SWITCHBOARD
 
 
 async def live_call(ctx, home, resident, tablet, clinician):  # type: ignore[no-untyped-def]
@@ -249,3 +251,71 @@ async def test_the_relay_ends_with_the_call(
     assert board.relay.unit.load().calls == 1
     await nurse.send("call.end", call_id=call_id)
     await until(lambda: board.relay.unit.load().calls == 0, board.relay.unit.load)
+
+
+async def test_a_guest_let_in_joins_the_relay_and_is_taken_off_when_removed(
+    client, ctx, home, resident, tablet, clinician, peers, on_relay
+) -> None:
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
+    app_ctx = client.app[CTX]  # the server's context: its events reach the switchboard
+    call = await live.participants(ctx, call_id)
+    holder = Actor("staff", call.answered_by or 0, "Cleo", role=Role.CLINICIAN)
+    _, link = await guest_services.invite(app_ctx, holder, call_id, GuestKind.FAMILY)
+    guest, session = await guest_services.claim(app_ctx, link, "Sam Smith", opened_by=None)
+    sam = Peer(client, {"th_guest": session})
+    peers.append(sam)
+    await sam.connect(path="/ws/guest")
+    # Waiting in the lobby: the tablet and the clinician hear of it; no media yet.
+    lobby = await nurse.expect("call.guests")
+    assert lobby["guests"] == [
+        {"participant": guest.ref, "name": "Sam Smith", "role": "family", "state": "waiting"}
+    ]
+    assert (await tab.expect("call.guests"))["guests"][0]["state"] == "waiting"
+    await sam.send("relay.join", call_id=call_id, ref="early")
+    early = await sam.expect("error", ref="early")
+    assert (early["code"], early["message"]) == (
+        "forbidden",
+        "wait until the clinician lets you in",
+    )
+    # A guest sends nothing but media and keys.
+    for kind, fields in (
+        ("call.end", {"call_id": call_id}),
+        ("notes.open", {"call_id": call_id}),
+        ("queue.subscribe", {}),
+        ("rtc.offer", {"call_id": call_id, "sdp": "v=0"}),
+    ):
+        await sam.send(kind, ref=kind, **fields)
+        refused = await sam.expect("error", ref=kind)
+        assert refused["message"] == "a guest takes part in the call's sound and video only"
+
+    # Let in: everyone is told the call moves onto the relay, and all three join it.
+    await guest_services.admit(app_ctx, holder, guest.id)
+    for who in (nurse, tab, sam):
+        assert (await who.expect("call.media_route"))["route"] == "relay"
+    t, c, g = on_relay(tab, tab_ref), on_relay(nurse, nurse_ref), on_relay(sam, guest.ref)
+    for r in (t, c, g):
+        await r.join(call_id)
+    everyone = {tab_ref, nurse_ref, guest.ref}
+
+    def sees_the_others(r: OnRelay) -> bool:
+        return all(r.client.decoded[(o, "video")] >= 3 for o in everyone - {r.me})
+
+    await until(
+        lambda: all(sees_the_others(r) for r in (t, c, g)),
+        lambda: {r.me: dict(r.client.decoded) for r in (t, c, g)},
+    )
+    roster = (await g.wait_for("e2ee.roster"))["participants"]
+    assert {p["participant"]: p["role"] for p in roster}[guest.ref] == "family"
+
+    # Removed: the guest's socket is closed, it is off the relay, the others carry on
+    # and hear that the call is back to peer to peer.
+    await guest_services.remove(app_ctx, holder, guest.id)
+    ws = sam.ws
+    assert ws is not None
+    await until(lambda: ws.closed, lambda: "the guest's socket is still open")
+    assert ws.close_code == 4401
+    board = board_of(client)
+    await until(lambda: board.relay.unit.load().participants == 2, board.relay.unit.load)
+    assert await c.wait_for("call.media_route", route="direct")

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.calls.guest_services import guest_actor
 from hub.people.auth import session_actor
 from hub.people.devices import digest
 from hub.people.enrolment import device_actor
 from signalling.session import serve
 from web.http.errors import error_response
+from web.http.identity import guest_of
 from web.http.keys import CTX, SWITCHBOARD
-from web.http.security import DEVICE_COOKIE, SESSION_COOKIE, optional_actor, require_actor
+from web.http.security import (
+    DEVICE_COOKIE,
+    GUEST_COOKIE,
+    SESSION_COOKIE,
+    optional_actor,
+    require_actor,
+    require_guest,
+)
 
 routes = web.RouteTableDef()
 
@@ -46,3 +55,23 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     # The session's digest names this socket in AccessEnded events (logout, expiry).
     session = None if actor.is_device else digest(session_token)
     return await serve(request, actor, request.app[SWITCHBOARD], still_allowed, session)
+
+
+@routes.get("/ws/guest")
+@require_guest
+async def guest_websocket(request: web.Request) -> web.StreamResponse:
+    """A guest's socket: the same protocol, but a guest may only take part in the media
+    of the call they were let into (signalling/session.py, ``GUEST_MESSAGES``)."""
+    if not origin_allowed(request):
+        return error_response(
+            request, 403, "bad_origin", "WebSocket connections must come from telehub's own pages"
+        )
+    guest = guest_of(request)
+    ctx = request.app[CTX]
+    token = request.cookies.get(GUEST_COOKIE, "")
+
+    async def still_allowed() -> bool:
+        # Removed, left, or the call ended: the socket goes too.
+        return await guest_actor(ctx, token) is not None
+
+    return await serve(request, guest, request.app[SWITCHBOARD], still_allowed, None)
