@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 # How a call's media travels (hub.calls.security.SecurityLevel; a test keeps them equal).
-SECURITY_LEVELS = ("direct", "relay")
+SECURITY_LEVELS = ("direct", "relay", "relay_e2ee", "relay_not_e2ee")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ class SecurityLevel(StrEnum):
 
     DIRECT = "direct"  # neither candidate of the selected pair is a relay
     RELAY = "relay"  # the local or the remote candidate is a TURN relay
+    # Calls with guests go through telehub's media relay (media/relay):
+    RELAY_E2EE = "relay_e2ee"  # every browser encrypts its frames end to end
+    RELAY_NOT_E2EE = "relay_not_e2ee"  # a browser cannot: the relay could read its media
 
     @property
     def label(self) -> str:
@@ -37,6 +40,10 @@ class SecurityLevel(StrEnum):
 SECURITY_LABELS: Mapping[SecurityLevel, str] = {
     SecurityLevel.DIRECT: "Direct, encrypted (DTLS-SRTP)",
     SecurityLevel.RELAY: "Through TURN relay, encrypted",
+    SecurityLevel.RELAY_E2EE: "Through telehub relay, end-to-end encrypted",
+    SecurityLevel.RELAY_NOT_E2EE: (
+        "Through telehub relay, NOT end-to-end encrypted (this browser cannot)"
+    ),
 }
 
 

@@ -17,7 +17,8 @@ def test_protocol_parses_and_refuses_levels() -> None:
         p.parse('{"type": "call.security", "call_id": 4, "level": "p2p"}')
     assert (err.value.code, err.value.message) == (
         "bad_field",
-        "field 'level' of 'call.security' must be 'direct' or 'relay', got 'p2p'",
+        "field 'level' of 'call.security' must be one of 'direct', 'relay', 'relay_e2ee', "
+        "'relay_not_e2ee', got 'p2p'",
     )
     with pytest.raises(p.ProtocolError, match=r"missing field 'level' in 'call\.security'"):
         p.parse('{"type": "call.security", "call_id": 4}')
@@ -72,7 +73,8 @@ async def test_an_unknown_level_is_refused_and_nothing_stored(
     assert error == {
         "type": "error",
         "code": "bad_field",
-        "message": "field 'level' of 'call.security' must be 'direct' or 'relay', got 'quantum'",
+        "message": "field 'level' of 'call.security' must be one of 'direct', 'relay', "
+        "'relay_e2ee', 'relay_not_e2ee', got 'quantum'",
         "ref": "bad",
     }
     assert (await live.participants(ctx, call_id)).security_level is None
