@@ -59,8 +59,10 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
             _require_on(relay, m.call_id, me)
             await relay.answer(m.call_id, me, m.sdp)
         case rm.RelayLeave():
+            # In the background: closing a peer connection can take a while, and this
+            # socket's next message (call.end, say) must not wait for it.
             conn.relay_calls.discard(m.call_id)
-            await relay.leave(m.call_id, me)
+            relay.gone(me, [m.call_id])
         case rm.E2eeIdentity():
             _require_on(relay, m.call_id, me)
             if not _is_public_key(m.public_key):

@@ -321,6 +321,9 @@ class ClientSession:
                     self._peer_address(call.device_id, call.answered_by),
                     p.CallPeer(call_id=call.id, event="joined"),
                 )
+            if call.state in LIVE:
+                # A page that reloaded mid-call with guests in it goes back onto the relay.
+                await self.board.tell_guests(call.id, self)
         await self._device_seen(force=True)
 
     async def _device_seen(self, force: bool = False) -> None:

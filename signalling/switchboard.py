@@ -21,7 +21,7 @@ from typing import Protocol
 
 from hub.calls import guest_services, live
 from hub.calls.consultation import Consultation, State
-from hub.calls.guests import GuestState
+from hub.calls.guests import Guest, GuestState
 from hub.calls.lifecycle import LIVE
 from hub.calls.queue import QueueEntry, estimated_wait_s, places
 from hub.context import HubContext
@@ -326,10 +326,7 @@ class Switchboard:
         call_id = event.call_id
         seen = await guest_services.participants(self.ctx, SYSTEM, call_id)
         parties = await self.parties(call_id, fresh=True)
-        items = tuple(
-            rm.GuestItem(participant=g.ref, name=g.name, role=g.kind.value, state=g.state.value)
-            for g in seen.guests
-        )
+        items = _guest_items(seen.guests)
         sides = [f"device:{parties.device_id}", f"staff:{parties.answered_by}"]
         text = p.dump(rm.CallGuests(call_id=call_id, guests=items))
         for address in [*sides, *(g.ref for g in seen.guests if g.present)]:
@@ -346,6 +343,17 @@ class Switchboard:
             moved = p.dump(rm.CallMediaRoute(call_id=call_id, route=route))
             for address in [*sides, *admitted]:
                 self._send_local(address, moved)
+
+    async def tell_guests(self, call_id: int, conn: Outbox) -> None:
+        """Tell one (re)connected party of a live call who its guests are and, when one
+        is in the call, that its media goes through the relay."""
+        seen = await guest_services.participants(self.ctx, SYSTEM, call_id)
+        if not seen.guests:
+            return
+        items = _guest_items(seen.guests)
+        conn.send_text(p.dump(rm.CallGuests(call_id=call_id, guests=items)))
+        if any(g.state is GuestState.IN_CALL for g in seen.guests):
+            conn.send_text(p.dump(rm.CallMediaRoute(call_id=call_id, route="relay")))
 
     async def parties(self, call_id: int, *, fresh: bool = False) -> Parties:
         """The tablet, the answering clinician and the state of a call (cached).
@@ -449,4 +457,11 @@ def call_state(
         estimated_wait_s=estimated_wait_s(place, free, handle_s) if place else None,
         clinician_name=clinician_name,
         seq=seq,
+    )
+
+
+def _guest_items(guests: list[Guest]) -> tuple[rm.GuestItem, ...]:
+    return tuple(
+        rm.GuestItem(participant=g.ref, name=g.name, role=g.kind.value, state=g.state.value)
+        for g in guests
     )

@@ -18,8 +18,10 @@ occur inside encrypted payloads (docs/media.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiortc import (
     RTCBundlePolicy,
@@ -39,7 +41,9 @@ from media.relay.frames import KeyframeThrottle
 
 __all__ = ["Offer", "Participant", "Room", "Slot"]
 
+log = logging.getLogger(__name__)
 KINDS = ("audio", "video")
+CLOSE_WAIT_S = 3.0
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 
 
@@ -95,6 +99,7 @@ class Room:
         self._keyframe_interval_s = keyframe_interval_s
         self._people: dict[str, Participant] = {}
         self._lock = asyncio.Lock()
+        self._lingering: set[asyncio.Future[None]] = set()  # closes that outlived the wait
 
     @property
     def participants(self) -> tuple[str, ...]:
@@ -150,14 +155,14 @@ class Room:
                 return
             for publication in person.publications.values():
                 await publication.close()
-            await person.pc.close()
+            await self._bounded(person.pc.close(), f"closing {participant_id}'s connection")
             changed = []
             for other in self._people.values():
                 stopped = [other.incoming.pop((participant_id, k), None) for k in KINDS]
                 if any(t is not None for t in stopped):
                     for transceiver in stopped:
                         if transceiver is not None:
-                            await transceiver.stop()
+                            await self._bounded(transceiver.stop(), "stopping a transceiver")
                     changed.append(other)
         for other in changed:
             await self._renegotiate(other)
@@ -169,7 +174,7 @@ class Room:
             for person in people:
                 for publication in person.publications.values():
                     await publication.close()
-                await person.pc.close()
+                await self._bounded(person.pc.close(), f"closing {person.id}'s connection")
 
     def slots(self, participant_id: str) -> tuple[Slot, ...]:
         person = self._require(participant_id)
@@ -223,6 +228,19 @@ class Room:
         guard.install(person.pc, self._counters)
         local = person.pc.localDescription
         return Offer(self.call_id, person.id, local.sdp, self.slots(person.id))
+
+    async def _bounded(self, closing: Coroutine[Any, Any, None], what: str) -> None:
+        """Wait a few seconds at most for aiortc to close something, holding the room's
+        lock: a connection whose far end vanished can take long to shut down, and the
+        others must not wait for it. The closing goes on in the background (shielded: a
+        cancelled aiortc close cannot be finished later)."""
+        task = asyncio.ensure_future(closing)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), CLOSE_WAIT_S)
+        except TimeoutError:
+            log.warning("relay: %s is taking more than %.0f s; going on", what, CLOSE_WAIT_S)
+            self._lingering.add(task)
+            task.add_done_callback(self._lingering.discard)
 
     def _require(self, participant_id: str) -> Participant:
         person = self._people.get(participant_id)

@@ -254,7 +254,7 @@ async def test_the_relay_ends_with_the_call(
 
 
 async def test_a_guest_let_in_joins_the_relay_and_is_taken_off_when_removed(
-    client, ctx, home, resident, tablet, clinician, peers, on_relay
+    client, ctx, home, resident, tablet, clinician, peers, reconnect, on_relay
 ) -> None:
     nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
         ctx, home, resident, tablet, clinician
@@ -308,6 +308,10 @@ async def test_a_guest_let_in_joins_the_relay_and_is_taken_off_when_removed(
     )
     roster = (await g.wait_for("e2ee.roster"))["participants"]
     assert {p["participant"]: p["role"] for p in roster}[guest.ref] == "family"
+    # A tablet page that reloads now is told at once: the guest, and the relay.
+    again = await reconnect(tab)
+    assert (await again.expect("call.guests"))["guests"][0]["state"] == "in_call"
+    assert (await again.expect("call.media_route"))["route"] == "relay"
 
     # Removed: the guest's socket is closed, it is off the relay, the others carry on
     # and hear that the call is back to peer to peer.

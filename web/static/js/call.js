@@ -51,6 +51,8 @@ export class Call extends EventTarget {
     // this side reports what its selected candidate pair says on connect and on change.
     this.securityLevel = null;
     this._reportedLevel = null;
+    this.directLevel = null; // what this side's peer-to-peer leg measured last
+    this.relayed = false; // set by MediaRoute while the media goes through the relay
     // Samples in a row (one every 2 s) before stepping down / back up; tests shorten them.
     this.policy = { stepDownAfter: STEP_DOWN_AFTER, stepUpAfter: STEP_UP_AFTER };
     this.last = null; // the latest stats() sample
@@ -484,6 +486,10 @@ export class Call extends EventTarget {
 
   _reportSecurity(s) {
     const level = securityLevelOf(s);
+    this.directLevel = level ?? this.directLevel; // this leg's own path, relayed or not
+    // While the call goes through telehub's relay (media_route.js), the relay's level
+    // stands: a new pair on the paused peer-to-peer leg must not overwrite it.
+    if (this.relayed) return;
     if (!level || level === this._reportedLevel || this.closed) return;
     if (this.sig.send("call.security", { call_id: this.callId, level }) !== null) this._reportedLevel = level;
   }

@@ -2,13 +2,18 @@
 import { api } from "./api.js";
 import { Call, localMedia, prefetchIce } from "./call.js";
 import { showControls, showQuality, showStage, wireControls } from "./call_controls.js";
+import { securityLevelOf } from "./call_security.js";
 import {
   badge, cell, cellNode, clockText, el, human, news2Badge, row,
 } from "./console_format.js";
+import { GuestsPanel } from "./console_guests.js";
+import { InvitePanel } from "./console_invite.js";
 import { NotesPanel } from "./console_notes.js";
 import { PendingOutcomes } from "./console_outcomes.js";
 import { showRecord } from "./console_record.js";
+import { RelayStage } from "./console_relay.js";
 import { SoundAlerts } from "./console_sound.js";
+import { MediaRoute } from "./media_route.js";
 import { SignallingClient } from "./signalling.js";
 import { expose } from "./test_hooks.js";
 
@@ -280,6 +285,41 @@ document.addEventListener("pointerdown", acknowledge);
 const sound = new SoundAlerts($("sound"), $("console").dataset.userId);
 sound.restore();
 
+// -- guests: the invitation link, the lobby, and the call on the media relay -------------
+
+// This clinician on the relay and in key envelopes (docs/signalling.md).
+const ME = `staff:${$("console").dataset.userId}`;
+const invite = new InvitePanel({ root: $("guests"), onError: showError });
+const guests = new GuestsPanel({ root: $("guests"), sound, onError: showError, onGuests: relayIfGuestsIn });
+const relayStage = new RelayStage({
+  stage: document.querySelector("#in-call .stage"),
+  tiles: $("relay-tiles"),
+  code: $("relay-code"),
+  security: $("relay-security"),
+  // Relayed: the level is this browser's (end to end, or not in this browser).
+  onLevel: (level) => active && sig.send("call.security", { call_id: active.callId, level }),
+  onDirect: reportDirectLevel,
+});
+sig.on("call.guests", (m) => guests.show(m.call_id, m.guests));
+
+/** Back to peer to peer: the level is the peer-to-peer path's again (direct or TURN). The
+ *  Call reports only when its candidate pair changes, so say it here. */
+function reportDirectLevel() {
+  const call = active?.call;
+  if (!call) return;
+  call.stats()
+    .then((s) => active?.call === call && sig.send("call.security", { call_id: active.callId, level: securityLevelOf(s) ?? "direct" }))
+    .catch(() => {});
+}
+
+/** After a reload the server does not repeat call.media_route: a guest already in the
+ *  call means the media goes through the relay (once this page's camera is open). */
+function relayIfGuestsIn(list) {
+  const route = active?.route;
+  if (!route || !active.started || route.route !== "direct") return;
+  if (list.some((g) => g.state === "in_call")) route.moveTo("relay").catch((err) => showError(`Could not move onto the relay: ${err.message}`));
+}
+
 // -- answering -----------------------------------------------------------------------
 
 function answer(callId, button) {
@@ -347,7 +387,7 @@ sig.on("call.peer", (m) => {
 async function startCall(callId) {
   if (active) return;
   acknowledge();
-  active = { callId, call: null, handedTo: null, residentId: null };
+  active = { callId, call: null, handedTo: null, residentId: null, route: null, started: false };
   $("in-call").hidden = false;
   notes.open(callId); // every entry of the call, and this clinician's own draft
   $("stage-note").textContent = "Connecting to the home…";
@@ -358,7 +398,16 @@ async function startCall(callId) {
   media = null;
   const call = new Call({ callId, role: "clinician", signalling: sig, localVideo: $("local"), remoteVideo: $("remote"), stream });
   active.call = call;
-  call.addEventListener("quality", (e) => showQuality(e.detail, call, WORDS));
+  const route = new MediaRoute({ call, me: ME, signalling: sig });
+  active.route = route;
+  relayStage.attach(route);
+  expose("telehubRoute", route); // test builds only
+  invite.open(callId);
+  guests.open(callId);
+  call.addEventListener("quality", (e) => {
+    showQuality(e.detail, call, WORDS);
+    if (relayStage.words) $("path").textContent = relayStage.words; // relayed: the relay's level
+  });
   call.addEventListener("controls", () => {
     syncButtons();
     updateStage(call);
@@ -368,6 +417,8 @@ async function startCall(callId) {
   try {
     await call.start();
     if (active?.call !== call) return call.close();
+    active.started = true;
+    relayIfGuestsIn(guests.guests);
     await call.offer();
   } catch (err) {
     showError(`Could not start the video: ${err.message}`);
@@ -386,6 +437,10 @@ async function loadRecord(callId) {
 
 function stopCall(message) {
   notes.close();
+  active?.route?.close()?.catch(() => {});
+  relayStage.detach();
+  guests.close();
+  invite.close();
   active?.call?.close();
   active = null;
   $("in-call").hidden = true;

@@ -50,6 +50,7 @@ export class MediaRoute extends EventTarget {
       stream: this.call.stream,
     });
     this.relay = relay;
+    this.call.relayed = true;
     this._emit("relay", relay);
     this._emit("security", SECURITY_WORDS[RelayCall.supported() ? "relay_e2ee" : "relay_not_e2ee"]);
     relay.addEventListener("connection", (e) => {
@@ -63,8 +64,10 @@ export class MediaRoute extends EventTarget {
     await this._pauseDirect(false);
     const relay = this.relay;
     this.relay = null;
+    this.call.relayed = false;
     await relay?.stop();
-    this._emit("security", SECURITY_WORDS[this.call.securityLevel ?? "direct"] ?? SECURITY_WORDS.direct);
+    // The peer-to-peer leg's own measurement (the stored level is still the relay's).
+    this._emit("security", SECURITY_WORDS[this.call.directLevel ?? "direct"]);
   }
 
   async _pauseDirect(paused) {

@@ -25,7 +25,7 @@ import { verificationCode } from "./e2ee/verification.js";
 // RTCRtpScriptTransform set on a *video* sender whose transceiver the remote offer made —
 // and the relay always offers — so its frames would leave unencrypted (audio works).
 // Where the browser also has Chromium's createEncodedStreams, use that instead (checked
-// in tests/browser/test_relay_browser.py); elsewhere (Safari, Firefox) the standard API.
+// in tests/browser/test_guest_call_browser.py); elsewhere (Safari, Firefox) the standard API.
 const API =
   typeof globalThis.RTCRtpSender?.prototype?.createEncodedStreams === "function"
     ? { RTCRtpSender: globalThis.RTCRtpSender }

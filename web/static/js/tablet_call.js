@@ -1,8 +1,18 @@
 // Tablet: wait in the queue (place, estimated wait, camera and microphone check), then
 // talk by video, full screen, with one-tap controls. Survives reloads and Wi-Fi drops:
 // the server tells a (re)connected tablet where its call stands.
+//
+// With guests (a GP, family member, interpreter): the tablet lists who has joined and
+// their role (call.guests) before they can see the resident, and once one is let in the
+// call moves onto telehub's relay (MediaRoute): a tile per participant with name and
+// role, the verification code and the security level in words.
 import { Call, localMedia, prefetchIce } from "./call.js";
 import { showControls, showQuality, showStage, wireControls } from "./call_controls.js";
+import { securityLevelOf } from "./call_security.js";
+import { CallTiles, guestLine } from "./call_tiles.js";
+import { verificationText } from "./guest_words.js";
+import { MediaRoute } from "./media_route.js";
+import { RelayCall } from "./relay_call.js";
 import { SignallingClient } from "./signalling.js";
 import { expose } from "./test_hooks.js";
 
@@ -21,6 +31,9 @@ let call = null;
 let starting = null;
 let clinician = null;
 let preview = null; // { stream, audio, raf }
+let route = null; // MediaRoute: peer to peer, or the relay while guests are in the call
+let deviceId = null; // from welcome: this tablet's participant id is "device:<id>"
+const tiles = new CallTiles($("tiles"));
 // An offer (and its ICE) can overtake the "answered" state: keep them for the call.
 const early = [];
 for (const type of ["rtc.offer", "rtc.ice"]) {
@@ -51,6 +64,21 @@ sig.on("call.state", (m) => {
   else showOver(m.state);
 });
 
+sig.on("welcome", (m) => {
+  deviceId = m.device_id;
+});
+
+sig.on("call.guests", (m) => {
+  if (m.call_id !== callId) return;
+  const lines = m.guests.map(guestLine).filter(Boolean);
+  $("guest-list").replaceChildren(...lines.map((line) => {
+    const li = document.createElement("li");
+    li.textContent = line;
+    return li;
+  }));
+  $("guests").hidden = lines.length === 0;
+});
+
 sig.on("error", (m) => {
   if (m.code === "not_found") showOver("cancelled");
   else console.warn("hub said:", m.message);
@@ -59,6 +87,7 @@ sig.on("error", (m) => {
 function showWaiting(m) {
   if (call) {
     // Handed back to the queue by the clinician: wait again.
+    stopRoute();
     call.close();
     call = null;
   }
@@ -115,6 +144,7 @@ async function startCall() {
     return;
   }
   call = c;
+  startRoute(c);
   showControls(c, words());
   c.cameraCount().then((n) => ($("switch").hidden = n < 2)).catch(() => {});
   // The clinician offers once it has answered; after a reload or reconnect our hello
@@ -123,6 +153,7 @@ async function startCall() {
 }
 
 function showOver(state) {
+  stopRoute();
   call?.close();
   call = null;
   stopPreview();
@@ -147,6 +178,63 @@ function words() {
 /** What the big screen shows: the nurse, or a plain sentence saying why not. */
 function updateStage(c) {
   showStage(c, document.querySelector("#live .stage"), words());
+}
+
+// -- with guests: the relay ----------------------------------------------------------
+
+function startRoute(c) {
+  const r = new MediaRoute({ call: c, me: `device:${deviceId}`, signalling: sig });
+  route = r;
+  expose("telehubRoute", r); // test builds only
+  const stage = document.querySelector("#live .stage");
+  r.addEventListener("relay", (e) => {
+    const relay = e.detail;
+    relay.addEventListener("tile", (t) => {
+      if (route !== r || r.relay !== relay) return;
+      tiles.show(t.detail);
+      stage.classList.add("on-relay"); // the relay's tiles replace the direct video
+    });
+    relay.addEventListener("roster", (t) => r.relay === relay && tiles.roster(t.detail.filter((p) => p.participant !== r.me)));
+    relay.addEventListener("verification", (t) => {
+      if (r.relay === relay) $("verification").textContent = verificationText(t.detail);
+    });
+    $("verification").textContent = verificationText(null);
+    $("verification").hidden = false;
+    // How this side's media travels now: stored with the consultation, shown everywhere.
+    const level = RelayCall.supported() ? "relay_e2ee" : "relay_not_e2ee";
+    sig.send("call.security", { call_id: callId, level });
+    $("security-warning").textContent = level === "relay_e2ee" ? ""
+      : "This tablet's browser cannot encrypt the call end to end: telehub's relay could see and hear it.";
+    $("security-warning").hidden = level === "relay_e2ee";
+  });
+  r.addEventListener("route", (e) => {
+    if (e.detail !== "direct") return;
+    $("security").hidden = true; // the direct path's words are in #path again
+    tiles.clear();
+    stage.classList.remove("on-relay");
+    $("verification").hidden = true;
+    $("security-warning").hidden = true;
+    // Back to peer to peer: report the direct path's level again (the Call reports only
+    // changes of its own path, which did not change while the relay carried the media).
+    c.stats().then((s) => {
+      const level = securityLevelOf(s);
+      if (level && route === r) sig.send("call.security", { call_id: callId, level });
+    }).catch(() => {});
+  });
+  r.addEventListener("security", (e) => {
+    if (r.route !== "relay") return;
+    $("security").textContent = e.detail;
+    $("security").hidden = false;
+  });
+}
+
+function stopRoute() {
+  const r = route;
+  route = null;
+  tiles.clear();
+  document.querySelector("#live .stage")?.classList.remove("on-relay");
+  $("verification").hidden = true;
+  r?.close()?.catch?.(() => {});
 }
 
 // -- the camera and microphone check while waiting --------------------------------
