@@ -60,6 +60,23 @@ def until_text(page: Any, el_id: str, check: str, timeout_s: float = 20) -> str:
     return found
 
 
+def guest_joins(
+    browser: Any, errors: Any, link: str, name: str, init_script: str | None = None
+) -> tuple[Any, Any]:
+    """A guest opens ``link`` in a browser of their own, types ``name`` and joins: the
+    lobby page. (Its context, its page.)"""
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.set_default_timeout(10_000)
+    if init_script:
+        ctx.add_init_script(init_script)
+    page = errors.watch(ctx.new_page(), "guest")
+    page.goto(link)
+    page.fill("input[name=name]", name)
+    page.click("button:has-text('Join')")
+    page.wait_for_url("**/guest")
+    return ctx, page
+
+
 E2EE_WORDS = "Through telehub relay, end-to-end encrypted"
 TILE_CAPTIONS = """() => [...document.querySelectorAll('#tiles .call-tile figcaption')]
     .map((c) => c.textContent).sort().join(' | ')"""
@@ -76,14 +93,8 @@ def test_a_guest_waits_is_let_in_sees_everyone_on_the_relay_and_is_removed(
     invited = console.evaluate(
         CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": "family"}]
     )
-    guest_ctx = browser.new_context(viewport=DESKTOP)
-    guest_ctx.set_default_timeout(10_000)
-    guest = page_errors.watch(guest_ctx.new_page(), "guest")
+    guest_ctx, guest = guest_joins(browser, page_errors, invited["link"], "Sam Guest")
     try:
-        guest.goto(invited["link"])
-        guest.fill("input[name=name]", "Sam Guest")
-        guest.click("button:has-text('Join')")
-        guest.wait_for_url("**/guest")
         assert "Waiting for the clinician to let you in" in guest.inner_text("#lobby-title")
         until_text(guest, "device-status", "t === 'Camera and microphone working'")
         # The tablet knows who is coming, and as what, before they see anyone.
@@ -156,14 +167,10 @@ def test_a_guest_without_a_camera_is_told_plainly_and_joins_with_sound_only(
     invited = console.evaluate(
         CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": "gp"}]
     )
-    guest_ctx = browser.new_context(viewport=DESKTOP)
-    guest_ctx.add_init_script(NO_CAMERA)
-    guest = page_errors.watch(guest_ctx.new_page(), "guest")
+    guest_ctx, guest = guest_joins(
+        browser, page_errors, invited["link"], "Dr Audio", init_script=NO_CAMERA
+    )
     try:
-        guest.goto(invited["link"])
-        guest.fill("input[name=name]", "Dr Audio")
-        guest.click("button:has-text('Join')")
-        guest.wait_for_url("**/guest")
         until_text(guest, "device-status", "t.includes('You can join with sound only')")
         assert guest.inner_text("#sound-only") == "Join with sound only"
         guest.click("#sound-only")
