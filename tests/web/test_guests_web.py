@@ -320,3 +320,19 @@ def test_a_links_token_is_never_in_the_access_log(path: str, logged: str) -> Non
     from web.http.access_log import loggable_path
 
     assert loggable_path(make_mocked_request("GET", path)) == logged
+
+
+async def test_the_call_page_lists_who_came_as_a_guest(client, ctx, clock, live_call) -> None:  # type: ignore[no-untyped-def]
+    link = await _link(ctx, live_call, GuestKind.INTERPRETER)
+    await _join(client, link, "Ana Lima")
+    client.session.cookie_jar.clear()  # the guest's browser is done; now the clinician's
+    (guest,) = (await guest_services.participants(ctx, live_call.nurse, live_call.call_id)).guests
+    await guest_services.admit(ctx, live_call.nurse, guest.id)
+    await guest_services.remove(ctx, live_call.nurse, guest.id)
+    await login(client, ctx, clock, live_call.nurse_username, PASSWORD, live_call.nurse_user_id)
+    page = await client.get(f"/calls/{live_call.call_id}")
+    body = await page.text()
+    assert page.status == 200
+    listed = re.search(r'data-testid="guests">(.*?)</dd>', body, re.S)
+    assert listed is not None
+    assert listed.group(1).startswith("Ana Lima (Interpreter): removed, let in ")

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.calls import closure, history, notes, security
+from hub.calls import closure, guest_services, history, notes, security
 from hub.calls.consultation import SOFT_SIGNS, State
 from hub.calls.history import CallRecord, HistoryEntry
 from hub.calls.lifecycle import TERMINAL
@@ -98,6 +98,7 @@ async def _render(
     actor = actor_of(request)
     call_id = int_param(request, "call_id")
     record = await history.view_call(ctx, actor, call_id)
+    guests = (await guest_services.participants(ctx, actor, call_id)).guests
     call = record.call
     amending = call.outcome is not None
     can_edit = (
@@ -111,6 +112,7 @@ async def _render(
         {
             "rec": record,
             "call": call,
+            "guests": guests,
             "local": local,
             "soft_sign_labels": SOFT_SIGNS,
             "security_label": security.label_of(call.security_level),
