@@ -41,7 +41,9 @@ class Seat:
 class RelayCalls:
     def __init__(self, clock: Clock, deliver: Deliver) -> None:
         self._deliver = deliver
-        self.unit = ForwardingUnit(clock, self._send_offer)
+        self.unit = ForwardingUnit(
+            clock, self._send_offer, on_lost=lambda call_id, who: self.gone(who, [call_id])
+        )
         self._seats: dict[int, dict[str, Seat]] = {}
         # Leaves of connections that went away: the socket's handler may be cancelled
         # while it closes, so the relay finishes them in tasks of its own.

@@ -120,8 +120,10 @@ class Publication:
         ask_keyframe: Callable[[], Coroutine[Any, Any, None]],
         throttle: KeyframeThrottle,
         counters: RelayCounters,
+        on_end: Callable[[], None] = lambda: None,
     ) -> None:
         self.kind = source.kind
+        self._on_end = on_end  # the publisher's stream stopped by itself
         self.counters = counters
         self.ended = False
         self._source = source
@@ -179,7 +181,7 @@ class Publication:
                 for track in self._subscribers:
                     track.offer(packet, key)
         except MediaStreamError:
-            pass  # the publisher stopped sending: its peer connection closed
+            self._on_end()  # the publisher stopped sending: its peer connection closed
         finally:
             self.ended = True
             for track in self._subscribers:

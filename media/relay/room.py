@@ -81,6 +81,7 @@ class Participant:
     passthroughs: list[passthrough.Passthrough] = field(default_factory=list)
     offer_out: bool = False
     again: bool = False  # a change came while an offer was out
+    lost: bool = False  # its connection died; the signalling layer was told
 
 
 class Room:
@@ -91,8 +92,12 @@ class Room:
         counters: RelayCounters,
         send_offer: OfferSink,
         keyframe_interval_s: float = 1.0,
+        on_lost: Callable[[str], None] = lambda participant_id: None,
     ) -> None:
         self.call_id = call_id
+        # Called when a participant's connection died without a leave (their browser
+        # closed it, or ICE consent failed): the signalling layer takes them off.
+        self._on_lost = on_lost
         self._clock = clock
         self._counters = counters
         self._send_offer = send_offer
@@ -119,6 +124,7 @@ class Room:
             person = Participant(participant_id, pc)
             self._people[participant_id] = person
             pc.on("track", lambda track: self._published(person, track))
+            pc.on("connectionstatechange", lambda: self._state_changed(person))
             for kind in KINDS:
                 _prefer(pc.addTransceiver(kind, direction="recvonly"), kind)
             for other in self._people.values():
@@ -195,7 +201,17 @@ class Room:
             lambda: passthrough.request_keyframe(receiver),
             throttle,
             self._counters,
+            on_end=lambda: self._lost(person),
         )
+
+    def _state_changed(self, person: Participant) -> None:
+        if person.pc.connectionState == "failed":
+            self._lost(person)
+
+    def _lost(self, person: Participant) -> None:
+        if self._people.get(person.id) is person and not person.lost:
+            person.lost = True
+            self._on_lost(person.id)
 
     def _subscribe(self, viewer: Participant, publisher: Participant) -> bool:
         """Add to ``viewer``'s connection a transceiver for each of ``publisher``'s

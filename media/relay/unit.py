@@ -8,6 +8,7 @@ belongs to that call, and forwards nothing across calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from hub.clock import Clock
@@ -27,12 +28,19 @@ class RelayLoad:
 
 
 class ForwardingUnit:
-    def __init__(self, clock: Clock, send_offer: OfferSink, keyframe_interval_s: float = 1.0):
+    def __init__(
+        self,
+        clock: Clock,
+        send_offer: OfferSink,
+        keyframe_interval_s: float = 1.0,
+        on_lost: Callable[[int, str], None] = lambda call_id, participant_id: None,
+    ):
         passthrough.check_internals()  # at start-up, not in the middle of a call
         self.counters = RelayCounters()
         self._clock = clock
         self._send_offer = send_offer
         self._keyframe_interval_s = keyframe_interval_s
+        self._on_lost = on_lost  # (call id, participant): a connection died, no leave
         self._rooms: dict[int, Room] = {}
 
     def room(self, call_id: int) -> Room | None:
@@ -42,7 +50,12 @@ class ForwardingUnit:
         room = self._rooms.get(call_id)
         if room is None:
             room = Room(
-                call_id, self._clock, self.counters, self._send_offer, self._keyframe_interval_s
+                call_id,
+                self._clock,
+                self.counters,
+                self._send_offer,
+                self._keyframe_interval_s,
+                on_lost=lambda participant_id: self._on_lost(call_id, participant_id),
             )
             self._rooms[call_id] = room
         return await room.join(participant_id)

@@ -323,3 +323,30 @@ async def test_a_guest_let_in_joins_the_relay_and_is_taken_off_when_removed(
     board = board_of(client)
     await until(lambda: board.relay.unit.load().participants == 2, board.relay.unit.load)
     assert await c.wait_for("call.media_route", route="direct")
+
+
+async def test_a_relay_connection_that_dies_takes_its_participant_off(
+    client, ctx, home, resident, tablet, clinician, on_relay
+) -> None:
+    """The tablet's browser closes its relay connection but keeps its socket (a crashed
+    tab's media, say): the relay notices and takes it off; the clinician's roster
+    shrinks, which makes every browser rotate its key."""
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
+    t, c = on_relay(tab, tab_ref), on_relay(nurse, nurse_ref)
+    await t.join(call_id)
+    await c.join(call_id)
+    await until(lambda: c.client.decoded[(tab_ref, "video")] >= 3, lambda: dict(c.client.decoded))
+    await t.client.pc.close()  # no relay.leave, socket still open
+    board = board_of(client)
+    await until(lambda: board.relay.unit.load().participants == 1, board.relay.unit.load)
+    assert not board.relay.is_on(call_id, tab_ref)
+
+    def nurse_alone() -> bool:
+        rosters = [h for h in c.heard if h["type"] == "e2ee.roster"]
+        return bool(rosters) and [p["participant"] for p in rosters[-1]["participants"]] == [
+            nurse_ref
+        ]
+
+    await until(nurse_alone, lambda: c.heard)
