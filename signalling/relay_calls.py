@@ -15,8 +15,9 @@ sockets reach (one process, or the one node a deployment sends media signalling 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from hub.clock import Clock
 from media.relay.room import Offer
@@ -101,15 +102,11 @@ class RelayCalls:
     def gone(self, participant: str, call_ids: Iterable[int]) -> None:
         """``participant``'s connection went away: take them off these calls' relays."""
         for call_id in call_ids:
-            task = asyncio.create_task(self.leave(call_id, participant))
-            self._leaving.add(task)
-            task.add_done_callback(self._leaving.discard)
+            self._in_background(self.leave(call_id, participant))
 
     def end_soon(self, call_id: int) -> None:
         """End a call's relay in the background (closing connections takes a while)."""
-        task = asyncio.create_task(self.end(call_id))
-        self._leaving.add(task)
-        task.add_done_callback(self._leaving.discard)
+        self._in_background(self.end(call_id))
 
     async def end(self, call_id: int) -> None:
         self._seats.pop(call_id, None)
@@ -122,6 +119,11 @@ class RelayCalls:
         self._seats.clear()
         self._kids.clear()
         await self.unit.close()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
 
     def _forget_kids(self, which: Callable[[tuple[int, str, str]], bool]) -> None:
         for key in [k for k in self._kids if which(k)]:

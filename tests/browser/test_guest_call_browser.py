@@ -60,6 +60,14 @@ def until_text(page: Any, el_id: str, check: str, timeout_s: float = 20) -> str:
     return found
 
 
+def invite(console: Any, call_id: int, kind: str) -> dict[str, Any]:
+    """The clinician invites a guest of ``kind`` (the API the console's Invite uses)."""
+    invited: dict[str, Any] = console.evaluate(
+        CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": kind}]
+    )
+    return invited
+
+
 def guest_joins(
     browser: Any, errors: Any, link: str, name: str, init_script: str | None = None
 ) -> tuple[Any, Any]:
@@ -90,9 +98,7 @@ def test_a_guest_waits_is_let_in_sees_everyone_on_the_relay_and_is_removed(
 ) -> None:
     console, tablet = hub
     call_id = video_call(console, tablet, live_server, "Edna Smith")
-    invited = console.evaluate(
-        CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": "family"}]
-    )
+    invited = invite(console, call_id, "family")
     guest_ctx, guest = guest_joins(browser, page_errors, invited["link"], "Sam Guest")
     try:
         assert "Waiting for the clinician to let you in" in guest.inner_text("#lobby-title")
@@ -164,9 +170,7 @@ def test_a_guest_without_a_camera_is_told_plainly_and_joins_with_sound_only(
 ) -> None:
     console, tablet = hub
     call_id = video_call(console, tablet, live_server, "Edna Smith")
-    invited = console.evaluate(
-        CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": "gp"}]
-    )
+    invited = invite(console, call_id, "gp")
     guest_ctx, guest = guest_joins(
         browser, page_errors, invited["link"], "Dr Audio", init_script=NO_CAMERA
     )

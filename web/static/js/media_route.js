@@ -29,6 +29,7 @@ export class MediaRoute extends EventTarget {
     this.route = "direct";
     this.relay = null;
     this._makeRelay = makeRelay;
+    this._kinds = new WeakMap(); // peer-to-peer sender -> "audio" | "video"
     this._off = signalling.on("call.media_route", (m) => {
       if (m.call_id === call.callId) this.moveTo(m.route).catch((err) => console.error(err));
     });
@@ -72,9 +73,9 @@ export class MediaRoute extends EventTarget {
 
   async _pauseDirect(paused) {
     for (const sender of this.call.pc?.getSenders() ?? []) {
-      const kind = sender.track?.kind ?? this._kinds?.get(sender);
+      // A paused sender has no track: remember each sender's kind for the way back.
+      const kind = sender.track?.kind ?? this._kinds.get(sender);
       if (!kind) continue;
-      this._kinds = this._kinds ?? new Map();
       this._kinds.set(sender, kind);
       const track = paused ? null : this.call.stream.getTracks().find((t) => t.kind === kind) ?? null;
       await sender.replaceTrack(track);
