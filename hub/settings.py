@@ -98,6 +98,11 @@ class MediaSettings:
     turn_secret: str
     turn_ttl_s: int
     ice_transport_policy: str
+    # Where calls of three or more are relayed: "embedded" (this process) or "processes"
+    # (separate ``telehub media`` processes found over the Redis bus).
+    relay: str
+    announce_s: float  # a media process says it is alive this often
+    request_timeout_s: float  # a hub waits this long for a media process's reply
 
 
 @dataclass(frozen=True)
@@ -273,6 +278,7 @@ def _build(merged: Mapping[str, Any]) -> Settings:
         built[section] = cls(**kwargs)
     _check_pattern(built["rota"])
     _check_guests(built["guests"])
+    _check_media(built["media"], built["signalling"])
     _place_state(built)
     return Settings(**built)
 
@@ -297,6 +303,26 @@ def _check_pattern(rota: RotaSettings) -> None:
             f"config key rota.pattern: unknown shift pattern {rota.pattern!r} "
             f"(known: {', '.join(known)})"
         )
+
+
+RELAY_PLACES = ("embedded", "processes")
+
+
+def _check_media(media: MediaSettings, signalling: SignallingSettings) -> None:
+    if media.relay not in RELAY_PLACES:
+        raise ValidationError(
+            f"config key media.relay must be one of {', '.join(RELAY_PLACES)}, got {media.relay!r}"
+        )
+    if media.relay == "processes" and signalling.bus_url.startswith("memory:"):
+        raise ValidationError(
+            'media.relay = "processes" needs a shared bus: set signalling.bus_url to redis://…'
+        )
+    for key, value in (
+        ("announce_s", media.announce_s),
+        ("request_timeout_s", media.request_timeout_s),
+    ):
+        if not 0 < value <= 120:
+            raise ValidationError(f"config key media.{key} must be above 0 and at most 120")
 
 
 def _check_guests(guests: GuestSettings) -> None:

@@ -8,8 +8,11 @@ participant's address on the switchboard. Participant ids are switchboard addres
 (``device:7``, ``staff:3``, ``guest:12``), so an offer goes where that person is
 connected.
 
-In-process for now: the relay for a call lives in the process that its parties'
-sockets reach (one process, or the one node a deployment sends media signalling to).
+The relay itself runs in this process (``media.relay = "embedded"``, a
+``ForwardingUnit``) or in separate ``telehub media`` processes reached over the bus
+(``"processes"``, a ``RemoteUnit``: signalling/media_link.py). Either way the seats and
+keys of a relayed call live in the hub process its parties' sockets reach (one process,
+or the one node a deployment sends media signalling to).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hub.clock import Clock
+from media.relay.remote import RemoteUnit
 from media.relay.room import Offer
-from media.relay.unit import ForwardingUnit
+from media.relay.unit import ForwardingUnit, RelayUnit
 from signalling import relay_messages as rm
 
 __all__ = ["RelayCalls", "Seat"]
@@ -39,12 +43,19 @@ class Seat:
     public_key: str | None = None
 
 
+#: Makes the relay unit, given where its offers go and whom to tell of a lost connection.
+MakeUnit = Callable[[Callable[[Offer], Awaitable[None]], Callable[[int, str], None]], RelayUnit]
+
+
+def embedded(clock: Clock) -> MakeUnit:
+    """The relay in this process."""
+    return lambda send_offer, on_lost: ForwardingUnit(clock, send_offer, on_lost=on_lost)
+
+
 class RelayCalls:
-    def __init__(self, clock: Clock, deliver: Deliver) -> None:
+    def __init__(self, deliver: Deliver, make_unit: MakeUnit) -> None:
         self._deliver = deliver
-        self.unit = ForwardingUnit(
-            clock, self._send_offer, on_lost=lambda call_id, who: self.gone(who, [call_id])
-        )
+        self.unit = make_unit(self._send_offer, lambda call_id, who: self.gone(who, [call_id]))
         self._seats: dict[int, dict[str, Seat]] = {}
         # Leaves of connections that went away: the socket's handler may be cancelled
         # while it closes, so the relay finishes them in tasks of its own.
@@ -84,6 +95,16 @@ class RelayCalls:
             return False
         self._kids[(call_id, sender, recipient)] = kid
         return True
+
+    def heard(self, kind: str, body: dict[str, Any]) -> None:
+        """A ``media.*`` envelope from the bus: for the media processes' client, if any."""
+        if isinstance(self.unit, RemoteUnit):
+            self.unit.heard(kind, body)
+
+    def check_media(self) -> None:
+        """Calls whose media process stopped announcing lose their relay (the sweep)."""
+        if isinstance(self.unit, RemoteUnit):
+            self.unit.check_alive()
 
     async def deliver(self, to: str, message: rm.RelayServerMessage) -> None:
         await self._deliver(to, message)

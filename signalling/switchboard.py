@@ -29,12 +29,13 @@ from hub.errors import TooManyConnections
 from hub.events import AccessEnded, CallChanged, GuestsChanged, HubEvent
 from hub.people.access import SYSTEM, Actor
 from hub.settings import SignallingSettings
+from signalling import media_link
 from signalling import protocol as p
 from signalling import relay_messages as rm
 from signalling.bus import Bus, Envelope
 from signalling.presence import KIND as PRESENCE
 from signalling.presence import Presence, scope_of
-from signalling.relay_calls import RelayCalls
+from signalling.relay_calls import RelayCalls, embedded
 
 log = logging.getLogger(__name__)
 CLINICIANS = "clinicians"
@@ -114,9 +115,16 @@ class Switchboard:
         self.presence = Presence(
             bus, ctx.clock, scope_of(ctx.settings.database.url), self._staff_here
         )
-        # Calls of three or more: the media relay in this process (signalling/relay_calls.py),
+        # Calls of three or more: the media relay, in this process or in media processes over
+        # the bus (media.relay; signalling/relay_calls.py, signalling/media_link.py),
         # and where each call's media goes now (guests let in: "relay").
-        self.relay = RelayCalls(ctx.clock, self.deliver)
+        media = ctx.settings.media
+        self.relay = RelayCalls(
+            self.deliver,
+            media_link.remote(bus, ctx.clock, scope_of(ctx.settings.database.url), media)
+            if media.relay == "processes"
+            else embedded(ctx.clock),
+        )
         self._routes: dict[int, rm.MediaRoute] = {}
 
     # -- lifecycle -------------------------------------------------------------------
@@ -248,6 +256,8 @@ class Switchboard:
             await self.on_guests_changed(GuestsChanged(**envelope.body))
         elif envelope.kind == PRESENCE:
             await self.presence.heard(envelope.body)
+        elif envelope.kind.startswith("media."):
+            self.relay.heard(envelope.kind, envelope.body)
 
     async def end_access(self, ended: AccessEnded) -> None:
         """Close at once every local socket of a session, staff member or tablet that
@@ -398,6 +408,7 @@ class Switchboard:
                 await live.abandon_stale(self.ctx, grace)
             except Exception:
                 log.exception("abandon sweep failed")
+            self.relay.check_media()
             if loop.time() - checked >= REVALIDATE_EVERY_S:
                 checked = loop.time()
                 try:

@@ -190,3 +190,38 @@ def test_a_bad_pattern_in_a_config_file_is_refused(tmp_path: Path) -> None:
     assert err.value.message == (
         "config key rota.shift_patterns.nine_hour[2].hours: a shift lasts 1 to 24 hours (got 25)"
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"media": {"relay": "elsewhere"}},
+            "config key media.relay must be one of embedded, processes, got 'elsewhere'",
+        ),
+        (
+            {"media": {"relay": "processes"}},
+            'media.relay = "processes" needs a shared bus: set signalling.bus_url to redis://…',
+        ),
+        (
+            {"media": {"announce_s": 0.0}},
+            "config key media.announce_s must be above 0 and at most 120",
+        ),
+    ],
+)
+def test_a_media_relay_that_cannot_work_is_refused_at_load(
+    overrides: dict[str, dict[str, object]], message: str
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        settings.load(overrides=overrides)
+    assert err.value.message == message
+
+
+def test_media_processes_with_the_redis_bus_load() -> None:
+    loaded = settings.load(
+        overrides={
+            "media": {"relay": "processes"},
+            "signalling": {"bus_url": "redis://127.0.0.1:6379/0"},
+        }
+    )
+    assert loaded.media.relay == "processes"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from hub.clock import Clock
 from media.relay import passthrough
 from media.relay.fanout import RelayCounters
 from media.relay.room import Offer, OfferSink, Room
 
-__all__ = ["ForwardingUnit", "RelayLoad"]
+__all__ = ["ForwardingUnit", "RelayLoad", "RelayUnit"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,19 @@ class RelayLoad:
 
     calls: int
     participants: int
+
+
+class RelayUnit(Protocol):
+    """What signalling asks of the relay, wherever it runs: this process's own
+    ``ForwardingUnit``, or a ``RemoteUnit`` (media/relay/remote.py) that asks a separate
+    media process over the bus."""
+
+    async def join(self, call_id: int, participant_id: str) -> Offer: ...
+    async def answer(self, call_id: int, participant_id: str, sdp: str) -> None: ...
+    async def leave(self, call_id: int, participant_id: str) -> None: ...
+    async def end(self, call_id: int) -> None: ...
+    async def close(self) -> None: ...
+    def load(self) -> RelayLoad: ...
 
 
 class ForwardingUnit:

@@ -22,7 +22,7 @@ from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
 from media.relay.room import Offer, Slot
-from media.relay.unit import ForwardingUnit
+from media.relay.unit import RelayUnit
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Peers:
 
     def __init__(self) -> None:
         self.clients: dict[str, Client] = {}
-        self.unit: ForwardingUnit | None = None
+        self.unit: RelayUnit | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
     async def send_offer(self, offer: Offer) -> None:

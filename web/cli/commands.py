@@ -1,4 +1,4 @@
-"""The ``telehub`` command line: serve, migrate, demo, users, audit, certificates, rota."""
+"""The ``telehub`` command line: serve, media, migrate, demo, users, audit, certificates, rota."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from rota.progress_bar import Bar, progress_bar
 from web.cli.audit import add_commands as add_audit_commands
 from web.cli.bootstrap import DEMO_CONFIG_NAME, data_dir, hub_context, settings_from
 from web.cli.devcert import make_dev_cert
+from web.cli.media import add_command as add_media_command
 from web.cli.report import add_commands as add_report_commands
 from web.cli.rota import add_commands as add_hub_commands
 from web.http.access_log import ACCESS_LOG, AccessLogger
@@ -64,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--cert", help="TLS certificate (PEM); serve HTTPS")
     s.add_argument("--key", help="TLS private key (PEM)")
     s.set_defaults(func=cmd_serve)
+
+    add_media_command(sub)
 
     s = sub.add_parser("migrate", help="apply database migrations")
     s.set_defaults(func=cmd_migrate)
