@@ -139,6 +139,10 @@ class ConsultationRepository(Protocol):
         """The call's re-presentations that count (not undone), oldest first."""
         ...
 
+    async def census(self) -> tuple[dict[State, int], datetime | None]:
+        """Open calls by state; when the longest-waiting unanswered one was asked for."""
+        ...
+
     async def awaiting_outcome(self, user_id: int) -> list[Consultation]: ...
     async def defer_outcome(self, call_id: int, reason: str, at: datetime) -> None: ...
     async def set_security_level(
@@ -149,6 +153,12 @@ class ConsultationRepository(Protocol):
 
     async def security_changes(self, call_id: int) -> list[tuple[str, datetime, str]]:
         """(level, at, reported by) of every change of the call's level, oldest first."""
+        ...
+
+    async def security_changes_for(
+        self, call_ids: Collection[int]
+    ) -> dict[int, list[tuple[str, datetime, str]]]:
+        """``security_changes`` of many calls at once, by call (calls without: absent)."""
         ...
 
     async def in_range(
@@ -235,6 +245,10 @@ class GuestRepository(Protocol):
     async def guest_by_session(self, session_hash: str) -> Guest | None: ...
     async def guests(self, call_id: int) -> list[Guest]:
         """Everyone who came to the call, gone or not, in the order they came."""
+        ...
+
+    async def for_calls(self, call_ids: Collection[int]) -> dict[int, list[Guest]]:
+        """``guests`` of many calls at once, by call (calls without guests: absent)."""
         ...
 
     async def admit(self, guest_id: int, at: datetime) -> bool:

@@ -9,6 +9,7 @@ default. Every key is documented in ``docs/configuration.md``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import tomllib
 import types
@@ -165,6 +166,14 @@ MAX_INVITATION_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
+class OperationsSettings:
+    # Who may read GET /metrics: clients in these networks, or anyone sending
+    # "Authorization: Bearer <metrics_token>" (empty: no token opens it).
+    metrics_networks: tuple[str, ...]
+    metrics_token: str
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool
 
@@ -180,6 +189,7 @@ class Settings:
     outcomes: OutcomeSettings
     rota: RotaSettings
     guests: GuestSettings
+    operations: OperationsSettings
     demo: DemoSettings
 
     def replace(self, section: str, **values: Any) -> Settings:
@@ -279,6 +289,7 @@ def _build(merged: Mapping[str, Any]) -> Settings:
     _check_pattern(built["rota"])
     _check_guests(built["guests"])
     _check_media(built["media"], built["signalling"])
+    _check_operations(built["operations"])
     _place_state(built)
     return Settings(**built)
 
@@ -303,6 +314,17 @@ def _check_pattern(rota: RotaSettings) -> None:
             f"config key rota.pattern: unknown shift pattern {rota.pattern!r} "
             f"(known: {', '.join(known)})"
         )
+
+
+def _check_operations(operations: OperationsSettings) -> None:
+    for network in operations.metrics_networks:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError:
+            raise ValidationError(
+                f"config key operations.metrics_networks: {network!r} is not a network"
+                ' (e.g. "10.0.0.0/8" or "::1/128")'
+            ) from None
 
 
 RELAY_PLACES = ("embedded", "processes")

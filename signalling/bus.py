@@ -41,6 +41,10 @@ class Bus(Protocol):
 
     async def publish(self, envelope: Envelope) -> None: ...
     def subscribe(self) -> AsyncIterator[Envelope]: ...
+    async def ping(self) -> None:
+        """Raise unless the bus answers (readiness checks and the bus latency metric)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -65,6 +69,9 @@ class MemoryBus:
                 yield item
         finally:
             self._queues.discard(queue)
+
+    async def ping(self) -> None:
+        """Always there: it is this process."""
 
     async def close(self) -> None:
         for queue in list(self._queues):
@@ -97,6 +104,9 @@ class RedisBus:
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe(CHANNEL)
                 await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     async def close(self) -> None:
         self._closing.set()

@@ -150,8 +150,10 @@ class ClientSession:
                 continue
             if not self._bucket.allow():
                 if self._bucket.refused >= self._abuse_limit:
+                    self.board.meter.refused("flood")
                     await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"message flood")
                     break
+                self.board.meter.refused("rate_limited")
                 if self._bucket.refused == 1:
                     self.send(
                         p.Error(
@@ -232,6 +234,9 @@ class ClientSession:
                 self.send(
                     p.CallClaimed(call_id=call.id, ok=True, by_name=self.actor.name, ref=m.ref)
                 )
+                if call.answered_at is not None:
+                    waited = call.answered_at - call.requested_at
+                    self.board.meter.answered(waited.total_seconds())
             case p.CallRelease():
                 await live.release(ctx, self.actor, m.call_id)
             case p.CallTransfer():

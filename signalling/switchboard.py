@@ -33,6 +33,7 @@ from signalling import media_link
 from signalling import protocol as p
 from signalling import relay_messages as rm
 from signalling.bus import Bus, Envelope
+from signalling.metering import Meter, NoMeter
 from signalling.presence import KIND as PRESENCE
 from signalling.presence import Presence, scope_of
 from signalling.relay_calls import RelayCalls, embedded
@@ -94,10 +95,17 @@ class BusPublisher:
 
 
 class Switchboard:
-    def __init__(self, ctx: HubContext, bus: Bus, settings: SignallingSettings) -> None:
+    def __init__(
+        self,
+        ctx: HubContext,
+        bus: Bus,
+        settings: SignallingSettings,
+        meter: Meter | None = None,
+    ) -> None:
         self.ctx = ctx
         self.bus = bus
         self.settings = settings
+        self.meter: Meter = meter or NoMeter()  # what operators' metrics count
         self._local: dict[str, set[Outbox]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
         # Who takes part in each call, kept fresh by the call events every process sees,
@@ -172,6 +180,13 @@ class Switchboard:
             yield
         finally:
             self._open -= Counter({own: 1, peer: 1})
+
+    def connections(self) -> Counter[str]:
+        """Live sockets on this process by kind of address: ``staff``, ``device``, ``guest``."""
+        kinds: Counter[str] = Counter()
+        for address, conns in self._local.items():
+            kinds[address.split(":", 1)[0]] += len(conns)
+        return kinds
 
     def register(self, conn: Outbox) -> None:
         self._local[address_of(conn.actor)].add(conn)

@@ -24,10 +24,10 @@ from hub.store.migrate import check_current
 from signalling.bus import make_bus
 from signalling.switchboard import BusPublisher, Switchboard
 from web.calls import consultation, guests, import_page, live, tablet, websocket
-from web.http import labels, throttles
+from web.http import health, labels, metrics, throttles
 from web.http.errors import error_middleware
 from web.http.keys import CTX, SETTINGS, SWITCHBOARD, TARIFFS
-from web.http.route_access import public
+from web.http.logs import request_id_middleware
 from web.http.security import csrf_middleware, headers_middleware, identity_middleware
 from web.people import admin, login, residents
 from web.reports import dashboard, monthly
@@ -42,10 +42,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     settings = resolve_secrets(settings)
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        # headers outermost: error pages carry the security headers too
-        middlewares=[headers_middleware, error_middleware, identity_middleware, csrf_middleware],
+        # the request id outermost (on every line and every response, errors included),
+        # then headers: error pages carry the security headers too
+        middlewares=[
+            request_id_middleware,
+            headers_middleware,
+            error_middleware,
+            identity_middleware,
+            csrf_middleware,
+        ],
     )
     app[SETTINGS] = settings
+    app[metrics.METRICS] = metrics.Metrics()  # this app's own registry (no globals)
+    app[health.READINESS] = health.Readiness()  # /readyz: attached once the database opens
     app[TARIFFS] = configured_tariffs(settings.outcomes.tariffs_file)  # a bad file stops here
     clock = clock or SystemClock()
     throttles.setup(app, settings, clock)  # login and enrolment back-off per address
@@ -76,7 +85,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         pages,
     ):
         app.router.add_routes(module.routes)
-    app.router.add_get("/healthz", _health)
+    app.router.add_routes(health.routes)  # /healthz, /readyz
+    app.router.add_routes(metrics.routes)  # /metrics, for the operators' Prometheus
     static_dir = package_directory("web", "static")  # a package resource, as a directory
     static = app.router.add_static("/static", static_dir, name="static", append_version=True)
     env.globals["static"] = lambda path: str(static.url_for(filename=path))
@@ -100,13 +110,15 @@ def _database(settings: Settings, clock: Clock) -> Callable[[web.Application], A
                 settings,
                 events=BusPublisher(bus),
             )
-            board = Switchboard(ctx, bus, settings.signalling)
+            board = Switchboard(ctx, bus, settings.signalling, meter=app[metrics.METRICS])
             app[CTX] = ctx
             app[SWITCHBOARD] = board
             await board.start()
+            app[health.READINESS].attach(engine, bus)
             try:
                 yield
             finally:
+                app[health.READINESS].detach()  # shutting down: not ready
                 await board.stop()
                 await bus.close()
         finally:
@@ -119,8 +131,3 @@ async def _close_websockets(app: web.Application) -> None:
     """Tell every client we are going away (1001) so it reconnects, perhaps elsewhere."""
     if SWITCHBOARD in app:
         await app[SWITCHBOARD].close_all()
-
-
-@public
-async def _health(request: web.Request) -> web.StreamResponse:
-    return web.json_response({"status": "ok"})

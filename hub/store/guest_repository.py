@@ -8,6 +8,7 @@ one link cannot be stored even by mistake. Tokens arrive here as digests only.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
@@ -118,6 +119,20 @@ class SqlGuests(Repo):
             select(t.call_guests).where(g.consultation_id == call_id).order_by(g.joined_at, g.id)
         )
         return [_guest(r) for r in rows]
+
+    async def for_calls(self, call_ids: Collection[int]) -> dict[int, list[Guest]]:
+        # Exports read many calls: one query per 500 of them, not one per call.
+        found: dict[int, list[Guest]] = {}
+        ids = list(call_ids)
+        for start in range(0, len(ids), 500):
+            rows = await self._all(
+                select(t.call_guests)
+                .where(g.consultation_id.in_(ids[start : start + 500]))
+                .order_by(g.joined_at, g.id)
+            )
+            for row in rows:
+                found.setdefault(row["consultation_id"], []).append(_guest(row))
+        return found
 
     async def admit(self, guest_id: int, at: datetime) -> bool:
         result = await self.conn.execute(

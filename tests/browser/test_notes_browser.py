@@ -3,6 +3,7 @@ and reach the colleague a call is transferred to (issue 10, item 1)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     DESKTOP,
+    PASSWORD,
     LiveServer,
     answer,
     end_call,
@@ -101,3 +103,31 @@ def test_notes_survive_a_reload_and_reach_the_colleague_after_transfer(
     page = bob.locator(f"[data-testid=notes-{call_id}]").inner_text()
     screenshot(bob, "notes-call-page.png", full_page=True)
     assert FIRST in page and SECOND in page and "Fell in the hall" in page
+
+
+def test_the_server_log_of_these_calls_holds_no_secret_and_an_id_on_every_line(
+    hub: tuple[Any, Any],  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    """Everything above — logins with password and two-factor set-up, a tablet calling
+    about residents with NHS numbers, notes typed, reloaded, transferred and corrected —
+    went through one server: its log (JSON lines: not a terminal) names none of it."""
+    console, tablet = hub
+    log = (live_server.config.parent / "server.log").read_text()
+    cookies = [c["value"] for page in (console, tablet) for c in page.context.cookies()]
+    secrets = {
+        "the password": [PASSWORD],
+        "a TOTP secret": list(live_server.data["totp_secrets"].values()),
+        "a session or tablet cookie": [v for v in cookies if len(v) >= 16],
+        "a clinical note": [FIRST, OFFLINE.strip(), SECOND, "Fell in the hall"],
+        "an NHS number": ["9434765919", "943 476 5919", "4010232137", "9990000018"],
+    }
+    assert secrets["a TOTP secret"] and secrets["a session or tablet cookie"]
+    for what, values in secrets.items():
+        for value in values:
+            assert value not in log, f"{what} is in the server log"
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert len(lines) > 20
+    assert all(line["request_id"] for line in lines)
+    requests = [line for line in lines if line["logger"] == "telehub.access"]
+    assert requests and all(line["request_id"] != "-" for line in requests)

@@ -88,7 +88,12 @@ def test_answering_asks_for_the_last_outcome_first(
     second = place_call(tablet, live_server, "Mabel Smith")
     answer(console, second)  # the outcome of the first is still missing
     error = console.locator("#console-error")
-    error.filter(has_text=f"Record the outcome of call {first} (Arthur Smith, ended ").wait_for()
+    refused = f"Record the outcome of call {first} (Arthur Smith, ended "
+    try:
+        error.filter(has_text=refused).wait_for()
+    except Exception:  # say what the console showed instead
+        shown = error.inner_text() if error.is_visible() else "(no error shown)"
+        pytest.fail(f"expected {refused!r}…, the console showed {shown!r}")
     assert "before answering another call, or defer it with a reason" in error.inner_text()
     assert console.locator("#in-call").is_hidden()
     outcomes = console.locator("#outcomes")

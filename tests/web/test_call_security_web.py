@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
@@ -19,7 +20,7 @@ from tests.conftest import PASSWORD
 from tests.hub.test_calls import edna, request, tablet
 from tests.web.closed_calls import OUTCOME, nurse_of
 from tests.web.helpers import login
-from web.reports.fhir import SECURITY_EXTENSION, SECURITY_SYSTEM
+from web.reports.fhir import SECURITY_CHANGE_EXTENSION, SECURITY_EXTENSION, SECURITY_SYSTEM
 
 DAY = "2026-07-10"  # in British Summer Time: UK time is UTC + 1
 
@@ -38,6 +39,18 @@ async def call_that_moved_to_the_relay(ctx, clock, home, clinician_user) -> int:
     await live.end(ctx, nurse, call.id)
     await closure.record_outcome(ctx, nurse, call.id, OUTCOME)
     return call.id
+
+
+def fhir_change(extension: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A security-change extension as (url, level, at, reported by)."""
+    parts = {e["url"]: e for e in extension["extension"]}
+    assert set(parts) == {"level", "at", "reportedBy"}
+    return (
+        extension["url"],
+        parts["level"]["valueCoding"]["code"],
+        parts["at"]["valueDateTime"],
+        parts["reportedBy"]["valueString"],
+    )
 
 
 async def test_the_call_page_shows_the_level_and_its_changes(
@@ -80,15 +93,19 @@ async def test_exports_carry_the_level(client, ctx, clock, home, clinician_user)
     Bundle.model_validate(bundle)
     (entry,) = bundle["entry"]
     assert entry["resource"]["id"] == f"telehub-{call_id}"
-    assert entry["resource"]["extension"] == [
-        {
-            "url": SECURITY_EXTENSION,
-            "valueCoding": {
-                "system": SECURITY_SYSTEM,
-                "code": "relay",
-                "display": "Through TURN relay, encrypted",
-            },
-        }
+    level, *changes = entry["resource"]["extension"]
+    assert level == {
+        "url": SECURITY_EXTENSION,
+        "valueCoding": {
+            "system": SECURITY_SYSTEM,
+            "code": "relay",
+            "display": "Through TURN relay, encrypted",
+        },
+    }
+    # Every change after it, oldest first (the instants are UTC: FHIR is for machines).
+    assert [fhir_change(c) for c in changes] == [
+        (SECURITY_CHANGE_EXTENSION, "direct", "2026-07-10T10:00:05Z", "Tablet: T"),
+        (SECURITY_CHANGE_EXTENSION, "relay", "2026-07-10T10:07:05Z", "Cleo Clinician"),
     ]
 
     rows = list(

@@ -90,6 +90,7 @@ async def test_bundle_of_encounters(ctx, clock, home) -> None:  # type: ignore[n
         "home_id": None,
         "consultations": 1,
         "residents": 1,
+        "guests": 0,
     }
 
 

@@ -115,7 +115,15 @@ def expected(rule: Rule, who: Who, method: str, path: str, obj_home: str | None)
 SUCCESS_GET = {"/ws": 400, "/ws/guest": 400}
 # Reports name their home in the query (?home=ID), a filter rather than an object: a
 # care-home manager asking for another home's figures is refused with 403 (reports.scope).
-QUERY_HOME = ("/reports", "/reports.csv", "/reports.json", "/reports.fhir.json", "/reports/monthly")
+QUERY_HOME = (
+    "/reports",
+    "/reports.csv",
+    "/reports.json",
+    "/reports.fhir.json",
+    "/reports.consultations.csv",
+    "/reports.consultations.json",
+    "/reports/monthly",
+)
 
 
 @pytest.fixture

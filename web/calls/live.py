@@ -23,6 +23,7 @@ from web.http.forms import int_param
 from web.http.json_body import json_object
 from web.http.keys import CTX
 from web.http.local_time import local
+from web.http.metrics import METRICS
 from web.http.render import render
 from web.http.security import actor_of, require, require_actor, require_device
 from web.rota.routing import console_context
@@ -264,6 +265,7 @@ async def api_ice_servers(request: web.Request) -> web.StreamResponse:
             ctx.clock.now(),
             timedelta(seconds=media.turn_ttl_s),
         )
+        request.app[METRICS].turn_issued.inc()
     return web.json_response(
         {
             "ice_servers": ice_servers(media.turn_urls, media.stun_urls, creds),

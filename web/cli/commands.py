@@ -32,6 +32,7 @@ from web.cli.devcert import make_dev_cert
 from web.cli.media import add_command as add_media_command
 from web.cli.report import add_commands as add_report_commands
 from web.cli.rota import add_commands as add_hub_commands
+from web.http import logs
 from web.http.access_log import ACCESS_LOG, AccessLogger
 
 if TYPE_CHECKING:
@@ -41,9 +42,7 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()  # JSON lines unless on a terminal; a request id on every line
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)

@@ -13,6 +13,8 @@ import logging
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from web.http.logs import REQUEST_ID_KEY
+
 ACCESS_LOG = logging.getLogger("telehub.access")
 # Paths that carry a secret: a guest's invitation link is /join/<its token>.
 SECRET_PATHS = ("/join/",)
@@ -42,4 +44,6 @@ class AccessLogger(AbstractAccessLogger):
             response.status,
             response.body_length,
             time * 1000,
+            # written after the request's own context ended: its id comes from the request
+            extra={"request_id": request.get(REQUEST_ID_KEY, "-")},
         )

@@ -2,8 +2,10 @@
 
 Every table on the page can be downloaded as CSV (``/reports.csv?table=…``) and the
 summary as JSON (``/reports.json``); the page and the downloads are built from the same
-``hub.reports.summary.Report``, so they always agree. ``/reports.fhir.json`` exports the range's
-consultations as a FHIR Bundle (audited, since it names residents).
+``hub.reports.summary.Report``, so they always agree. The range's consultations, one by
+one with who took part (guests included) and how each was secured, are exported as a
+FHIR Bundle (``/reports.fhir.json``), CSV (``/reports.consultations.csv``) and JSON
+(``/reports.consultations.json``): audited, since they name residents and guests.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from hub.outcomes.avoided import AVOIDED_EVENTS, EVENT_LABELS, EVENTS, AvoidedCo
 from hub.outcomes.codes import OutcomeCode
 from hub.people import admin
 from hub.people.access import Role
-from hub.reports import summary
+from hub.reports import export, summary
 from web.http.keys import CTX, TARIFFS
 from web.http.render import render
 from web.http.security import actor_of, require
+from web.reports import consultation_export
 from web.reports.fhir import encounter_bundle
 
 routes = web.RouteTableDef()
@@ -153,9 +156,55 @@ async def export_fhir(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/reports.consultations.csv")
+@require(Role.MANAGER, Role.ADMIN)
+async def export_consultations_csv(request: web.Request) -> web.StreamResponse:
+    """The range's consultations, one row each, with their guests and security (audited:
+    it names residents and guests)."""
+    query = _query(request)
+    found = await export.consultations(request.app[CTX], actor_of(request), query, format="csv")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=consultation_export.CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(
+        {k: safe_cell(v) for k, v in row.items()} for row in consultation_export.csv_rows(found)
+    )
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_consultations_file(query)}.csv"'},
+    )
+
+
+@routes.get("/reports.consultations.json")
+@require(Role.MANAGER, Role.ADMIN)
+async def export_consultations_json(request: web.Request) -> web.StreamResponse:
+    """The range's consultations as JSON objects, with their guests and security."""
+    query = _query(request)
+    found = await export.consultations(request.app[CTX], actor_of(request), query, format="json")
+    return web.json_response(
+        {
+            "from": query.start.isoformat(),
+            "to": query.end.isoformat(),
+            "home_id": found.home_id,  # a care-home manager's own home even when not asked
+            "exported_at": found.at.isoformat(),
+            "consultations": consultation_export.json_records(found),
+        },
+        headers={
+            "Content-Disposition": f'attachment; filename="{_consultations_file(query)}.json"'
+        },
+    )
+
+
+def _consultations_file(query: summary.ReportQuery) -> str:
+    home = "" if query.home_id is None else f"home{query.home_id}-"
+    return f"telehub-consultations-{home}{query.start}-{query.end}"
+
+
 def export_hrefs(report: summary.Report) -> dict[str, str]:
     """Download links for exactly the range and home on the page: each CSV table, the
-    JSON summary and the FHIR bundle."""
+    JSON summary, the FHIR bundle and the consultations as CSV and JSON."""
     q = report.query
     params = {"from": q.start.isoformat(), "to": q.end.isoformat()}
     if q.home_id is not None:
@@ -163,6 +212,8 @@ def export_hrefs(report: summary.Report) -> dict[str, str]:
     links = {name: f"/reports.csv?{urlencode({'table': name, **params})}" for name in TABLES}
     links["json"] = f"/reports.json?{urlencode(params)}"
     links["fhir"] = f"/reports.fhir.json?{urlencode(params)}"
+    links["consultations_csv"] = f"/reports.consultations.csv?{urlencode(params)}"
+    links["consultations_json"] = f"/reports.consultations.json?{urlencode(params)}"
     return links
 
 
