@@ -12,11 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 CHANNEL = "telehub:bus"
+#: Yielded by a subscription that came back after the bus was away: state may be stale.
+RESYNC = "resync"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,31 +84,83 @@ class MemoryBus:
 
 
 class RedisBus:
-    """Several processes: one Redis pub/sub channel shared by all of them."""
+    """Several processes: one Redis pub/sub channel shared by all of them.
+
+    Redis may go away (restarted, network cut). Then:
+
+    - ``publish`` delivers the envelope to this process's own subscribers and logs a
+      warning instead of failing the request that caused it (whatever that request wrote
+      is committed already; the users on this process still hear of it; other processes
+      miss it until they resynchronise);
+    - ``subscribe`` keeps trying to subscribe again (with back-off, capped at
+      ``RETRY_MAX_S``) and, once back, yields a ``resync`` envelope so the switchboard
+      can send its clients fresh state for what they missed.
+    """
 
     local_only: ClassVar[bool] = False
+    RETRY_MAX_S: ClassVar[float] = 5.0
 
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(url)
+        # A dead Redis must not hold a request for long: connecting gives up after 3 s.
+        self._redis = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
         self._closing = asyncio.Event()
+        self._local: set[asyncio.Queue[Envelope]] = set()  # while Redis is away
 
     async def publish(self, envelope: Envelope) -> None:
-        await self._redis.publish(CHANNEL, envelope.encode())
+        from redis.exceptions import RedisError
+
+        try:
+            await self._redis.publish(CHANNEL, envelope.encode())
+        except (RedisError, OSError) as err:
+            log.warning(
+                "bus unreachable (%s): %s delivered on this process only",
+                type(err).__name__,
+                envelope.kind,
+            )
+            for queue in list(self._local):
+                queue.put_nowait(envelope)
 
     async def subscribe(self) -> AsyncIterator[Envelope]:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CHANNEL)
+        from redis.exceptions import RedisError
+
+        local: asyncio.Queue[Envelope] = asyncio.Queue()
+        self._local.add(local)
+        delay, lost = 0.2, False
         try:
             while not self._closing.is_set():
-                message = await pubsub.get_message(timeout=1.0)
-                if message is not None:
-                    yield Envelope.decode(message["data"])
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                try:
+                    await pubsub.subscribe(CHANNEL)
+                    if lost:
+                        log.warning("bus reachable again: resynchronising")
+                        yield Envelope(RESYNC, {})
+                    lost, delay = False, 0.2
+                    while not self._closing.is_set():
+                        while not local.empty():
+                            yield local.get_nowait()
+                        message = await pubsub.get_message(timeout=0.5)
+                        if message is not None:
+                            yield Envelope.decode(message["data"])
+                except (RedisError, OSError) as err:
+                    if not lost:
+                        log.warning("bus subscription lost (%s): retrying", type(err).__name__)
+                    lost = True
+                    # Until the next try, pass on at once what this process publishes.
+                    loop = asyncio.get_running_loop()
+                    until = loop.time() + delay
+                    while (left := until - loop.time()) > 0 and not self._closing.is_set():
+                        try:
+                            yield await asyncio.wait_for(local.get(), left)
+                        except TimeoutError:
+                            break
+                    delay = min(self.RETRY_MAX_S, delay * 2)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
         finally:
-            with contextlib.suppress(Exception):
-                await pubsub.unsubscribe(CHANNEL)
-                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
+            self._local.discard(local)
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -32,7 +32,7 @@ from hub.settings import SignallingSettings
 from signalling import media_link
 from signalling import protocol as p
 from signalling import relay_messages as rm
-from signalling.bus import Bus, Envelope
+from signalling.bus import RESYNC, Bus, Envelope
 from signalling.metering import Meter, NoMeter
 from signalling.presence import KIND as PRESENCE
 from signalling.presence import Presence, scope_of
@@ -273,6 +273,8 @@ class Switchboard:
             await self.presence.heard(envelope.body)
         elif envelope.kind.startswith("media."):
             self.relay.heard(envelope.kind, envelope.body)
+        elif envelope.kind == RESYNC:
+            await self.resync()
 
     async def end_access(self, ended: AccessEnded) -> None:
         """Close at once every local socket of a session, staff member or tablet that
@@ -295,6 +297,19 @@ class Switchboard:
                 await conn.close(CLOSE_SESSION_ENDED, b"session ended")
                 closed += 1
         return closed
+
+    async def resync(self) -> None:
+        """The bus was away and is back: events from other processes were missed. Send
+        every console here the queue as it is now, and refresh who is in which call."""
+        entries = await live.queue(self.ctx)
+        snapshot = p.dump(queue_snapshot(entries, self.ctx))
+        for conns in list(self._local.values()):
+            for conn in list(conns):
+                if conn.queue_subscribed and conn.actor.home_id is None:
+                    conn.send_text(snapshot)
+        for e in entries:
+            self._parties[e.call_id] = Parties(e.device_id, e.answered_by, e.state)
+        self.presence.changed()
 
     # -- turning events into views ---------------------------------------------------
 

@@ -48,7 +48,11 @@ def create_engine(
     if pool is not None and parsed.database and parsed.database != ":memory:":
         sizing = {"pool_size": pool[0], "max_overflow": pool[1], "pool_timeout": pool[2]}
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, **sizing)
+        # A database that does not answer must not hold a request for a minute (asyncpg's
+        # default): give up connecting after 5 s (the unit of work says 503).
+        return create_async_engine(
+            url, echo=echo, pool_pre_ping=True, connect_args={"timeout": 5}, **sizing
+        )
     if parsed.database and parsed.database != ":memory:":
         private_file(Path(parsed.database))
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **sizing)

@@ -39,6 +39,8 @@ class SqlUnitOfWork:
         except sqlalchemy.exc.TimeoutError:
             # Every pooled connection is busy: say so (503), never an internal error.
             raise Unavailable("the hub is very busy right now: try again in a moment") from None
+        except (sqlalchemy.exc.DBAPIError, OSError) as err:
+            raise Unavailable(DATABASE_AWAY) from err
         try:
             await conn.begin()
         except BaseException:
@@ -77,6 +79,27 @@ class SqlUnitOfWork:
         try:
             if self._conn.in_transaction():
                 await self._conn.rollback()
+        except (sqlalchemy.exc.DBAPIError, OSError):
+            if not _connection_lost(exc):
+                raise
+            # The connection died mid-transaction: the database rolled it back.
         finally:
             await self._conn.close()
             self._conn = None
+        if _connection_lost(exc):
+            # Its transaction was rolled back by the database; say so plainly (503).
+            raise Unavailable(DATABASE_AWAY) from exc
+
+
+#: What a request gets while the database cannot be reached (HTTP 503, or a WebSocket
+#: error with code "unavailable"). Its transaction was not committed (a connection lost
+#: during COMMIT itself is the one ambiguous case: clients resend idempotently).
+DATABASE_AWAY = "the hub's database cannot be reached just now: try again in a moment"
+
+
+def _connection_lost(exc: BaseException | None) -> bool:
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc.orig, OSError | ConnectionError
+        )
+    return isinstance(exc, OSError)
