@@ -136,7 +136,24 @@ def start_server(tmp: Path, extra_toml: str = "", *, test_hooks: bool = True) ->
     )
     data = run_async(_seed(config))
     port = free_port()
-    log = (tmp / "server.log").open("w")
+    proc = _serve(config, port, test_hooks=test_hooks)
+    return LiveServer(f"http://127.0.0.1:{port}", config, proc, data)
+
+
+def kill_and_restart(server: LiveServer) -> None:
+    """``kill -9`` the server (no shutdown of any kind), then serve the same database on
+    the same port again, as a supervisor would restart it."""
+    server.proc.kill()
+    server.proc.wait(timeout=10)
+    port = int(server.url.rsplit(":", 1)[1])
+    server.proc = _serve(server.config, port, test_hooks=True, append=True)
+
+
+def _serve(
+    config: Path, port: int, *, test_hooks: bool, append: bool = False
+) -> subprocess.Popen[str]:
+    tmp = config.parent
+    log = (tmp / "server.log").open("a" if append else "w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -174,7 +191,7 @@ def start_server(tmp: Path, extra_toml: str = "", *, test_hooks: bool = True) ->
         except subprocess.TimeoutExpired:
             continue
         raise RuntimeError(f"telehub died: {(tmp / 'server.log').read_text()}")
-    return LiveServer(url, config, proc, data)
+    return proc
 
 
 def stop_server(server: LiveServer) -> None:
