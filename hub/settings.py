@@ -40,6 +40,8 @@ class ServerSettings:
     tls_key: str
     max_body_bytes: int
     allowed_origins: tuple[str, ...]
+    # Reverse proxies (networks) whose X-Forwarded-For names the client (web/http/proxies.py).
+    trusted_proxies: tuple[str, ...]
     test_hooks: bool
 
 
@@ -290,6 +292,7 @@ def _build(merged: Mapping[str, Any]) -> Settings:
     _check_guests(built["guests"])
     _check_media(built["media"], built["signalling"])
     _check_operations(built["operations"])
+    _check_networks("server.trusted_proxies", built["server"].trusted_proxies)
     _place_state(built)
     return Settings(**built)
 
@@ -316,15 +319,18 @@ def _check_pattern(rota: RotaSettings) -> None:
         )
 
 
-def _check_operations(operations: OperationsSettings) -> None:
-    for network in operations.metrics_networks:
+def _check_networks(key: str, networks: tuple[str, ...]) -> None:
+    for network in networks:
         try:
             ipaddress.ip_network(network)
         except ValueError:
             raise ValidationError(
-                f"config key operations.metrics_networks: {network!r} is not a network"
-                ' (e.g. "10.0.0.0/8" or "::1/128")'
+                f'config key {key}: {network!r} is not a network (e.g. "10.0.0.0/8" or "::1/128")'
             ) from None
+
+
+def _check_operations(operations: OperationsSettings) -> None:
+    _check_networks("operations.metrics_networks", operations.metrics_networks)
 
 
 RELAY_PLACES = ("embedded", "processes")

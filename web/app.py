@@ -28,6 +28,7 @@ from web.http import health, labels, metrics, throttles
 from web.http.errors import error_middleware
 from web.http.keys import CTX, SETTINGS, SWITCHBOARD, TARIFFS
 from web.http.logs import request_id_middleware
+from web.http.proxies import trusted_proxy_middleware
 from web.http.security import csrf_middleware, headers_middleware, identity_middleware
 from web.people import admin, login, residents
 from web.reports import dashboard, monthly
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         # then headers: error pages carry the security headers too
         middlewares=[
             request_id_middleware,
+            trusted_proxy_middleware,  # the client's address behind a trusted proxy
             headers_middleware,
             error_middleware,
             identity_middleware,

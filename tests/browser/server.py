@@ -126,34 +126,60 @@ async def _seed(config: Path) -> dict[str, Any]:
         await engine.dispose()
 
 
-def start_server(tmp: Path, extra_toml: str = "", *, test_hooks: bool = True) -> LiveServer:
-    """Seed a database and serve it. ``test_hooks`` (server.test_hooks) lets the pages
-    expose window.telehub* objects to the tests and benchmarks; production has it off."""
+def start_server(
+    tmp: Path,
+    extra_toml: str = "",
+    *,
+    test_hooks: bool = True,
+    database_url: str = "",
+    host: str = "127.0.0.1",
+) -> LiveServer:
+    """Seed a database (a SQLite file in ``tmp`` unless ``database_url`` names another)
+    and serve it. ``test_hooks`` (server.test_hooks) lets the pages expose window.telehub*
+    objects to the tests and benchmarks; production has it off. ``host``: the address it
+    listens on (a test namespace's veth address for a browser inside that namespace)."""
     config = tmp / "telehub.toml"
+    database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'browser.db'}"
     config.write_text(
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "browser.db"}"\n'
+        f'[database]\nurl = "{database_url}"\n'
         f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}'
     )
     data = run_async(_seed(config))
     port = free_port()
-    proc = _serve(config, port, test_hooks=test_hooks)
-    return LiveServer(f"http://127.0.0.1:{port}", config, proc, data)
+    proc = _serve(config, port, test_hooks=test_hooks, host=host)
+    return LiveServer(f"http://{host}:{port}", config, proc, data)
 
 
-def kill_and_restart(server: LiveServer) -> None:
+def kill_and_restart(server: LiveServer, log_name: str = "server.log") -> None:
     """``kill -9`` the server (no shutdown of any kind), then serve the same database on
     the same port again, as a supervisor would restart it."""
     server.proc.kill()
     server.proc.wait(timeout=10)
-    port = int(server.url.rsplit(":", 1)[1])
-    server.proc = _serve(server.config, port, test_hooks=True, append=True)
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    server.proc = _serve(
+        server.config, int(port), test_hooks=True, append=True, log_name=log_name, host=host
+    )
+
+
+def serve_another(server: LiveServer, name: str) -> LiveServer:
+    """A second process serving the same config (database, bus, keys) on a port of its
+    own, logging to ``<name>.log``: another node of the same telehub."""
+    port = free_port()
+    proc = _serve(server.config, port, test_hooks=True, log_name=f"{name}.log")
+    return LiveServer(f"http://127.0.0.1:{port}", server.config, proc, server.data)
 
 
 def _serve(
-    config: Path, port: int, *, test_hooks: bool, append: bool = False
+    config: Path,
+    port: int,
+    *,
+    test_hooks: bool,
+    append: bool = False,
+    log_name: str = "server.log",
+    host: str = "127.0.0.1",
 ) -> subprocess.Popen[str]:
     tmp = config.parent
-    log = (tmp / "server.log").open("a" if append else "w")
+    log = (tmp / log_name).open("a" if append else "w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -162,6 +188,8 @@ def _serve(
             "--config",
             str(config),
             "serve",
+            "--host",
+            host,
             "--port",
             str(port),
         ],
@@ -175,7 +203,7 @@ def _serve(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -185,12 +213,12 @@ def _serve(
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"telehub did not come up: {(tmp / 'server.log').read_text()}")
+            raise RuntimeError(f"telehub did not come up: {(tmp / log_name).read_text()}")
         try:  # not listening yet: wait for it to die (at once) or to try again shortly
             proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             continue
-        raise RuntimeError(f"telehub died: {(tmp / 'server.log').read_text()}")
+        raise RuntimeError(f"telehub died: {(tmp / log_name).read_text()}")
     return proc
 
 

@@ -8,10 +8,9 @@ and tablet enrolment (``hub/people/throttle.py`` does the counting; docs/securit
   passwords: the right password from another address still works.
 - Enrolment: wrong codes per address, ``security.enrolment_threshold`` free tries.
 
-The client address is the TCP peer (``request.remote``), as for the socket caps and
-the access log; behind a reverse proxy, have it pass the client's address on (e.g.
-aiohttp's ``Request.clone(remote=...)`` in a trusted-proxy middleware) or every client
-shares the proxy's budget.
+The client address is ``request.remote``, as for the socket caps and the access log:
+the TCP peer, or behind a proxy listed in ``server.trusted_proxies`` the client it
+names (web/http/proxies.py) — otherwise every client would share the proxy's budget.
 """
 
 from __future__ import annotations
