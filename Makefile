@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo serve test test-postgres system-deps bench lint format clean wheel-check
+.PHONY: install demo serve test test-postgres system-deps bench fuzz lint format clean wheel-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m tests.bench
+
+## Hypothesis fuzzing of the input parsers (signalling messages, call-log CSV, rota
+## problems) with thousands of examples each; `make test` runs the same with small counts.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/fuzz -p no:randomly
 
 ## The browser code's tools (ESLint, from package-lock.json): installed again when the
 ## lock file changes or node_modules is missing.

@@ -19,12 +19,18 @@ def read_json(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise RotaInputError(f"{path}: cannot read: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise RotaInputError(f"{path}: not UTF-8 text (save it as UTF-8)") from err
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise RotaInputError(
             f"{path}: not valid JSON: line {err.lineno} column {err.colno}: {err.msg}"
         ) from err
+    except ValueError as err:  # an integer of more than 4300 digits
+        raise RotaInputError(f"{path}: not valid JSON: a number is too long") from err
+    except RecursionError as err:
+        raise RotaInputError(f"{path}: not valid JSON: nested too deeply") from err
 
 
 def _show(value: Any) -> str:
@@ -88,6 +94,15 @@ class Obj:
             raise RotaInputError(f"{self.at(key)}: must be between {lo:g} and {hi:g} (got {v})")
         return float(v)
 
+    def text(self, key: str) -> str:
+        """Optional free text (a person's name): any string, "" when absent or null."""
+        if not self.has(key):
+            return ""
+        v = self.value[key]
+        if not isinstance(v, str):
+            raise RotaInputError(f"{self.at(key)}: expected a string, got {_show(v)}")
+        return v
+
     def boolean(self, key: str, default: bool) -> bool:
         if not self.has(key):
             return default
@@ -109,7 +124,13 @@ class Obj:
         v = self.raw(key)
         if isinstance(v, int) and not isinstance(v, bool):
             hour = v
-        elif isinstance(v, str) and len(v) == 5 and v[2] == ":" and v.replace(":", "").isdigit():
+        elif (
+            isinstance(v, str)
+            and len(v) == 5
+            and v[2] == ":"
+            and v.isascii()  # "²³".isdigit() is true too, but int() refuses it
+            and v.replace(":", "").isdigit()
+        ):
             if v[3:] != "00":
                 raise RotaInputError(f"{self.at(key)}: must start on the hour, got {v!r}")
             hour = int(v[:2])

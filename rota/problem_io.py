@@ -93,7 +93,7 @@ def parse_problem(data: Any) -> Problem:
     timezone = top.string("timezone", "Europe/London")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as err:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:  # "Europe" is a folder
         raise RotaInputError(f"timezone: unknown time zone {timezone!r}") from err
     rules = _rules(top.value.get("rules", {}))
     staff = _staff(top.array("staff"), rules)
@@ -129,7 +129,13 @@ def _staff(items: list[Any], rules: RuleParams) -> tuple[Staff, ...]:
         if o.has("fte") == o.has("contracted_hours"):
             raise RotaInputError(f"{path}: give exactly one of fte or contracted_hours")
         if o.has("fte"):
-            hours = o.number("fte", hi=2.0) * rules.full_time_hours
+            fte = o.number("fte", hi=2.0)
+            hours = fte * rules.full_time_hours
+            if hours > 168:  # stored as contracted_hours, which must read back
+                raise RotaInputError(
+                    f"{path}.fte: {fte:g} × rules.full_time_hours ({rules.full_time_hours:g}) "
+                    f"is {hours:g} hours a week, more than the 168 in a week"
+                )
         else:
             hours = o.number("contracted_hours", hi=168.0)
         skills = o.array("skills", required=False)
@@ -142,7 +148,7 @@ def _staff(items: list[Any], rules: RuleParams) -> tuple[Staff, ...]:
                 contracted_hours=hours,
                 skills=frozenset(skills),
                 night_capable=o.boolean("night_capable", True),
-                name=o.value.get("name") or "",
+                name=o.text("name"),
             )
         )
     return tuple(out)

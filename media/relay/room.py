@@ -224,6 +224,7 @@ class Room:
             transceiver = viewer.pc.addTransceiver(track, direction="sendonly")
             _prefer(transceiver, kind)
             _relay_keyframe_requests(transceiver.sender, track)
+            passthrough.install_sender(transceiver.sender)
             viewer.incoming[(publisher.id, kind)] = transceiver
             added = True
         return added

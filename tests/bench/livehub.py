@@ -43,7 +43,7 @@ def free_port() -> int:
 def nhs_numbers(n: int) -> list[str]:
     from nhs_number.validate import calculate_checksum
 
-    out = []
+    out: list[str] = []
     stem = 999_000_000
     while len(out) < n:
         stem += 1
@@ -134,15 +134,17 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
         stderr=(tmp / "server.log").open("w"),
     )
     async with aiohttp.ClientSession() as s:
-        for _ in range(200):
+        deadline = time.monotonic() + 60  # bounded; a loaded machine starts slowly
+        while True:
             try:
                 async with s.get(f"{hub.url}/healthz") as resp:
                     if resp.status == 200:
                         break
             except aiohttp.ClientError:
-                await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("telehub did not start")
+                pass
+            if time.monotonic() > deadline or hub.proc.poll() is not None:
+                raise RuntimeError(f"telehub did not start: see {tmp / 'server.log'}")
+            await asyncio.sleep(0.05)
     return hub
 
 

@@ -204,7 +204,7 @@ def _serve(
         text=True,
     )
     url = f"http://{host}:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # bounded; a loaded machine starts slowly
     while True:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1).close()

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiortc
 import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
 import pytest
 
 from hub.clock import SystemClock
@@ -184,3 +185,33 @@ def test_the_passthrough_notices_a_receiver_that_lost_what_it_replaces(
     monkeypatch.delattr(aiortc.rtcrtpreceiver.RTCRtpReceiver, "_send_rtcp_pli")
     with pytest.raises(passthrough.PassthroughBroken, match="_send_rtcp_pli"):
         passthrough.check_internals()
+
+
+def test_the_passthrough_notices_a_sender_that_lost_what_it_replaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(aiortc.rtcrtpsender.RTCRtpSender, "_retransmit")
+    with pytest.raises(passthrough.PassthroughBroken, match="_retransmit"):
+        passthrough.check_internals()
+
+
+async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None:
+    """The relay's own receive and send paths (media/relay/passthrough.py) carry the
+    media, not aiortc's generic ones: every relay connection took SRTP packets the
+    short way, and every relay sender is the lean one."""
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    await peers.settle()
+    await until(lambda: sees(a, ["b"]) and sees(b, ["a"]), lambda: _report(peers))
+    assert peers.unit is not None
+    room = peers.unit.room(1)
+    assert room is not None
+    for pid in room.participants:
+        person = room.participant(pid)
+        assert person is not None
+        transceivers = person.pc.getTransceivers()
+        fast = passthrough._FastPath.of(transceivers[0].receiver.transport)
+        assert fast is not None and fast.packets_in > 20
+        senders = [t.sender for t in transceivers if t.sender.track is not None]
+        assert senders
+        assert all(isinstance(s._run_rtp.__self__, passthrough._LeanSender) for s in senders)

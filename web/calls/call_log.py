@@ -38,6 +38,7 @@ COLUMNS = (
     "admission_judgement",
 )
 REQUIRED = ("home_code", "requested_at", "reason")
+NOT_UTF8 = "the file is not UTF-8 text (save it as CSV UTF-8 and import it again)"
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     Like ``csv.DictReader``: blank lines are skipped, missing cells are empty and cells
     past the header are ignored."""
     reader = csv.reader(lines)
-    header = [h.strip() for h in next(reader, [])]
+    header = [h.strip() for h in next(_readable(reader, 1), [])]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown or not ({"nhs_number", "resident_name"} & set(header)):
@@ -79,13 +80,36 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
         raise RowErrors([(1, "; ".join(problems))])
     width = len(header)
     index = 0
-    for raw in reader:
+    for raw in _readable(reader, 2):
         if not raw:
             continue
         if len(raw) < width:
             raw += [""] * (width - len(raw))
         index += 1
         yield index + 1, {k: v.strip() for k, v in zip(header, raw, strict=False)}
+
+
+def _readable(reader: Iterator[list[str]], line: int) -> Iterator[list[str]]:
+    """The reader's rows, ``line`` being the number of the next non-blank one. A file
+    it cannot read is refused as ``RowErrors``, not a crash: a cell past the CSV
+    reader's size limit (usually a quote left open, which runs on to the end of the
+    file) at the row it stopped on; text that is not UTF-8 (from the CLI, which does not
+    check first) as the whole file, line 1."""
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            problem = str(err)
+            if "field limit" in problem:
+                limit = csv.field_size_limit()
+                problem = f"a cell is longer than {limit:,} characters: is a quote mark left open?"
+            raise RowErrors([(line, f"cannot read this row as CSV: {problem}")]) from None
+        except UnicodeDecodeError:
+            raise RowErrors([(1, NOT_UTF8)]) from None
+        line += 1 if raw else 0
+        yield raw
 
 
 def parse_row(
@@ -114,6 +138,12 @@ def parse_row(
     ended = problems.check(_when, v["ended_at"], "ended_at") if v.get("ended_at") else None
     if requested and requested > now:
         problems.add("requested_at is in the future")
+    # A log is history: a later time is a typo (and 9999-12-31 would overflow the
+    # follow-up window that the import adds to the end of the call).
+    if answered and answered > now:
+        problems.add("answered_at is in the future")
+    if ended and ended > now:
+        problems.add("ended_at is in the future")
     if requested and answered and answered < requested:
         problems.add("answered_at is before requested_at")
     began = answered or requested
@@ -191,7 +221,10 @@ def _when(raw: str, field: str) -> datetime:
         raise ValidationError(
             f"{field} {raw!r} is not a date and time like 2026-03-01T14:05:00+00:00"
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first datetime in UTC
+        raise ValidationError(f"{field} {raw!r} is outside the range of dates") from None
 
 
 def _enum(enum: type[E], raw: str | None, field: str, allowed: str) -> E | None:

@@ -369,9 +369,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
+        # Home names are free text: guarded against spreadsheet formulas as on the web.
+        from web.reports.dashboard import safe_cell
+
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[-1]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     return 0
 
 

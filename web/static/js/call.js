@@ -9,10 +9,11 @@
 // fresh one too. An answer to an ICE restart that carries a new DTLS fingerprint comes
 // from a reloaded tablet: the clinician then starts a fresh peer connection at once
 // (resuming over the old one stalls ~3 s; docs/benchmarks.md). A getStats() monitor
-// grades the link every 2 s; after 10 s of poor quality this side stops sending video
-// (audio only, told to the other side with call.media, which then stops sending its
-// own), and after 20 s of good it steps back up. call.media also tells the other side
-// when this side is muted or its camera is off, so that it can say so.
+// grades the link every 2 s; after 10 s of mostly poor quality this side stops sending
+// video (audio only, told to the other side with call.media, which then stops sending
+// its own), and after 20 s of good it tries video again (call_link.js). After an outage
+// it sends a key frame as soon as packets flow again. call.media also tells the other
+// side when this side is muted or its camera is off, so that it can say so.
 //
 // Events: "connection" (RTCPeerConnectionState), "quality" ({level, stats}),
 // "controls" (mute/camera/audio-only changed), "peer-media" ("audio" | "video"; the
@@ -20,12 +21,14 @@
 // "remote-track", "first-frame" (ms since the call object was made).
 
 import { api } from "./api.js";
+import { AudioOnlySteps, OutageWatch } from "./call_link.js";
 import { securityLevelOf } from "./call_security.js";
 import { expose } from "./test_hooks.js";
 
 const MONITOR_MS = 2000;
-const STEP_DOWN_AFTER = 5; // poor samples in a row (10 s)
-const STEP_UP_AFTER = 10; // good samples in a row (20 s)
+const STEP_DOWN_AFTER = 5; // samples (10 s): none good and most of them poor
+const STEP_UP_AFTER = 10; // good samples in a row (20 s), times the back-off
+const LINK_CHECK_MS = 250; // how often packets received are counted (OutageWatch)
 const RESTART_AFTER_DISCONNECTED_MS = 4000;
 
 export class Call extends EventTarget {
@@ -60,14 +63,16 @@ export class Call extends EventTarget {
     this.timings = { created: performance.now() }; // ms: created is absolute, the rest after it
     // Negotiations seen (for tests and benchmarks); fresh: new sessions started because
     // the other side had reloaded.
-    this.counts = { offers: 0, restarts: 0, rebuilds: 0, fresh: 0 };
+    // keyFrames: key frames sent because the link came back after an outage.
+    this.counts = { offers: 0, restarts: 0, rebuilds: 0, fresh: 0, keyFrames: 0 };
     this._ice = null;
     this._iceFetchedAt = 0;
     this._pendingIce = [];
     this._inbox = Promise.resolve();
-    this._poor = 0;
-    this._good = 0;
+    this._steps = new AudioOnlySteps();
+    this._outage = new OutageWatch();
     this._monitor = null;
+    this._linkCheck = null;
     this._prev = null;
     this._disconnectedTimer = null;
     this._offCallbacks = [];
@@ -102,6 +107,7 @@ export class Call extends EventTarget {
       this.sig.on("call.security", (m) => m.call_id === this.callId && this._onSecurity(m.level)),
     ];
     this._monitor = setInterval(() => this._grade().catch(() => {}), MONITOR_MS);
+    this._linkCheck = setInterval(() => this._checkLink().catch(() => {}), LINK_CHECK_MS);
     return this;
   }
 
@@ -318,8 +324,7 @@ export class Call extends EventTarget {
   setAudioOnly(on, { automatic = false } = {}) {
     this.audioOnly = on;
     this.autoAudioOnly = on && automatic;
-    this._good = 0;
-    this._poor = 0;
+    this._steps.restart({ byPerson: !automatic });
     this._applySending();
     this._sendMedia();
     this._emit("controls");
@@ -363,6 +368,31 @@ export class Call extends EventTarget {
       for (const e of params.encodings) e.active = active;
       await sender.setParameters(params);
     }).catch((err) => console.warn("setParameters", err));
+  }
+
+  /** Back from an outage: send a key frame at once. The other side's request for one
+   *  was lost in it, and Chromium asks again only ~3 s later (video came back ~3 s after
+   *  a 3 s drop; docs/benchmarks.md). An encoding turned off and on starts with one. */
+  async _checkLink() {
+    if (!this.pc || this.closed) return;
+    const report = await this.pc.getStats();
+    let received = 0;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp") received += s.packetsReceived ?? 0;
+    });
+    if (!this._outage.back(performance.now(), received)) return;
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "video");
+    if (!sender || this.relayed) return;
+    const sending = () => !(this.audioOnly || this.peerAudioOnly);
+    this._params = (this._params ?? Promise.resolve()).then(async () => {
+      if (!sending() || !sender.getParameters().encodings?.length) return;
+      for (const active of [false, true]) {
+        const params = sender.getParameters();
+        for (const e of params.encodings) e.active = active && sending();
+        await sender.setParameters(params);
+      }
+      this.counts.keyFrames++;
+    }).catch((err) => console.warn("key frame", err));
   }
 
   async cameraCount() {
@@ -462,13 +492,13 @@ export class Call extends EventTarget {
     this.quality = poor ? "poor" : fair ? "fair" : "good";
     s.quality = this.quality;
     this.last = s;
-    this._poor = poor ? this._poor + 1 : 0;
-    this._good = poor || fair ? 0 : this._good + 1;
+    const step = this._steps.next(this.quality, this, this.policy);
+    if (step === "down") this.setAudioOnly(true, { automatic: true });
+    else if (step === "up") this.setAudioOnly(false, { automatic: true });
+    // After the step, so that the quality line says at once why the video stopped.
     this._emit("quality", { level: this.quality, stats: s });
     this._reportSecurity(s);
     this._renewRelay(s);
-    if (!this.audioOnly && this._poor >= this.policy.stepDownAfter) this.setAudioOnly(true, { automatic: true });
-    else if (this.autoAudioOnly && this._good >= this.policy.stepUpAfter) this.setAudioOnly(false);
   }
 
   // -- security level: how the media travels, from the selected candidate pair ------------
@@ -512,6 +542,7 @@ export class Call extends EventTarget {
   close() {
     this.closed = true;
     clearInterval(this._monitor);
+    clearInterval(this._linkCheck);
     clearTimeout(this._disconnectedTimer);
     for (const off of this._offCallbacks) off();
     const pc = this.pc;

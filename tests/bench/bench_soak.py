@@ -1,0 +1,335 @@
+"""Soak: many WebSocket clients placing, answering and ending calls for a long time.
+
+Tablets call about their resident at random intervals and wait; clinicians watch the
+queue, answer the oldest waiting call (losing races to colleagues is normal: counted,
+not an error), talk for a few seconds, end it and record its outcome. A watcher console
+times every ring (request → the call on its queue). The server's RSS and open file
+descriptors are sampled from /proc throughout.
+
+Figures: RSS and fds first / last / max (flat is the aim), errors (zero is the aim),
+p99 ring latency per window; the baseline is the same server's ring latency before the
+load starts, measured in the same run.
+
+Full run (``make bench``): 1,000 clients (900 tablets, 100 clinicians) for 30 minutes,
+sampled every minute, windows of 5 minutes. ``--quick``: 200 clients for 90 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from tests.bench.livehub import LiveHub, now, percentile, start
+
+
+@dataclass(frozen=True)
+class Plan:
+    tablets: int
+    clinicians: int
+    seconds: float
+    sample_s: float
+    window_s: float
+    think_s: tuple[float, float]  # a tablet's pause between calls
+    talk_s: tuple[float, float]  # a clinician's time in a call
+
+
+FULL = Plan(900, 100, 30 * 60, 60, 5 * 60, (20, 120), (2, 8))
+QUICK = Plan(170, 30, 90, 10, 30, (5, 30), (1, 3))
+
+
+@dataclass
+class Tally:
+    errors: Counter[str] = field(default_factory=Counter)
+    lost_races: int = 0
+    calls_placed: int = 0
+    calls_ended: int = 0
+    placed_at: dict[int, float] = field(default_factory=dict)  # call → just before the POST
+    first_seen: dict[int, float] = field(default_factory=dict)  # call → on the watcher's queue
+    rang: asyncio.Event = field(default_factory=asyncio.Event)  # a call was first seen
+
+    def rings(self) -> list[tuple[float, float]]:
+        """(when seen, request → seen) for every call both placed and seen."""
+        return [
+            (seen, seen - self.placed_at[c])
+            for c, seen in self.first_seen.items()
+            if c in self.placed_at
+        ]
+
+
+def server_usage(pid: int) -> tuple[float, int]:
+    """The server's resident memory (MB) and open file descriptors, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        rss_kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return rss_kb / 1024, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def connect(session: aiohttp.ClientSession, hub: LiveHub) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(hub.ws_url(), origin=hub.url, heartbeat=None)
+    await ws.send_str('{"type":"hello","v":1}')
+    return ws
+
+
+async def csrf(session: aiohttp.ClientSession, hub: LiveHub) -> str:
+    async with session.get(f"{hub.url}/tablet") as resp:
+        found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', await resp.text())
+    assert found
+    return found.group(1)
+
+
+async def tablet(
+    hub: LiveHub, i: int, plan: Plan, tally: Tally, stop: asyncio.Event, ready: asyncio.Event
+) -> None:
+    async with aiohttp.ClientSession(cookies=hub.tablets[i]) as session:
+        ws = await connect(session, hub)
+        token = await csrf(session, hub)
+        states: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def read() -> None:
+            async for msg in ws:
+                data = json.loads(msg.data)
+                if data["type"] == "call.state":
+                    states.put_nowait(data)
+                elif data["type"] == "error":
+                    tally.errors[f"tablet error {data.get('code')}"] += 1
+            if not stop.is_set():
+                tally.errors["tablet socket closed"] += 1
+
+        reader = asyncio.create_task(read())
+        await ready.wait()
+        try:
+            while not stop.is_set():
+                await _pause(stop, random.uniform(*plan.think_s))
+                if stop.is_set():
+                    break
+                t0 = now()
+                async with session.post(
+                    f"{hub.url}/api/calls",
+                    headers={"X-CSRF-Token": token},
+                    json={"resident_id": hub.residents[i], "reason": "fall", "intention": "ae"},
+                ) as resp:
+                    if resp.status != 201:
+                        tally.errors[f"place call HTTP {resp.status}"] += 1
+                        continue
+                    call_id = (await resp.json())["call_id"]
+                tally.placed_at[call_id] = t0
+                tally.calls_placed += 1
+                while not stop.is_set():  # until it ends (or we stop)
+                    try:
+                        state = await asyncio.wait_for(states.get(), 1)
+                    except TimeoutError:
+                        continue
+                    if state.get("call_id") == call_id and state["state"] in ("ended", "cancelled"):
+                        break
+                else:
+                    await ws.send_str(json.dumps({"type": "call.cancel", "call_id": call_id}))
+        finally:
+            await ws.close()
+            reader.cancel()
+
+
+async def clinician(
+    hub: LiveHub, i: int, plan: Plan, tally: Tally, stop: asyncio.Event, ready: asyncio.Event
+) -> None:
+    async with aiohttp.ClientSession(cookies=hub.clinicians[i]) as session:
+        ws = await connect(session, hub)
+        token = await csrf(session, hub)
+        await ws.send_str('{"type":"queue.subscribe"}')
+        waiting: list[int] = []
+        claimed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def read() -> None:
+            async for msg in ws:
+                data = json.loads(msg.data)
+                if data["type"] == "queue.snapshot":
+                    waiting[:] = [x["call_id"] for x in data["items"] if x["state"] == "waiting"]
+                elif data["type"] == "call.claimed":
+                    claimed.put_nowait(data)
+                elif data["type"] == "error" and data.get("code") != "conflict":
+                    tally.errors[f"clinician error {data.get('code')}"] += 1
+            if not stop.is_set():
+                tally.errors["clinician socket closed"] += 1
+
+        reader = asyncio.create_task(read())
+        await ready.wait()
+        try:
+            while not stop.is_set():
+                if not waiting:
+                    await _pause(stop, 0.2)
+                    continue
+                call_id = random.choice(waiting[:3])  # the oldest few: races happen
+                await ws.send_str(json.dumps({"type": "call.claim", "call_id": call_id}))
+                try:
+                    answer = await asyncio.wait_for(claimed.get(), 10)
+                except TimeoutError:
+                    tally.errors["claim not answered"] += 1
+                    continue
+                if not answer["ok"]:
+                    tally.lost_races += 1
+                    continue
+                await _pause(stop, random.uniform(*plan.talk_s))
+                await ws.send_str(json.dumps({"type": "call.end", "call_id": call_id}))
+                await asyncio.sleep(0.2)
+                async with session.post(
+                    f"{hub.url}/api/calls/{call_id}/outcome",
+                    headers={"X-CSRF-Token": token},
+                    json={
+                        "outcome": "managed_advice",
+                        "follow_up": "home_to_call_if_worse",
+                        "admission_judgement": "no",
+                    },
+                ) as resp:
+                    if resp.status == 200:
+                        tally.calls_ended += 1
+                    else:
+                        tally.errors[f"outcome HTTP {resp.status}"] += 1
+        finally:
+            await ws.close()
+            reader.cancel()
+
+
+async def watcher(hub: LiveHub, tally: Tally, stop: asyncio.Event) -> None:
+    """A console that never answers: times every ring."""
+    async with aiohttp.ClientSession(cookies=hub.clinicians[-1]) as session:
+        ws = await connect(session, hub)
+        await ws.send_str('{"type":"queue.subscribe"}')
+        async for msg in ws:
+            if stop.is_set():
+                break
+            data = json.loads(msg.data)
+            if data["type"] != "queue.snapshot":
+                continue
+            t = now()
+            for item in data["items"]:
+                if item["call_id"] not in tally.first_seen:
+                    tally.first_seen[item["call_id"]] = t
+                    tally.rang.set()
+        await ws.close()
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def idle_rings(hub: LiveHub, rings: int) -> list[float]:
+    """The baseline: ring latency with nothing else going on."""
+    tally, stop, ready = Tally(), asyncio.Event(), asyncio.Event()
+    watching = asyncio.create_task(watcher(hub, tally, stop))
+    await asyncio.sleep(0.5)
+    async with aiohttp.ClientSession(cookies=hub.tablets[0]) as session:
+        ws = await connect(session, hub)
+        token = await csrf(session, hub)
+        for _ in range(rings):
+            t0 = now()
+            async with session.post(
+                f"{hub.url}/api/calls",
+                headers={"X-CSRF-Token": token},
+                json={"resident_id": hub.residents[0], "reason": "fall", "intention": "ae"},
+            ) as resp:
+                call_id = (await resp.json())["call_id"]
+            tally.placed_at[call_id] = t0
+            while call_id not in tally.first_seen:
+                tally.rang.clear()
+                await asyncio.wait_for(tally.rang.wait(), 30)
+            await ws.send_str(json.dumps({"type": "call.cancel", "call_id": call_id}))
+            await asyncio.sleep(0.05)
+        await ws.close()
+    stop.set()
+    ready.set()
+    watching.cancel()
+    return [latency for _, latency in tally.rings()]
+
+
+async def run(plan: Plan) -> None:
+    print(f"setting up {plan.tablets} tablets and {plan.clinicians} clinicians…", flush=True)
+    hub = await start(
+        plan.tablets,
+        plan.clinicians + 1,  # and the watcher
+        "[signalling]\nmax_sockets_per_address = 0\nrate_per_s = 50\nburst = 200\n",
+    )
+    try:
+        baseline = await idle_rings(hub, 20)
+        print(
+            f"baseline (idle) ring latency: p50 {percentile(baseline, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(baseline, 99) * 1000:.1f} ms",
+            flush=True,
+        )
+        tally, stop, ready = Tally(), asyncio.Event(), asyncio.Event()
+        clients = [
+            *(tablet(hub, i, plan, tally, stop, ready) for i in range(plan.tablets)),
+            *(clinician(hub, i, plan, tally, stop, ready) for i in range(plan.clinicians)),
+        ]
+        tasks = [asyncio.create_task(c) for c in clients]
+        watching = asyncio.create_task(watcher(hub, tally, stop))
+        await asyncio.sleep(2)  # everyone connected
+        ready.set()
+        started = now()
+        samples: list[tuple[float, float, int]] = []
+        while (elapsed := now() - started) < plan.seconds:
+            rss, fds = server_usage(hub.proc.pid)
+            samples.append((elapsed, rss, fds))
+            print(
+                f"  {elapsed / 60:5.1f} min  RSS {rss:6.1f} MB  fds {fds:5d}  "
+                f"calls {tally.calls_placed} placed, {tally.calls_ended} ended  "
+                f"errors {sum(tally.errors.values())}",
+                flush=True,
+            )
+            await asyncio.sleep(min(plan.sample_s, plan.seconds - elapsed))
+        rss, fds = server_usage(hub.proc.pid)
+        samples.append((now() - started, rss, fds))
+        stop.set()
+        await asyncio.wait(tasks, timeout=30)
+        watching.cancel()
+        report(plan, tally, samples, started, len(clients))
+    finally:
+        hub.stop()
+
+
+def report(
+    plan: Plan, tally: Tally, samples: list[tuple[float, float, int]], started: float, n: int
+) -> None:
+    rss = [s[1] for s in samples]
+    fds = [s[2] for s in samples]
+    print(f"\nsoak: {n} clients for {plan.seconds / 60:.1f} min")
+    print(f"  RSS MB   first {rss[0]:.1f}  last {rss[-1]:.1f}  max {max(rss):.1f}")
+    print(f"  fds      first {fds[0]}  last {fds[-1]}  max {max(fds)}")
+    print(
+        f"  calls    {tally.calls_placed} placed, {tally.calls_ended} answered, ended and "
+        f"recorded; {tally.lost_races} answer races lost to a colleague (expected)"
+    )
+    print(f"  errors   {sum(tally.errors.values())} {dict(tally.errors) or ''}")
+    print("  ring latency per window (p50 / p99 ms, rings):")
+    rings = tally.rings()
+    w = 0
+    while w * plan.window_s < plan.seconds:
+        lo, hi = started + w * plan.window_s, started + (w + 1) * plan.window_s
+        window = [lat for t, lat in rings if lo <= t < hi]
+        if window:
+            print(
+                f"    {w * plan.window_s / 60:5.1f}–{(w + 1) * plan.window_s / 60:5.1f} min  "
+                f"{percentile(window, 50) * 1000:7.1f} / {percentile(window, 99) * 1000:7.1f}"
+                f"  ({len(window)})"
+            )
+        w += 1
+
+
+def main(quick: bool = False) -> None:
+    random.seed(7)
+    began = time.perf_counter()
+    asyncio.run(run(QUICK if quick else FULL))
+    print(f"(soak wall time {time.perf_counter() - began:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
