@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +54,11 @@ class MediaProcesses:
         media = MediaProcess(proc)
         self.started.append(media)
         assert proc.stdout is not None
-        for _ in range(200):  # bounded: the start-up lines, then the id
+        deadline = time.monotonic() + 60
+        for _ in range(200):  # bounded: the start-up lines, then the id, within a minute
+            ready, _, _ = select.select([proc.stdout], [], [], max(0, deadline - time.monotonic()))
+            if not ready:
+                break
             line = proc.stdout.readline()
             if not line:
                 break

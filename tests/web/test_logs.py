@@ -91,10 +91,11 @@ def test_an_nhs_number_shaped_value_is_masked(captured, shape: str) -> None:
     assert line["message"] == "looked up <number> for the call"
 
 
-def test_longer_numbers_and_times_are_left_alone(captured) -> None:
-    log.info("call 12345678901 at 2026-12-06 22:09:30, 10 frames")
+def test_longer_numbers_ids_and_times_are_left_alone(captured) -> None:
+    said = "call 12345678901 at 2026-12-06 22:09:30, 10 frames, media ab9434765919cd"
+    log.info(said)
     (line,) = lines(captured)
-    assert line["message"] == "call 12345678901 at 2026-12-06 22:09:30, 10 frames"
+    assert line["message"] == said
 
 
 def test_a_terminal_gets_readable_lines() -> None:

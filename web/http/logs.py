@@ -36,7 +36,8 @@ REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 REQUEST_ID_KEY = web.RequestKey("request_id", str)  # the same id, on the request itself
 HEADER = "X-Request-ID"
 _FROM_PROXY = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-_NHS_NUMBER = re.compile(r"(?<![\d-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\d-])")
+# A standalone number: not part of a longer word (a hex id may hold ten digits in a row).
+_NHS_NUMBER = re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
