@@ -99,7 +99,5 @@ DATABASE_AWAY = "the hub's database cannot be reached just now: try again in a m
 
 def _connection_lost(exc: BaseException | None) -> bool:
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(
-            exc.orig, OSError | ConnectionError
-        )
+        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | ConnectionError)
     return isinstance(exc, OSError)

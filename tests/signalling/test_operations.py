@@ -38,10 +38,10 @@ async def test_the_metrics_follow_the_queue_and_the_answers(
     assert before["telehub_queue_waiting"] == 0
     assert before["telehub_database_up"] == 1 and before["telehub_bus_up"] == 1
     assert before["telehub_relay_calls"] == 0
-    assert before['telehub_answer_wait_seconds_count'] == 0
+    assert before["telehub_answer_wait_seconds_count"] == 0
 
     nurse, _ = await clinician("cleo")
-    tab, call_id = await waiting_call()
+    _tab, call_id = await waiting_call()
     clock.advance(timedelta(seconds=75))
     waiting = await scrape(client)
     assert waiting["telehub_queue_waiting"] == 1
