@@ -35,6 +35,7 @@ from hub.settings import OperationsSettings
 from media.relay.unit import ForwardingUnit
 from signalling.switchboard import Switchboard
 from web.http.keys import CTX, SETTINGS, SWITCHBOARD
+from web.http.proxies import parsed
 from web.http.route_access import public
 
 __all__ = ["METRICS", "Metrics", "routes"]
@@ -187,7 +188,7 @@ def allowed(request: web.Request, settings: OperationsSettings) -> bool:
         client = ipaddress.ip_address(request.remote or "")
     except ValueError:
         return False
-    return any(client in ipaddress.ip_network(n) for n in settings.metrics_networks)
+    return any(client in n for n in parsed(settings.metrics_networks))
 
 
 @routes.get("/metrics")

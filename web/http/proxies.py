@@ -14,6 +14,7 @@ client, whatever headers it sends. Nothing is trusted by default.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -56,11 +57,17 @@ def _within(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in n for n in networks)
 
 
+@functools.cache
+def parsed(networks: tuple[str, ...]) -> tuple[Network, ...]:
+    """The configured networks, parsed once (not on every request)."""
+    return tuple(ipaddress.ip_network(n) for n in networks)
+
+
 @web.middleware
 async def trusted_proxy_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     networks = request.app[SETTINGS].server.trusted_proxies
     if networks and request.remote:
-        trusted = [ipaddress.ip_network(n) for n in networks]
+        trusted = parsed(networks)
         client = client_address(request.remote, request.headers.get("X-Forwarded-For", ""), trusted)
         if client != request.remote:
             request = request.clone(remote=client)
