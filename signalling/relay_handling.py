@@ -8,6 +8,16 @@ Who may do what:
   else on the same call's relay (``to``), for this call, with a key id above the last
   one they sent that person: an envelope replayed or reordered by anyone is refused.
   The server never opens an envelope (it cannot: it has no private key).
+- ``e2ee.unsupported``: someone on the relay, about themselves; passed to the others.
+- ``e2ee.clear``: only the call's clinician, on its relay; passed to everyone on it.
+  The level it leads to is stored by the clinician's page (``call.security``), which is
+  where the change is audited.
+
+Test servers only (``server.test_hooks``): a participant whose name contains
+``KEY_SWAP_MARK`` has every public key it announces replaced by a fresh one that nobody
+holds, in the roster everyone gets (itself included) — the browser tests' stand-in for
+a server that swaps a key in transit (tests/browser/test_relay_e2ee_browser.py). With
+the setting off, as in every deployment, names mean nothing here.
 """
 
 from __future__ import annotations
@@ -16,6 +26,9 @@ import base64
 import binascii
 from dataclasses import replace
 from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hub.errors import Forbidden
 from hub.people.access import Actor
@@ -26,11 +39,13 @@ from signalling.switchboard import address_of
 
 ENVELOPE_VERSION = 1
 P256_POINT = 65  # uncompressed: 0x04 || X || Y
+KEY_SWAP_MARK = "[swap my key]"  # test servers only: see the module's docstring
 
 
 class Connection(Protocol):
     actor: Actor
     relay_calls: set[int]  # the calls this connection joined the relay of
+    test_hooks: bool  # server.test_hooks: a test server (KEY_SWAP_MARK)
 
     @property
     def relay(self) -> RelayCalls: ...
@@ -69,7 +84,7 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
                 raise _refuse(
                     "bad_field", "public_key must be a raw P-256 public key, base64url", m.ref
                 )
-            await relay.announce(m.call_id, me, m.public_key)
+            await relay.announce(m.call_id, me, _announced(conn, m.public_key))
         case rm.E2eeKey():
             _require_on(relay, m.call_id, me)
             e = m.envelope
@@ -86,6 +101,22 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
                     "stale_key", "a newer key was already sent to this participant", m.ref
                 )
             await relay.deliver(e.to, rm.E2eeKeyDelivery(call_id=m.call_id, envelope=e))
+        case rm.E2eeUnsupported():
+            _require_on(relay, m.call_id, me)
+            notice = rm.E2eeUnsupportedNotice(call_id=m.call_id, participant=me)
+            for seat in relay.seats(m.call_id):
+                if seat.participant != me:
+                    await relay.deliver(seat.participant, notice)
+        case rm.E2eeClear():
+            _require_on(relay, m.call_id, me)
+            if await conn.require_party(m.call_id) != "clinician":
+                raise Forbidden(
+                    "only the clinician decides whether the call goes on without "
+                    "end-to-end encryption"
+                )
+            state = rm.E2eeClearState(call_id=m.call_id, clear=m.clear)
+            for seat in relay.seats(m.call_id):
+                await relay.deliver(seat.participant, state)
 
 
 def disconnected(conn: Connection) -> None:
@@ -98,6 +129,23 @@ def disconnected(conn: Connection) -> None:
 def _require_on(relay: RelayCalls, call_id: int, me: str) -> None:
     if not relay.is_on(call_id, me):
         raise Forbidden(f"join call {call_id}'s relay first")
+
+
+def _announced(conn: Connection, public_key: str) -> str:
+    """The key the roster will carry: the one announced, except on a test server for a
+    participant marked to have it swapped."""
+    if conn.test_hooks and KEY_SWAP_MARK in conn.actor.name:
+        return _key_nobody_holds()
+    return public_key
+
+
+def _key_nobody_holds() -> str:
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
 
 def _is_public_key(text: str) -> bool:

@@ -16,6 +16,11 @@ End-to-end keys: each participant announces a per-call public key
 travel as envelopes sealed to one recipient (``e2ee.key``): the server checks who sent
 it and that the recipient is in the call, and passes it on unread — it cannot open it.
 
+A browser without encoded transforms cannot encrypt frames: it says so
+(``e2ee.unsupported``, passed to everyone else on the relay) and the call's clinician
+decides (``e2ee.clear``, passed to everyone): go on with every frame unencrypted, or
+remove that participant — after which the clinician's page turns encryption back on.
+
 Participants are named by their audit reference: ``device:7``, ``staff:3``,
 ``guest:12``.
 """
@@ -106,6 +111,28 @@ class E2eeKey:
     ref: str | None = None
 
 
+@dataclass(frozen=True)
+class E2eeUnsupported:
+    """This participant's browser cannot encrypt frames end to end (no encoded
+    transforms). Sent after joining the relay and whenever the roster changes, so that
+    whoever joins later hears it too."""
+
+    TYPE: ClassVar[str] = "e2ee.unsupported"
+    call_id: int
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class E2eeClear:
+    """The clinician's decision for the relayed call: every frame unencrypted from now on
+    (``clear``), or end-to-end encrypted again."""
+
+    TYPE: ClassVar[str] = "e2ee.clear"
+    call_id: int
+    clear: bool
+    ref: str | None = None
+
+
 # -- server → client ------------------------------------------------------------------
 
 
@@ -152,6 +179,24 @@ class E2eeKeyDelivery:
 
 
 @dataclass(frozen=True)
+class E2eeUnsupportedNotice:
+    """``participant``'s browser cannot encrypt end to end (to everyone else on the relay)."""
+
+    TYPE: ClassVar[str] = "e2ee.unsupported"
+    call_id: int
+    participant: str
+
+
+@dataclass(frozen=True)
+class E2eeClearState:
+    """The clinician's decision, to everyone on the relay (the clinician included)."""
+
+    TYPE: ClassVar[str] = "e2ee.clear"
+    call_id: int
+    clear: bool
+
+
+@dataclass(frozen=True)
 class CallMediaRoute:
     """Where a call's media goes now: directly (or through TURN) between the two
     parties, or through telehub's relay because a guest is in the call."""
@@ -181,7 +226,15 @@ class CallGuests:
     guests: tuple[GuestItem, ...]
 
 
-RelayClientMessage: TypeAlias = RelayJoin | RelayAnswer | RelayLeave | E2eeIdentity | E2eeKey
+RelayClientMessage: TypeAlias = (
+    RelayJoin | RelayAnswer | RelayLeave | E2eeIdentity | E2eeKey | E2eeUnsupported | E2eeClear
+)
 RelayServerMessage: TypeAlias = (
-    RelayOffer | E2eeRoster | E2eeKeyDelivery | CallMediaRoute | CallGuests
+    RelayOffer
+    | E2eeRoster
+    | E2eeKeyDelivery
+    | E2eeUnsupportedNotice
+    | E2eeClearState
+    | CallMediaRoute
+    | CallGuests
 )

@@ -45,6 +45,7 @@ GUEST_MESSAGES = (
     rm.RelayLeave,
     rm.E2eeIdentity,
     rm.E2eeKey,
+    rm.E2eeUnsupported,
 )
 
 OUTBOX_LIMIT = 1000
@@ -79,6 +80,7 @@ class ClientSession:
         self._role = "device" if actor.is_device else "clinician"
         self.is_guest = actor.kind == GUEST  # takes part in a call's media, nothing else
         self.relay_calls: set[int] = set()  # calls whose media relay this socket joined
+        self.test_hooks = board.ctx.settings.server.test_hooks  # relay_handling's test hook
 
     # -- Outbox (used by the switchboard) -----------------------------------------------
 
@@ -296,6 +298,8 @@ class ClientSession:
                 | rm.RelayLeave()
                 | rm.E2eeIdentity()
                 | rm.E2eeKey()
+                | rm.E2eeUnsupported()
+                | rm.E2eeClear()
             ):
                 await relay_handling.handle(self, m)
             case _:  # pragma: no cover - parse() only returns the types above

@@ -222,6 +222,75 @@ class PageErrors:
         assert not errors, "uncaught errors in the page:\n" + "\n".join(errors)
 
 
+# -- guests ---------------------------------------------------------------------------
+
+CLINICIAN_FETCH = """async ([method, path, body]) => {
+    const token = document.querySelector('meta[name="csrf-token"]').content;
+    const resp = await fetch(path, {
+        method, headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+        body: body ? JSON.stringify(body) : undefined,
+    });
+    return await resp.json();
+}"""
+
+
+def until_text(page: Any, el_id: str, check: str, timeout_s: float = 20) -> str:
+    """Wait until the text ``t`` of element ``el_id`` passes ``check`` (JS); the text."""
+    text = f"document.getElementById({el_id!r}).textContent"
+    script = f"() => {{ const t = {text}; return ({check}) && t; }}"
+    found: str = poll(page, script, timeout_s)
+    return found
+
+
+def invite(console: Any, call_id: int, kind: str) -> dict[str, Any]:
+    """The clinician invites a guest of ``kind`` (the API the console's Invite uses)."""
+    invited: dict[str, Any] = console.evaluate(
+        CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": kind}]
+    )
+    return invited
+
+
+def guest_joins(
+    browser: Any,
+    errors: Any,
+    link: str,
+    name: str,
+    init_script: str | None = None,
+    timeout_ms: int = 10_000,
+) -> tuple[Any, Any]:
+    """A guest opens ``link`` in a browser of their own, types ``name`` and joins: the
+    lobby page. (Its context, its page.)"""
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.set_default_timeout(timeout_ms)
+    if init_script:
+        ctx.add_init_script(init_script)
+    page = errors.watch(ctx.new_page(), "guest")
+    page.goto(link)
+    page.fill("input[name=name]", name)
+    page.click("button:has-text('Join')")
+    page.wait_for_url("**/guest")
+    return ctx, page
+
+
+def guest_id(console: Any, call_id: int, name: str) -> int:
+    """The id of the call's guest called ``name`` (the console's guest list)."""
+    listed = console.evaluate(CLINICIAN_FETCH, ["GET", f"/api/calls/{call_id}/guests", None])
+    (found,) = [g["id"] for g in listed["guests"] if g["name"] == name]
+    return int(found)
+
+
+def admit(console: Any, call_id: int, name: str) -> None:
+    """The clinician lets the guest called ``name`` in."""
+    gid = guest_id(console, call_id, name)
+    console.evaluate(CLINICIAN_FETCH, ["POST", f"/api/guests/{gid}/admit", None])
+
+
+def remove_guest(console: Any, call_id: int, name: str) -> None:
+    """The clinician removes the guest called ``name``."""
+    gid = guest_id(console, call_id, name)
+    console.evaluate(CLINICIAN_FETCH, ["POST", f"/api/guests/{gid}/remove", None])
+
+
 # -- fixtures ----------------------------------------------------------------------------
 
 

@@ -16,28 +16,24 @@ from typing import Any
 import pytest
 
 from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
-    DESKTOP,
+    CLINICIAN_FETCH,
     LiveServer,
     end_call,
+    frames,
+    guest_joins,
     hub,
+    invite,
     no_page_errors,
     page_errors,
     poll,
     record_outcome,
     screenshot,
+    until_text,
     video_call,
+    wait_for_frames,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_page_errors")]
-
-CLINICIAN_FETCH = """async ([method, path, body]) => {
-    const token = document.querySelector('meta[name="csrf-token"]').content;
-    const resp = await fetch(path, {
-        method, headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
-        body: body ? JSON.stringify(body) : undefined,
-    });
-    return await resp.json();
-}"""
 
 GUEST_FRAMES = """async () => {
     if (!window.telehubRelay?.pc) return 0;
@@ -50,39 +46,6 @@ GUEST_FRAMES = """async () => {
 
 
 ROUTE_FRAMES = GUEST_FRAMES.replace("window.telehubRelay", "window.telehubRoute?.relay")
-
-
-def until_text(page: Any, el_id: str, check: str, timeout_s: float = 20) -> str:
-    """Wait until the text ``t`` of element ``el_id`` passes ``check`` (JS); the text."""
-    text = f"document.getElementById({el_id!r}).textContent"
-    script = f"() => {{ const t = {text}; return ({check}) && t; }}"
-    found: str = poll(page, script, timeout_s)
-    return found
-
-
-def invite(console: Any, call_id: int, kind: str) -> dict[str, Any]:
-    """The clinician invites a guest of ``kind`` (the API the console's Invite uses)."""
-    invited: dict[str, Any] = console.evaluate(
-        CLINICIAN_FETCH, ["POST", f"/api/calls/{call_id}/invitations", {"kind": kind}]
-    )
-    return invited
-
-
-def guest_joins(
-    browser: Any, errors: Any, link: str, name: str, init_script: str | None = None
-) -> tuple[Any, Any]:
-    """A guest opens ``link`` in a browser of their own, types ``name`` and joins: the
-    lobby page. (Its context, its page.)"""
-    ctx = browser.new_context(viewport=DESKTOP)
-    ctx.set_default_timeout(10_000)
-    if init_script:
-        ctx.add_init_script(init_script)
-    page = errors.watch(ctx.new_page(), "guest")
-    page.goto(link)
-    page.fill("input[name=name]", name)
-    page.click("button:has-text('Join')")
-    page.wait_for_url("**/guest")
-    return ctx, page
 
 
 E2EE_WORDS = "Through telehub relay, end-to-end encrypted"
@@ -98,6 +61,7 @@ def test_a_guest_waits_is_let_in_sees_everyone_on_the_relay_and_is_removed(
 ) -> None:
     console, tablet = hub
     call_id = video_call(console, tablet, live_server, "Edna Smith")
+    direct_before = {"tablet": frames(tablet), "console": frames(console)}
     invited = invite(console, call_id, "family")
     guest_ctx, guest = guest_joins(browser, page_errors, invited["link"], "Sam Guest")
     try:
@@ -149,6 +113,13 @@ def test_a_guest_waits_is_let_in_sees_everyone_on_the_relay_and_is_removed(
         poll(guest, "() => window.telehubRelay.closed")
         poll(tablet, "() => window.telehubRoute.route === 'direct'")
         poll(tablet, "() => document.getElementById('guests').hidden")
+        # Peer to peer → relay → peer to peer kept the tablet–clinician video going: the
+        # direct leg decodes again on both sides, beyond what it had before the guest.
+        for label, page in (("tablet", tablet), ("console", console)):
+            poll(page, "() => window.telehubRoute.route === 'direct'")
+            back = frames(page)
+            assert back >= direct_before[label]
+            wait_for_frames(page, above=back + 20)
     finally:
         guest_ctx.close()
     end_call(console, tablet)

@@ -8,7 +8,7 @@ import {
   actionsFor, anyPresent, failureWords, fromApi, guestIdOf, guestName, newlyWaiting, roleWords, stateWords, waitingLines,
 } from "../../web/static/js/console_guests.js";
 import { expiryWords, inviteFailure, KINDS, qrSource } from "../../web/static/js/console_invite.js";
-import { codeText, gone, levelOf, participantRole, tileCaption } from "../../web/static/js/console_relay.js";
+import { clearAction, codeText, gone, levelOf, participantRole, tileCaption, unsupportedQuestion } from "../../web/static/js/console_relay.js";
 import { SECURITY_WORDS } from "../../web/static/js/media_route.js";
 
 const sam = { participant: "guest:12", name: "Sam Smith", role: "family", state: "waiting" };
@@ -73,4 +73,30 @@ test("the relayed stage: captions, the code to read out, and the level reported"
   assert.equal(levelOf(SECURITY_WORDS.relay_not_e2ee), "relay_not_e2ee");
   assert.equal(levelOf("something else"), null);
   assert.deepEqual(gone(["device:1", "guest:12"], [{ participant: "device:1" }, { participant: "staff:3" }]), ["guest:12"]);
+});
+
+test("a browser that cannot encrypt: the clinician is asked plainly, with the way out that fits", () => {
+  const una = { participant: "guest:14", name: "Una Plain", role: "other" };
+  assert.deepEqual(unsupportedQuestion(una, "staff:3"), {
+    text: "Una Plain's browser cannot encrypt end to end. Continue without end-to-end encryption, or remove Una Plain?",
+    alternative: "remove",
+    alternativeWords: "Remove Una Plain",
+  });
+  const tablet = unsupportedQuestion({ participant: "device:7", name: "Trolley", role: "device" }, "staff:3");
+  assert.equal(tablet.text, "Trolley (Care home)'s browser cannot encrypt end to end. Continue without end-to-end encryption, or end the guest part of the call?");
+  assert.deepEqual([tablet.alternative, tablet.alternativeWords], ["end", "End the guest part"]);
+  const mine = unsupportedQuestion({ participant: "staff:3", name: "Cleo", role: "clinician" }, "staff:3");
+  assert.equal(mine.text, "Your browser cannot encrypt end to end. Continue without end-to-end encryption, or end the guest part of the call?");
+  assert.equal(unsupportedQuestion({ ...una, name: "" }, "staff:3").alternativeWords, "Remove A participant");
+});
+
+test("with encryption off, the clinician's page turns it back on once nobody who cannot is left", () => {
+  const roster = [{ participant: "staff:3" }, { participant: "device:7" }, { participant: "guest:14" }];
+  const unsupported = new Set(["guest:14"]);
+  assert.equal(clearAction({ clear: false, unsupported, roster, joined: true }), null); // nothing decided yet
+  assert.equal(clearAction({ clear: true, unsupported, roster, joined: false }), null);
+  assert.equal(clearAction({ clear: true, unsupported, roster, joined: true }), "tell"); // a newcomer hears it
+  const left = roster.filter((p) => p.participant !== "guest:14");
+  assert.equal(clearAction({ clear: true, unsupported, roster: left, joined: false }), "restore");
+  assert.equal(clearAction({ clear: true, unsupported: new Set(), roster, joined: false }), "restore");
 });

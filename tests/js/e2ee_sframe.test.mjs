@@ -278,6 +278,65 @@ test("passthrough leaves frames as they are", async () => {
   assert.equal(await cryptor.decrypt(data, "video"), data);
 });
 
+test("a sender received in clear: its frames pass as they are, named senders only", async () => {
+  const alice = new FrameCryptor();
+  await alice.setSendKey({ kid: 1, key: key(0xa) });
+  const receiver = new FrameCryptor();
+  await receiver.setReceiveKey("alice", { kid: 1, key: key(0xa) });
+  const plain = frame("video", false, 30);
+  assert.equal(await receiver.decrypt(plain, "video", "bob"), null); // not in clear: dropped
+  receiver.receiveClear("bob", true);
+  assert.equal(await receiver.decrypt(plain, "video", "bob"), plain);
+  assert.equal(await receiver.decrypt(plain, "video"), null); // sender unknown: never in clear
+  assert.equal(await receiver.decrypt(plain, "video", "alice"), null); // alice still encrypts
+  assert.ok(await receiver.decrypt(await alice.encrypt(frame("video", false, 30), "video"), "video", "alice"));
+  assert.throws(() => receiver.receiveClear("", true), TypeError);
+  let counts = receiver.counts();
+  assert.equal(counts.clear, 1);
+  assert.equal(counts.video.clear, 1);
+  assert.deepEqual(counts.clearFrom, ["bob"]);
+  assert.deepEqual(counts.receiveKeyIds, { alice: [1] });
+  receiver.receiveClear("bob", false);
+  assert.equal(await receiver.decrypt(plain, "video", "bob"), null);
+  receiver.receiveClear("bob", true);
+  receiver.forget("bob"); // left: nothing more of theirs, in clear or not
+  assert.equal(await receiver.decrypt(plain, "video", "bob"), null);
+  counts = receiver.counts();
+  assert.deepEqual(counts.clearFrom, []);
+  assert.equal(counts.clear, 1);
+});
+
+test("a switch to clear and back is seamless: encrypted frames still decrypt, clear ones pass", async () => {
+  const bob = new FrameCryptor();
+  await bob.setSendKey({ kid: 1, key: key(0xb) });
+  const receiver = new FrameCryptor();
+  await receiver.setReceiveKey("bob", { kid: 1, key: key(0xb) });
+  receiver.receiveClear("bob", true);
+  const sealed = await bob.encrypt(frame("audio", false, 20), "audio"); // in flight as bob switches
+  bob.sendClear(true);
+  const plain = frame("audio", false, 20);
+  const sent = await bob.encrypt(plain, "audio");
+  assert.equal(sent, plain); // unencrypted, as it is
+  assert.deepEqual(await receiver.decrypt(sealed, "audio", "bob"), frame("audio", false, 20));
+  assert.equal(await receiver.decrypt(sent, "audio", "bob"), plain);
+  assert.equal(await receiver.decrypt(sealed, "audio", "bob"), sealed); // a replay: as it came, no longer trusted
+  bob.sendClear(false);
+  const again = await bob.encrypt(frame("audio", false, 20), "audio");
+  assert.notDeepEqual(again, plain);
+  assert.deepEqual(await receiver.decrypt(again, "audio", "bob"), frame("audio", false, 20));
+  assert.deepEqual([bob.counts().sentClear, bob.counts().encrypted, bob.counts().sendingClear], [1, 2, false]);
+  const counts = receiver.counts();
+  assert.deepEqual([counts.decrypted, counts.clear, counts.dropped], [2, 2, 0]);
+});
+
+test("counts name the key ids held per sender, oldest first, never the keys", async () => {
+  const receiver = new FrameCryptor({ keepKeys: 2 });
+  for (const kid of [3, 1, 2]) await receiver.setReceiveKey("alice", { kid, key: key(kid) });
+  await receiver.setReceiveKey("bob", { kid: 7, key: key(7) });
+  assert.deepEqual(receiver.counts().receiveKeyIds, { alice: [2, 3], bob: [7] });
+  assert.equal(receiver.counts().sendKeyId, null);
+});
+
 test("encryptFrame refuses a frame shorter than its codec header", async () => {
   const ctx = await createKeyContext(key(1), 2);
   assert.equal(await encryptFrame(ctx, 0, "video", Uint8Array.of(0x10, 0, 0)), null); // key frame < 10

@@ -147,6 +147,47 @@ test("an unknown mode passes nothing; passthrough passes everything; forget drop
   await assert.rejects(bob.page._call({ type: "nonsense" }), /unknown message/);
 });
 
+test("receive-clear hands one named sender's frames on as they are", async () => {
+  const bob = fakeWorker();
+  await bob.page.receiveClear("carol", true);
+  const fromCarol = transformer({ mode: "decrypt", kind: "video", from: "carol" }, [VP8_DELTA]);
+  bob.scope.onrtctransform({ transformer: fromCarol });
+  await fromCarol.closed;
+  assert.deepEqual(fromCarol.written.map((f) => Array.from(f)), [VP8_DELTA]);
+  const unnamed = transformer({ mode: "decrypt", kind: "video" }, [VP8_DELTA]);
+  bob.scope.onrtctransform({ transformer: unnamed });
+  await unnamed.closed;
+  assert.deepEqual(unnamed.written, []); // whose frame it is unknown: never in clear
+  const counts = await bob.page.counts();
+  assert.deepEqual([counts.clear, counts.clearFrom], [1, ["carol"]]);
+  await assert.rejects(bob.page.receiveClear("", true), /sender id/);
+});
+
+test("a terminated worker refuses calls at once instead of leaving them unanswered", async () => {
+  const { page } = fakeWorker();
+  const pending = page._call({ type: "nonsense" }).catch((err) => err.message);
+  page.terminate();
+  assert.equal(await pending, "worker terminated");
+  await assert.rejects(page.counts(), /worker terminated/);
+});
+
+test("send-clear sends our frames as they are, until turned off", async () => {
+  const alice = fakeWorker();
+  await alice.page.setSendKey(mediaKey(1, 4));
+  await alice.page.sendClear(true);
+  const plain = transformer({ mode: "encrypt", kind: "video" }, [VP8_DELTA]);
+  alice.scope.onrtctransform({ transformer: plain });
+  await plain.closed;
+  assert.deepEqual(plain.written.map((f) => Array.from(f)), [VP8_DELTA]);
+  await alice.page.sendClear(false);
+  const sealed = transformer({ mode: "encrypt", kind: "video" }, [VP8_DELTA]);
+  alice.scope.onrtctransform({ transformer: sealed });
+  await sealed.closed;
+  assert.notDeepEqual(Array.from(sealed.written[0]), VP8_DELTA);
+  const counts = await alice.page.counts();
+  assert.deepEqual([counts.sentClear, counts.encrypted, counts.sendingClear], [1, 1, false]);
+});
+
 test("the page picks the API the browser has", () => {
   class RTCRtpScriptTransform {
     constructor(worker, options) {

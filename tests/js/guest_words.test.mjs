@@ -44,6 +44,10 @@ test("the security level is the shared wording, with a warning when the browser 
   const not = securityWords(false);
   assert.equal(not.words, "Through telehub relay, NOT end-to-end encrypted (this browser cannot)");
   assert.match(not.warning, /cannot encrypt the call end to end/);
+  assert.deepEqual(securityWords(false, true), not); // this browser's own reason comes first
+  const waived = securityWords(true, true);
+  assert.equal(waived.words, not.words);
+  assert.match(waived.warning, /clinician chose to go on without it/);
 });
 
 test("the verification code is read out as words; until every key is in, the page says it waits", () => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { expose, testHooksOn } from "../../web/static/js/test_hooks.js";
+import { expose, testFlag, testHooksOn } from "../../web/static/js/test_hooks.js";
 
 /** Just enough of a document: the one meta the module looks for, or none. */
 const page = (content) => ({
@@ -27,4 +27,18 @@ test("expose sets the name on a test page and nothing otherwise", () => {
   assert.deepEqual(win, { telehubCall: 2 });
   expose("telehubSignalling", 3); // under node: no document, so no hook
   assert.equal(globalThis.telehubSignalling, undefined);
+});
+
+test("a test flag counts only on a test page, and only when set to true", () => {
+  const win = { telehubTestFlags: { keyless: true, other: "yes" } };
+  assert.equal(testFlag("keyless", { on: true, target: win }), true);
+  assert.equal(testFlag("keyless", { on: false, target: win }), false); // production page
+  assert.equal(testFlag("other", { on: true, target: win }), false);
+  assert.equal(testFlag("keyless", { on: true, target: {} }), false);
+  globalThis.telehubTestFlags = { keyless: true };
+  try {
+    assert.equal(testFlag("keyless"), false); // under node: no document, so no hook
+  } finally {
+    delete globalThis.telehubTestFlags;
+  }
 });

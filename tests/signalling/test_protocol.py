@@ -53,6 +53,8 @@ CLIENT_SAMPLES: list[p.ClientMessage] = [
     rm.RelayLeave(call_id=7),
     rm.E2eeIdentity(call_id=7, public_key="B" + "A" * 86),
     rm.E2eeKey(call_id=7, envelope=ENVELOPE, ref="k1"),
+    rm.E2eeUnsupported(call_id=7),
+    rm.E2eeClear(call_id=7, clear=False, ref="c1"),
 ]
 
 ITEM = p.QueueItem(
@@ -158,6 +160,8 @@ SERVER_SAMPLES: list[p.ServerMessage] = [
         ),
     ),
     rm.E2eeKeyDelivery(call_id=7, envelope=ENVELOPE),
+    rm.E2eeUnsupportedNotice(call_id=7, participant="guest:12"),
+    rm.E2eeClearState(call_id=7, clear=True),
     rm.CallMediaRoute(call_id=7, route="relay"),
     rm.CallGuests(
         call_id=7,

@@ -14,10 +14,15 @@ import pytest
 
 from hub.calls import guest_services, live
 from hub.calls.guests import GuestKind
-from hub.people.access import Actor, Role
+from hub.people import enrolment
+from hub.people.access import SYSTEM, Actor, Role, Skill
+from hub.people.admin import create_staff
+from hub.people.staff import NewStaff
 from media.relay.room import Offer, Slot
+from signalling.relay_handling import KEY_SWAP_MARK
+from tests.conftest import PASSWORD
 from tests.media.relay_clients import Client
-from tests.signalling.conftest import Peer, claim, place_call
+from tests.signalling.conftest import Peer, claim, place_call, staff_token
 from web.http.keys import CTX, SWITCHBOARD
 
 
@@ -285,6 +290,7 @@ async def test_a_guest_let_in_joins_the_relay_and_is_taken_off_when_removed(
         ("notes.open", {"call_id": call_id}),
         ("queue.subscribe", {}),
         ("rtc.offer", {"call_id": call_id, "sdp": "v=0"}),
+        ("e2ee.clear", {"call_id": call_id, "clear": True}),  # the clinician's decision
     ):
         await sam.send(kind, ref=kind, **fields)
         refused = await sam.expect("error", ref=kind)
@@ -350,3 +356,95 @@ async def test_a_relay_connection_that_dies_takes_its_participant_off(
         ]
 
     await until(nurse_alone, lambda: c.heard)
+
+
+@pytest.mark.parametrize("test_hooks", [False, True])
+async def test_only_a_test_server_swaps_the_key_of_a_participant_marked_for_it(
+    test_hooks, aiohttp_client, settings, clock, ctx, home, resident
+) -> None:
+    """The browser tests' stand-in for a server that swaps a key in transit: on a test
+    server (server.test_hooks) a participant named with KEY_SWAP_MARK is shown to everyone
+    with a fresh P-256 key instead of the one it announced; anywhere else, never."""
+    from web.app import create_app
+
+    node = await aiohttp_client(
+        create_app(settings.replace("server", test_hooks=test_hooks), clock=clock)
+    )
+    issued = await enrolment.issue_code(ctx, SYSTEM, home.id, f"Trolley {KEY_SWAP_MARK}")
+    enrolled = await enrolment.enrol(ctx, issued.code)
+    new = NewStaff.parse("cleo", "Cleo", Role.CLINICIAN.value, [Skill.CLINICIAN.value])
+    user = await create_staff(ctx, SYSTEM, new, PASSWORD)
+    tab = Peer(node, {"th_device": enrolled.token})
+    nurse = Peer(node, {"th_session": await staff_token(ctx, clock, user)})
+    try:
+        await tab.connect()
+        await nurse.connect()
+        call_id = await place_call(tab, resident.id)
+        await claim(nurse, call_id)
+        call = await live.participants(ctx, call_id)
+        tab_ref, nurse_ref = f"device:{call.device_id}", f"staff:{call.answered_by}"
+        for peer in (tab, nurse):
+            await peer.send("relay.join", call_id=call_id)
+        keys = {tab_ref: public_key(), nurse_ref: public_key()}
+        for peer, ref in ((tab, tab_ref), (nurse, nurse_ref)):
+            await peer.send("e2ee.identity", call_id=call_id, public_key=keys[ref])
+
+        async def roster_with_keys(peer: Peer) -> dict[str, str]:
+            while True:
+                roster = await peer.expect("e2ee.roster")
+                shown = {p["participant"]: p["public_key"] for p in roster["participants"]}
+                if len(shown) == 2 and all(shown.values()):
+                    return shown
+
+        seen = [await roster_with_keys(peer) for peer in (tab, nurse)]
+    finally:
+        await tab.close()
+        await nurse.close()
+    assert seen[0] == seen[1]  # everyone, the marked participant included, sees one roster
+    assert seen[0][nurse_ref] == keys[nurse_ref]  # unmarked: as announced
+    if test_hooks:
+        swapped = seen[0][tab_ref]
+        assert swapped != keys[tab_ref]
+        raw = base64.urlsafe_b64decode(swapped + "=")
+        assert len(raw) == 65 and raw[0] == 4  # a real uncompressed P-256 point
+    else:
+        assert seen[0][tab_ref] == keys[tab_ref]
+
+
+async def test_a_browser_that_cannot_encrypt_says_so_and_only_the_clinician_decides(
+    ctx, home, resident, tablet, clinician
+) -> None:
+    nurse, tab, call_id, _, tab_ref = await live_call(ctx, home, resident, tablet, clinician)
+    # Only on the relay.
+    await tab.send("e2ee.unsupported", call_id=call_id, ref="u0")
+    early = await tab.expect("error", ref="u0")
+    assert (early["code"], early["message"]) == ("forbidden", f"join call {call_id}'s relay first")
+    for peer in (tab, nurse):  # on the relay (its offers need no answer here)
+        await peer.send("relay.join", call_id=call_id)
+        await peer.expect("e2ee.roster")
+    # The tablet says its browser cannot encrypt: the clinician hears who.
+    await tab.send("e2ee.unsupported", call_id=call_id)
+    notice = await nurse.expect("e2ee.unsupported")
+    assert notice == {"type": "e2ee.unsupported", "call_id": call_id, "participant": tab_ref}
+    await tab.send("ping")  # everything the tablet heard meanwhile comes before the pong
+    while (heard := await tab.recv())["type"] != "pong":
+        assert heard["type"] != "e2ee.unsupported", heard  # not told of itself
+    # Only the clinician decides; everyone on the relay hears the decision.
+    await tab.send("e2ee.clear", call_id=call_id, clear=True, ref="c1")
+    refused = await tab.expect("error", ref="c1")
+    assert (refused["code"], refused["message"]) == (
+        "forbidden",
+        "only the clinician decides whether the call goes on without end-to-end encryption",
+    )
+    await nurse.send("e2ee.clear", call_id=call_id, clear=True)
+    for peer in (tab, nurse):
+        assert await peer.expect("e2ee.clear") == {
+            "type": "e2ee.clear",
+            "call_id": call_id,
+            "clear": True,
+        }
+    await nurse.send("e2ee.clear", call_id=call_id, clear="yes", ref="c2")
+    assert (await nurse.expect("error", ref="c2"))["code"] == "bad_field"
+    # Back to end-to-end encryption.
+    await nurse.send("e2ee.clear", call_id=call_id, clear=False)
+    assert (await tab.expect("e2ee.clear"))["clear"] is False

@@ -299,6 +299,13 @@ const relayStage = new RelayStage({
   // Relayed: the level is this browser's (end to end, or not in this browser).
   onLevel: (level) => active && sig.send("call.security", { call_id: active.callId, level }),
   onDirect: reportDirectLevel,
+  // A browser that cannot encrypt end to end: the other way out than going on without.
+  me: ME,
+  onRemove: (participant) => {
+    const guest = guests.guests.find((g) => g.participant === participant);
+    if (guest) guests.act("remove", guest);
+  },
+  onEndGuests: () => guests.endGuests(),
 });
 sig.on("call.guests", (m) => guests.show(m.call_id, m.guests));
 

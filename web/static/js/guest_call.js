@@ -10,10 +10,10 @@
 
 import { localMedia } from "./call.js";
 import { CallTiles } from "./call_tiles.js";
-import { deviceCheck, guestSocketUrl, ownState, securityWords, verificationText } from "./guest_words.js";
+import { deviceCheck, guestSocketUrl, ownState, securityWords, UNDECIDED_WORDS, verificationText } from "./guest_words.js";
 import { RelayCall } from "./relay_call.js";
 import { SignallingClient } from "./signalling.js";
-import { expose } from "./test_hooks.js";
+import { expose, testFlag } from "./test_hooks.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("guest");
@@ -124,7 +124,8 @@ function maybeJoin() {
 }
 
 function startRelay() {
-  const relay = new RelayCall({ callId, me, signalling: sig, stream: page.stream });
+  // keyless: test builds only, a guest holding no keys (tests/browser/test_relay_e2ee_browser.py).
+  const relay = new RelayCall({ callId, me, signalling: sig, stream: page.stream, keyless: testFlag("keyless") });
   page.relay = relay;
   expose("telehubRelay", relay);
   relay.addEventListener("tile", (e) => {
@@ -139,7 +140,9 @@ function startRelay() {
   relay.addEventListener("connection", (e) => {
     if (e.detail === "failed") $("nobody").textContent = "The connection to the call failed: reconnecting…";
   });
+  relay.addEventListener("clear", () => page.relay === relay && showSecurity(relay));
   showLive();
+  showSecurity(relay);
   relay.start().catch((err) => {
     console.error(err);
     $("nobody").hidden = false;
@@ -159,13 +162,24 @@ function showLive() {
   $("lobby").hidden = true;
   $("live").hidden = false;
   document.title = "In the call · telehub";
-  const security = securityWords(RelayCall.supported());
-  $("security").textContent = security.words;
-  $("security-warning").textContent = security.warning;
-  $("security-warning").hidden = !security.warning;
   $("verification").textContent = verificationText(null);
   $("camera").hidden = !page.stream.getVideoTracks().length;
   $("mute").hidden = !page.stream.getAudioTracks().length;
+}
+
+/** The level in words; with end-to-end encryption off, no code to compare; in a browser
+ *  that cannot encrypt, what it waits for (the clinician's decision). */
+function showSecurity(relay) {
+  const security = securityWords(relay.encrypts, relay.clear);
+  $("security").textContent = security.words;
+  $("security-warning").textContent = security.warning;
+  $("security-warning").hidden = !security.warning;
+  $("verification").hidden = relay.clear || !relay.encrypts;
+  if (!relay.encrypts && !relay.clear) {
+    tiles.clear(); // what arrives now is ciphertext (RelayCall holds the tiles back)
+    $("nobody").hidden = false;
+    $("nobody").textContent = UNDECIDED_WORDS;
+  }
 }
 
 function stopAll() {

@@ -37,14 +37,27 @@ export function deviceCheck(stream) {
 }
 
 /** The call's security level for this browser, in words, with a plain warning when the
- *  browser cannot encrypt end to end. */
-export function securityWords(supported) {
-  if (supported) return { words: SECURITY_WORDS.relay_e2ee, warning: "" };
-  return {
-    words: SECURITY_WORDS.relay_not_e2ee,
-    warning: "This browser cannot encrypt the call end to end: telehub's relay could see and hear it. Use a recent Chrome, Edge or Safari if you can.",
-  };
+ *  browser cannot encrypt end to end, or when the clinician chose to go on without
+ *  end-to-end encryption (``clear``) because someone's browser cannot. */
+export function securityWords(supported, clear = false) {
+  if (!supported) {
+    return {
+      words: SECURITY_WORDS.relay_not_e2ee,
+      warning: "This browser cannot encrypt the call end to end: telehub's relay could see and hear it. Use a recent Chrome, Edge or Safari if you can.",
+    };
+  }
+  if (clear) {
+    return {
+      words: SECURITY_WORDS.relay_not_e2ee,
+      warning: "Someone's browser cannot encrypt the call end to end, and the clinician chose to go on without it: telehub's relay could see and hear the call.",
+    };
+  }
+  return { words: SECURITY_WORDS.relay_e2ee, warning: "" };
 }
+
+/** What a guest whose browser cannot encrypt sees until the clinician decides. */
+export const UNDECIDED_WORDS =
+  "Your browser cannot encrypt the call end to end. The clinician is deciding whether to go on without it: you will see and hear the others if so.";
 
 /** The verification code as the page shows it. */
 export function verificationText(words) {

@@ -54,6 +54,12 @@ export class MediaRoute extends EventTarget {
     this.call.relayed = true;
     this._emit("relay", relay);
     this._emit("security", SECURITY_WORDS[RelayCall.supported() ? "relay_e2ee" : "relay_not_e2ee"]);
+    // The clinician chose to go on without end-to-end encryption (a browser cannot), or
+    // turned it back on: every screen says so.
+    relay.addEventListener("clear", (e) => {
+      if (this.relay !== relay) return;
+      this._emit("security", SECURITY_WORDS[e.detail || !relay.encrypts ? "relay_not_e2ee" : "relay_e2ee"]);
+    });
     relay.addEventListener("connection", (e) => {
       // Make before break: the peer-to-peer leg stops sending once the relay carries media.
       if (e.detail === "connected" && this.relay === relay) this._pauseDirect(true);

@@ -13,9 +13,27 @@
 // before and a leaver what comes after. Keys received (e2ee.key_delivery) are opened
 // and handed to the worker; an envelope that does not open, or an old one, is dropped.
 //
+// This side announces its key once per join (when the roster has none for it), and its
+// verification code always covers the key it holds itself, whatever the roster says its
+// key is: a server that swapped it (for everyone, this side included) makes this screen's
+// words differ from the others'. Announcing again would only loop against such a server.
+//
+// A browser without encoded transforms cannot encrypt: it says so (e2ee.unsupported, on
+// joining and whenever the roster changes, so that newcomers hear it too), announces no
+// key, sends nothing and shows nothing it receives (ciphertext: noise) until the
+// clinician decides to go on without end-to-end encryption (e2ee.clear). Then every
+// sender sends its frames unencrypted — the relay sends one stream to everyone — and
+// every receiver takes each sender's frames as they come when they do not decrypt
+// (per sender, so frames still in flight either way arrive whole). When the clinician's
+// page turns encryption back on (the browser that could not has gone) — or as soon as a
+// browser sees the last one that could not leave its roster — every sender encrypts
+// again with the key it made when that browser left.
+//
 // Events: "tile" ({participant, name, role, kind, stream}), "roster" ([{participant,
 // name, role, publicKey}]), "verification" (the code's words, or null until every
-// participant has announced a key), "connection" (RTCPeerConnectionState).
+// participant who can has announced a key), "connection" (RTCPeerConnectionState),
+// "unsupported" ({participant, name, role}: their browser cannot encrypt), "clear"
+// (true: the call's frames go unencrypted now; false: end to end again).
 
 import { createIdentity, createMediaKey, nextMediaKey, openEnvelope, ReceivedKeys, sealEnvelope } from "./e2ee/keys.js";
 import { decryptReceiver, E2EEWorker, encryptSender, peerConnectionConfig, supportsE2EE } from "./e2ee/transform.js";
@@ -32,9 +50,13 @@ const API =
     : globalThis;
 
 export class RelayCall extends EventTarget {
-  constructor({ callId, me, signalling, stream, iceServers = [] }) {
+  /** ``keyless``: test builds only (test_hooks.js testFlag): a participant that drops
+   *  every key sent to it and hands what it receives to its decoders undecrypted, to
+   *  show that what crosses the relay is ciphertext. */
+  constructor({ callId, me, signalling, stream, iceServers = [], keyless = false }) {
     super();
     this.callId = callId;
+    this.keyless = keyless;
     this.me = me; // this participant's id: "device:7", "staff:3", "guest:12"
     this.sig = signalling;
     this.stream = stream;
@@ -44,6 +66,11 @@ export class RelayCall extends EventTarget {
     this.roster = [];
     this.code = null;
     this.closed = false;
+    this.encrypts = supportsE2EE(API); // false: no encoded transforms in this browser
+    this.clear = false; // the clinician chose to go on without end-to-end encryption
+    this.unsupported = new Set(); // others on the relay whose browsers cannot encrypt
+    this._own = new Set(); // this side's senders: its camera and microphone
+    this._held = new Map(); // "participant kind" -> tile, in a browser that cannot decrypt
     this._encrypted = new WeakSet(); // senders already piped through the worker
     this._received = new ReceivedKeys();
     this._sentKid = new Map(); // participant -> the key id last sealed to them
@@ -58,10 +85,12 @@ export class RelayCall extends EventTarget {
   }
 
   async start() {
-    this.identity = await createIdentity();
-    this.worker = E2EEWorker.start();
-    this.sendKey = createMediaKey(1);
-    await this.worker.setSendKey(this.sendKey);
+    if (this.encrypts) {
+      this.identity = await createIdentity();
+      this.worker = E2EEWorker.start();
+      this.sendKey = createMediaKey(1);
+      await this.worker.setSendKey(this.sendKey);
+    }
     const mine = (handler) => (m) => {
       if (m.call_id !== this.callId || this.closed) return;
       this._inbox = this._inbox.then(() => handler(m)).catch((err) => console.error(err));
@@ -70,6 +99,8 @@ export class RelayCall extends EventTarget {
       this.sig.on("relay.offer", mine((m) => this._onOffer(m))),
       this.sig.on("e2ee.roster", mine((m) => this._onRoster(m))),
       this.sig.on("e2ee.key_delivery", mine((m) => this._onKey(m))),
+      this.sig.on("e2ee.unsupported", mine((m) => this._onUnsupported(m))),
+      this.sig.on("e2ee.clear", mine((m) => this._onClear(m))),
     ];
     this.sig.send("relay.join", { call_id: this.callId });
     return this;
@@ -84,9 +115,22 @@ export class RelayCall extends EventTarget {
     this.worker?.terminate();
   }
 
-  /** Frames encrypted, decrypted and dropped so far (for the page and for tests). */
-  counts() {
-    return this.worker.counts();
+  /** Frames encrypted, decrypted and dropped so far (for the page and for tests); null in
+   *  a browser that cannot encrypt, or once stopped. */
+  async counts() {
+    return this.worker && !this.closed ? this.worker.counts() : null;
+  }
+
+  /** The clinician's decision (the server takes it from the call's clinician only): every
+   *  frame unencrypted from now on (true), or end to end again (false). */
+  decideClear(clear) {
+    this.sig.send("e2ee.clear", { call_id: this.callId, clear });
+  }
+
+  /** Whether this side's camera and microphone go out: always when it encrypts; from a
+   *  browser that cannot, only once the clinician chose to go on without. */
+  _sending() {
+    return this.encrypts || this.clear;
   }
 
   // -- media -----------------------------------------------------------------------
@@ -99,17 +143,26 @@ export class RelayCall extends EventTarget {
       if (!t.mid || this.slots.has(t.mid) || t.currentDirection === "stopped") continue;
       // A transceiver no slot names carries this side's own camera or microphone.
       const kind = t.receiver.track.kind;
-      if (!this._encrypted.has(t.sender)) {
+      if (this.encrypts && !this._encrypted.has(t.sender)) {
         // Before the track: the sender must never send a frame in clear.
         encryptSender(t.sender, this.worker.worker, kind, { g: API });
         this._encrypted.add(t.sender);
       }
-      const track = this.stream.getTracks().find((x) => x.kind === kind) ?? null;
-      if (t.sender.track !== track) await t.sender.replaceTrack(track);
+      this._own.add(t.sender);
+      await this._send(t.sender, kind);
       t.direction = "sendonly";
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     this.sig.send("relay.answer", { call_id: this.callId, sdp: this.pc.localDescription.sdp });
+  }
+
+  async _send(sender, kind = sender.track?.kind ?? this._kind(sender)) {
+    const track = this._sending() ? this.stream.getTracks().find((x) => x.kind === kind) ?? null : null;
+    if (sender.track !== track) await sender.replaceTrack(track);
+  }
+
+  _kind(sender) {
+    return this.pc.getTransceivers().find((t) => t.sender === sender)?.receiver.track.kind;
   }
 
   _createPc() {
@@ -121,15 +174,22 @@ export class RelayCall extends EventTarget {
       if (!slot) return;
       // Set in ontrack: this side answers, where Chromium feeds such a transform
       // (FIELD-NOTES: not when the receiving side makes the offer).
-      decryptReceiver(event.receiver, this.worker.worker, slot.kind, { from: slot.participant, g: API });
+      if (this.encrypts) {
+        if (this.keyless || this.clear) this.worker.receiveClear(slot.participant, true).catch(() => {});
+        decryptReceiver(event.receiver, this.worker.worker, slot.kind, { from: slot.participant, g: API });
+      }
       const who = this.roster.find((p) => p.participant === slot.participant);
-      this._emit("tile", {
+      const tile = {
         participant: slot.participant,
         name: who?.name ?? "",
         role: who?.role ?? "",
         kind: slot.kind,
         stream: new MediaStream([event.track]),
-      });
+      };
+      // A browser that cannot decrypt shows a tile only while frames come unencrypted: it
+      // would play the others' ciphertext as noise.
+      if (!this.encrypts) this._held.set(`${tile.participant} ${tile.kind}`, tile);
+      if (this.encrypts || this.clear) this._emit("tile", tile);
     });
   }
 
@@ -142,33 +202,81 @@ export class RelayCall extends EventTarget {
       role: p.role,
       publicKey: p.public_key,
     }));
+    const members = this.roster.map((p) => p.participant).sort().join(" ");
+    const changed = members !== this._members;
+    const previous = new Set(this._members.split(" "));
+    this._members = members;
+    const gone = [...previous].filter((id) => id && !members.split(" ").includes(id));
+    const lastUnsupportedLeft = gone.some((id) => this.unsupported.has(id));
+    for (const id of gone) this.unsupported.delete(id);
+    for (const [key, tile] of this._held) if (gone.includes(tile.participant)) this._held.delete(key);
     this._emit("roster", this.roster);
+    if (!this.encrypts) {
+      // Whoever is here now (a newcomer too) hears that this browser cannot encrypt.
+      if (changed) this.sig.send("e2ee.unsupported", { call_id: this.callId });
+      return;
+    }
     const mine = this.roster.find((p) => p.participant === this.me);
-    if (mine && mine.publicKey !== this.identity.publicKeyB64) {
+    if (mine && !mine.publicKey) {
       this.sig.send("e2ee.identity", { call_id: this.callId, public_key: this.identity.publicKeyB64 });
     }
-    const members = this.roster.map((p) => p.participant).sort().join(" ");
-    if (members !== this._members) {
+    if (changed) {
       // Someone joined or left: a new key, so that nobody reads what they should not.
-      const previous = new Set(this._members.split(" "));
-      this._members = members;
-      for (const gone of previous) {
-        if (gone && !members.split(" ").includes(gone)) {
-          this._received.forget(gone);
-          this._sentKid.delete(gone);
-          await this.worker.forget(gone);
-        }
+      for (const id of gone) {
+        this._received.forget(id);
+        this._sentKid.delete(id);
+        await this.worker.forget(id);
       }
       this.sendKey = nextMediaKey(this.sendKey);
       await this.worker.setSendKey(this.sendKey);
     }
     await this._shareKey();
-    const keys = this.roster.map((p) => p.publicKey);
+    await this._recode();
+    // The last browser that could not encrypt has gone: encrypt again (with the key just
+    // made) without waiting for the clinician's page to say so — going back to end to
+    // end needs nobody's decision, and that page may itself have dropped out.
+    if (this.clear && lastUnsupportedLeft && this.unsupported.size === 0) await this._onClear({ clear: false });
+  }
+
+  /** The verification code over every key media keys are sealed to: our own entry is the
+   *  key we hold, never the server's word for it; a browser that said it cannot encrypt
+   *  has none, and is left out (it gets no media key either). */
+  async _recode() {
+    const keyed = this.roster.filter((p) => !(this.unsupported.has(p.participant) && !p.publicKey));
+    const keys = keyed.map((p) => (p.participant === this.me && p.publicKey ? this.identity.publicKeyB64 : p.publicKey));
     this.code = keys.every(Boolean) && keys.length > 1 ? await verificationCode(keys) : null;
     this._emit("verification", this.code);
   }
 
+  async _onUnsupported(m) {
+    const who = this.roster.find((p) => p.participant === m.participant);
+    if (!who || m.participant === this.me || this.unsupported.has(m.participant)) return;
+    this.unsupported.add(m.participant);
+    this._emit("unsupported", { participant: who.participant, name: who.name, role: who.role });
+    if (this.encrypts) await this._recode();
+  }
+
+  async _onClear(m) {
+    if (m.clear === this.clear) return;
+    this.clear = m.clear;
+    if (this.encrypts) {
+      await this.worker.sendClear(this.clear);
+      const senders = new Set([...this.slots.values()].map((s) => s.participant));
+      for (const from of senders) await this.worker.receiveClear(from, this.clear || this.keyless);
+    } else {
+      for (const sender of this._own) await this._send(sender);
+      // Back to end to end, the page takes its tiles down (its "clear" event).
+      if (this.clear) for (const tile of this._held.values()) this._emit("tile", tile);
+    }
+    this._emit("clear", this.clear);
+  }
+
   async _shareKey() {
+    // Not before the server shows our own key to everyone: an envelope that reached
+    // someone before a roster with our key could not be opened there, and this key id
+    // would never be sent to them again (until the next change of the roster). The
+    // roster with our key goes to each of them before anything we send after seeing it.
+    if (!this.roster.find((p) => p.participant === this.me)?.publicKey) return;
     for (const p of this.roster) {
       if (p.participant === this.me || !p.publicKey || this._sentKid.get(p.participant) === this.sendKey.kid) continue;
       const envelope = await sealEnvelope({
@@ -185,6 +293,7 @@ export class RelayCall extends EventTarget {
   }
 
   async _onKey(m) {
+    if (this.keyless || !this.encrypts) return;
     const roster = new Map(this.roster.filter((p) => p.publicKey).map((p) => [p.participant, p.publicKey]));
     const opened = await openEnvelope(m.envelope, {
       identity: this.identity,

@@ -198,6 +198,8 @@ function startRoute(c) {
     relay.addEventListener("verification", (t) => {
       if (r.relay === relay) $("verification").textContent = verificationText(t.detail);
     });
+    // Going on without end-to-end encryption (someone's browser cannot): no code to compare.
+    relay.addEventListener("clear", (t) => r.relay === relay && ($("verification").hidden = t.detail));
     $("verification").textContent = verificationText(null);
     $("verification").hidden = false;
     // How this side's media travels now: stored with the consultation, shown everywhere.

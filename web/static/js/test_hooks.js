@@ -13,3 +13,11 @@ export function testHooksOn(doc = globalThis.document) {
 export function expose(name, value, { on = testHooksOn(), target = globalThis } = {}) {
   if (on) target[name] = value;
 }
+
+/** A behaviour the browser tests ask of a page (window.telehubTestFlags[name], set by a
+ *  Playwright init script), honoured on a test page only: false in production whatever
+ *  the window holds. E.g. "keyless": a guest that receives the relay's media but holds
+ *  no keys (tests/browser/test_relay_e2ee_browser.py). */
+export function testFlag(name, { on = testHooksOn(), target = globalThis } = {}) {
+  return on && target.telehubTestFlags?.[name] === true;
+}

@@ -213,7 +213,7 @@ export class ReplayWindow {
 }
 
 function emptyCounts() {
-  return { encrypted: 0, decrypted: 0, dropped: 0 };
+  return { encrypted: 0, decrypted: 0, dropped: 0, clear: 0, sentClear: 0 };
 }
 
 /** One worker's frame encryption state: our sending key, the keys of each other sender,
@@ -232,6 +232,11 @@ export class FrameCryptor {
     // Chromium's createEncodedStreams, whose transform cannot be removed): frames pass as
     // they are, both ways.
     this.passthrough = false;
+    // Senders whose frames arrive unencrypted and are handed on as they are (receiveClear).
+    this._clearFrom = new Set();
+    // Our frames go out unencrypted (sendClear): a relayed call whose clinician chose to
+    // go on without end-to-end encryption for a browser that cannot do it.
+    this._sendClear = false;
   }
 
   async _contexts(mediaKey) {
@@ -272,6 +277,22 @@ export class FrameCryptor {
   /** Forget every key of a sender (they left: nothing more of theirs is accepted). */
   forget(from) {
     this._senders.delete(from);
+    this._clearFrom.delete(from);
+  }
+
+  /** Hand on `from`'s frames that do not decrypt as they arrive (`enabled`), or drop them
+   *  again. Only frames of a receiver piped with that sender's id: a frame whose sender
+   *  is not known is never let through unencrypted. Whoever turns this on accepts that
+   *  the relay could read, and forge, that sender's frames. */
+  receiveClear(from, enabled) {
+    if (typeof from !== "string" || !from) throw new TypeError("a sender id is needed");
+    if (enabled) this._clearFrom.add(from);
+    else this._clearFrom.delete(from);
+  }
+
+  /** Send our frames unencrypted (`enabled`), or encrypted again with the send key. */
+  sendClear(enabled) {
+    this._sendClear = enabled === true;
   }
 
   _drop(kind, reason) {
@@ -284,6 +305,10 @@ export class FrameCryptor {
   async encrypt(data, kind) {
     if (!KINDS.has(kind)) return this._drop(kind, "bad-kind");
     if (this.passthrough) return data;
+    if (this._sendClear) {
+      this._counts[kind].sentClear++;
+      return data;
+    }
     const ctx = this._send?.[kind];
     if (!ctx) return this._drop(kind, "no-send-key");
     if (ctx.next > MAX_VALUE) return this._drop(kind, "counter-exhausted");
@@ -304,13 +329,30 @@ export class FrameCryptor {
   async decrypt(data, kind, from = null) {
     if (!KINDS.has(kind)) return this._drop(kind, "bad-kind");
     if (this.passthrough) return data;
+    const { frame, reason } = await this._open(data, kind, from);
+    if (frame) {
+      this._counts[kind].decrypted++;
+      return frame;
+    }
+    // A sender received in clear: what does not decrypt under its keys is taken as it
+    // came. Decrypting first keeps a switch seamless both ways: frames it encrypted
+    // before (or after) going unencrypted still arrive as pictures, never as noise.
+    if (from !== null && this._clearFrom.has(from)) {
+      this._counts[kind].clear++;
+      return data;
+    }
+    return this._drop(kind, reason);
+  }
+
+  /** {frame} decrypted, or {reason} it was not. */
+  async _open(data, kind, from) {
     const parsed = parseFrame(kind, data);
-    if (!parsed) return this._drop(kind, "not-sframe");
-    if (parsed.kid % 2 !== (kind === "audio" ? 1 : 0)) return this._drop(kind, "wrong-kind");
+    if (!parsed) return { reason: "not-sframe" };
+    if (parsed.kid % 2 !== (kind === "audio" ? 1 : 0)) return { reason: "wrong-kind" };
     const keyId = Math.floor(parsed.kid / 2);
     const senders = from === null ? [...this._senders.values()] : [this._senders.get(from)];
     const candidates = senders.map((keys) => keys?.get(keyId)?.[kind]).filter(Boolean);
-    if (candidates.length === 0) return this._drop(kind, "no-key");
+    if (candidates.length === 0) return { reason: "no-key" };
     let replayed = false;
     for (const ctx of candidates) {
       if (!ctx.window.fresh(parsed.ctr)) {
@@ -319,25 +361,33 @@ export class FrameCryptor {
       }
       const frame = await openFrame(ctx, parsed, this._subtle);
       if (!frame) continue;
-      if (!ctx.window.commit(parsed.ctr)) return this._drop(kind, "replay");
-      this._counts[kind].decrypted++;
-      return frame;
+      if (!ctx.window.commit(parsed.ctr)) return { reason: "replay" };
+      return { frame };
     }
-    return this._drop(kind, replayed ? "replay" : "auth-failed");
+    return { reason: replayed ? "replay" : "auth-failed" };
   }
 
-  /** What happened so far: totals, per kind, and drop reasons. */
+  /** What happened so far: totals, per kind, and drop reasons; the key ids in use (ours,
+   *  and those held for each sender, oldest first: ids, never keys). `clear`: frames
+   *  received and handed on unencrypted (receiveClear); `sentClear`: sent so (sendClear). */
   counts() {
     const { audio, video } = this._counts;
     const total = (name) => audio[name] + video[name];
+    const receiveKeyIds = {};
+    for (const [from, keys] of this._senders) receiveKeyIds[from] = [...keys.keys()].sort((a, b) => a - b);
     return {
       encrypted: total("encrypted"),
       decrypted: total("decrypted"),
       dropped: total("dropped") + (this._reasons["bad-kind"] ?? 0),
+      clear: total("clear"),
+      sentClear: total("sentClear"),
       audio: { ...audio },
       video: { ...video },
       reasons: { ...this._reasons },
       sendKeyId: this._send?.keyId ?? null,
+      receiveKeyIds,
+      clearFrom: [...this._clearFrom].sort(),
+      sendingClear: this._sendClear,
     };
   }
 }

@@ -59,6 +59,7 @@ export class E2EEWorker {
     this.worker = worker;
     this._nextId = 1;
     this._pending = new Map();
+    this._terminated = false;
     worker.addEventListener("message", (event) => {
       const { id, ok, error, ...result } = event.data ?? {};
       const pending = this._pending.get(id);
@@ -75,6 +76,8 @@ export class E2EEWorker {
   }
 
   _call(message) {
+    // A terminated worker never answers: refuse at once rather than wait for ever.
+    if (this._terminated) return Promise.reject(new Error("worker terminated"));
     const id = this._nextId++;
     return new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
@@ -97,17 +100,29 @@ export class E2EEWorker {
     return this._call({ type: "forget", from });
   }
 
+  /** Hand on `from`'s frames that do not decrypt as they came (or drop them again). */
+  receiveClear(from, enabled) {
+    return this._call({ type: "receive-clear", from, enabled });
+  }
+
+  /** Send our frames unencrypted (or encrypted again, with the current send key). */
+  sendClear(enabled) {
+    return this._call({ type: "send-clear", enabled });
+  }
+
   /** Let frames through unchanged (a peer-to-peer leg on the createEncodedStreams path). */
   setPassthrough(enabled) {
     return this._call({ type: "passthrough", enabled });
   }
 
-  /** {encrypted, decrypted, dropped, audio, video, reasons, sendKeyId}. */
+  /** {encrypted, decrypted, dropped, clear, sentClear, audio, video, reasons, sendKeyId,
+   *  receiveKeyIds, clearFrom, sendingClear} (FrameCryptor.counts). */
   async counts() {
     return (await this._call({ type: "counts" })).counts;
   }
 
   terminate() {
+    this._terminated = true;
     this.worker.terminate();
     for (const { reject } of this._pending.values()) reject(new Error("worker terminated"));
     this._pending.clear();

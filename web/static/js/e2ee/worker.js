@@ -18,6 +18,9 @@
 //                                          receivers can start decoding at once)
 //   {type: "receive-key", from, kid, key} add a sender's media key → {added}
 //   {type: "forget", from}                drop a sender's keys (left, or rejoined)
+//   {type: "receive-clear", from, enabled} hand on that sender's frames that do not
+//                                          decrypt as they came (or drop them again)
+//   {type: "send-clear", enabled}         send our frames unencrypted (or encrypted again)
 //   {type: "passthrough", enabled}        frames pass unchanged (peer-to-peer leg only)
 //   {type: "counts"}                      → {counts: FrameCryptor.counts()}
 
@@ -68,6 +71,12 @@ export function installWorker(scope, cryptor = new FrameCryptor()) {
         return { added: await cryptor.setReceiveKey(message.from, { kid: message.kid, key: message.key }) };
       case "forget":
         cryptor.forget(message.from);
+        return {};
+      case "receive-clear":
+        cryptor.receiveClear(message.from, message.enabled === true);
+        return {};
+      case "send-clear":
+        cryptor.sendClear(message.enabled === true);
         return {};
       case "passthrough":
         cryptor.passthrough = message.enabled === true;
