@@ -18,6 +18,8 @@ or the one node a deployment sends media signalling to).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +32,8 @@ from signalling import relay_messages as rm
 
 __all__ = ["RelayCalls", "Seat"]
 
+log = logging.getLogger(__name__)
+
 Deliver = Callable[[str, rm.RelayServerMessage], Awaitable[None]]
 
 
@@ -41,6 +45,13 @@ class Seat:
     name: str
     role: rm.ParticipantRole
     public_key: str | None = None
+    # Which socket sat down (a number per connection): when a browser's socket drops
+    # and it joins again on a new one, the old socket's late goodbye must not take the
+    # new seat away.
+    owner: int = 0
+    # This seat's number, new at every join: offers and relay.lost name it, so that a
+    # browser that joined again can tell what still comes for its earlier seat.
+    number: int = 0
 
 
 #: Makes the relay unit, given where its offers go and whom to tell of a lost connection.
@@ -55,13 +66,14 @@ def embedded(clock: Clock) -> MakeUnit:
 class RelayCalls:
     def __init__(self, deliver: Deliver, make_unit: MakeUnit) -> None:
         self._deliver = deliver
-        self.unit = make_unit(self._send_offer, lambda call_id, who: self.gone(who, [call_id]))
+        self.unit = make_unit(self._send_offer, self._lost)
         self._seats: dict[int, dict[str, Seat]] = {}
         # Leaves of connections that went away: the socket's handler may be cancelled
         # while it closes, so the relay finishes them in tasks of its own.
         self._leaving: set[asyncio.Task[None]] = set()
         # The newest key id each participant sent each other one, per call.
         self._kids: dict[tuple[int, str, str], int] = {}
+        self._numbers = itertools.count(1)  # seat numbers
 
     def seats(self, call_id: int) -> tuple[Seat, ...]:
         return tuple(self._seats.get(call_id, {}).values())
@@ -73,13 +85,20 @@ class RelayCalls:
         """Put a participant on the relay (joining again first leaves: a reload)."""
         if self.is_on(call_id, seat.participant):
             await self.leave(call_id, seat.participant)
+        seat = replace(seat, number=next(self._numbers))
         offer = await self.unit.join(call_id, seat.participant)
         self._seats.setdefault(call_id, {})[seat.participant] = seat
         await self._roster_changed(call_id)
-        return _offer_message(offer)
+        return _offer_message(offer, seat.number)
 
-    async def answer(self, call_id: int, participant: str, sdp: str) -> None:
-        self._require(call_id, participant)
+    async def answer(
+        self, call_id: int, participant: str, sdp: str, seat: int | None = None
+    ) -> None:
+        """``participant``'s answer to the relay's latest offer; refused (LookupError) if
+        it answers an offer of a seat they no longer hold."""
+        current = self._require(call_id, participant)
+        if seat is not None and seat != current.number:
+            raise LookupError(f"seat {seat} of {participant} in call {call_id} is gone")
         await self.unit.answer(call_id, participant, sdp)
 
     async def announce(self, call_id: int, participant: str, public_key: str) -> None:
@@ -109,10 +128,21 @@ class RelayCalls:
     async def deliver(self, to: str, message: rm.RelayServerMessage) -> None:
         await self._deliver(to, message)
 
-    async def leave(self, call_id: int, participant: str) -> None:
+    async def leave(
+        self,
+        call_id: int,
+        participant: str,
+        owner: int | None = None,
+        number: int | None = None,
+    ) -> None:
+        """Take ``participant`` off the call's relay — only if their seat is still the
+        one socket ``owner`` sat in, or the one numbered ``number``, when given: a newer
+        seat of the same person stays."""
         seats = self._seats.get(call_id, {})
-        if seats.pop(participant, None) is None:
+        seat = seats.get(participant)
+        if seat is None or owner not in (None, seat.owner) or number not in (None, seat.number):
             return
+        del seats[participant]
         self._forget_kids(lambda k: k[0] == call_id and participant in k[1:])
         await self.unit.leave(call_id, participant)
         if seats:
@@ -120,10 +150,11 @@ class RelayCalls:
         else:
             del self._seats[call_id]
 
-    def gone(self, participant: str, call_ids: Iterable[int]) -> None:
-        """``participant``'s connection went away: take them off these calls' relays."""
+    def gone(self, participant: str, call_ids: Iterable[int], owner: int | None = None) -> None:
+        """``participant``'s connection went away: take them off these calls' relays
+        (only seats that socket, ``owner``, sat in, if given)."""
         for call_id in call_ids:
-            self._in_background(self.leave(call_id, participant))
+            self._in_background(self.leave(call_id, participant, owner))
 
     def end_soon(self, call_id: int) -> None:
         """End a call's relay in the background (closing connections takes a while)."""
@@ -156,8 +187,26 @@ class RelayCalls:
             raise LookupError(f"{participant} is not on the relay for call {call_id}")
         return seat
 
+    def _lost(self, call_id: int, participant: str) -> None:
+        """The relay lost a participant's media connection while their socket stayed:
+        off the relay, and told, so that their browser joins again."""
+        seat = self._seats.get(call_id, {}).get(participant)
+        if seat is None:
+            return
+        log.info("relay: lost %s's media in call %d; they join again", participant, call_id)
+
+        async def off_and_tell() -> None:
+            if self._seats.get(call_id, {}).get(participant) is not seat:
+                return  # they joined again meanwhile: the lost seat is already gone
+            await self.leave(call_id, participant, number=seat.number)
+            await self._deliver(participant, rm.RelayLost(call_id=call_id, seat=seat.number))
+
+        self._in_background(off_and_tell())
+
     async def _send_offer(self, offer: Offer) -> None:
-        await self._deliver(offer.participant, _offer_message(offer))
+        seat = self._seats.get(offer.call_id, {}).get(offer.participant)
+        if seat is not None:  # (else they left meanwhile)
+            await self._deliver(offer.participant, _offer_message(offer, seat.number))
 
     async def _roster_changed(self, call_id: int) -> None:
         """Everyone on the relay hears who is there and their keys: a browser rotates
@@ -176,9 +225,10 @@ class RelayCalls:
             await self._deliver(seat.participant, roster)
 
 
-def _offer_message(offer: Offer) -> rm.RelayOffer:
+def _offer_message(offer: Offer, seat: int) -> rm.RelayOffer:
     return rm.RelayOffer(
         call_id=offer.call_id,
+        seat=seat,
         sdp=offer.sdp,
         slots=tuple(
             rm.RelaySlot(

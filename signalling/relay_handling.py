@@ -45,6 +45,7 @@ KEY_SWAP_MARK = "[swap my key]"  # test servers only: see the module's docstring
 class Connection(Protocol):
     actor: Actor
     relay_calls: set[int]  # the calls this connection joined the relay of
+    serial: int  # this connection's number in its process: whose seat is whose
     test_hooks: bool  # server.test_hooks: a test server (KEY_SWAP_MARK)
 
     @property
@@ -66,18 +67,21 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
     match m:
         case rm.RelayJoin():
             role = await conn.require_party(m.call_id)
-            seat = Seat(me, conn.actor.name, role)
+            seat = Seat(me, conn.actor.name, role, owner=conn.serial)
             offer = await relay.join(m.call_id, seat)
             conn.relay_calls.add(m.call_id)
             conn.send(replace(offer, ref=m.ref))
         case rm.RelayAnswer():
             _require_on(relay, m.call_id, me)
-            await relay.answer(m.call_id, me, m.sdp)
+            try:
+                await relay.answer(m.call_id, me, m.sdp, m.seat)
+            except LookupError as gone:
+                raise _refuse("stale_seat", str(gone), m.ref) from None
         case rm.RelayLeave():
             # In the background: closing a peer connection can take a while, and this
             # socket's next message (call.end, say) must not wait for it.
             conn.relay_calls.discard(m.call_id)
-            relay.gone(me, [m.call_id])
+            relay.gone(me, [m.call_id], owner=conn.serial)
         case rm.E2eeIdentity():
             _require_on(relay, m.call_id, me)
             if not _is_public_key(m.public_key):
@@ -122,7 +126,7 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
 def disconnected(conn: Connection) -> None:
     """The connection went away: off every relay it was on (the others renegotiate and,
     seeing the roster change, rotate their keys)."""
-    conn.relay.gone(address_of(conn.actor), list(conn.relay_calls))
+    conn.relay.gone(address_of(conn.actor), list(conn.relay_calls), owner=conn.serial)
     conn.relay_calls.clear()
 
 

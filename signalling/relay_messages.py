@@ -8,7 +8,8 @@ A call moves onto the media relay when a guest is admitted (``call.media_route``
 relay, each party joins (``relay.join``): the relay makes every offer
 (``relay.offer``, with ``slots`` saying whose audio or video each transceiver
 carries) and the browser answers (``relay.answer``). When someone else joins or leaves,
-another ``relay.offer`` arrives on its own.
+another ``relay.offer`` arrives on its own. If the relay loses a browser's connection
+(``relay.lost``) or the browser's socket reconnects, the browser joins again.
 
 End-to-end keys: each participant announces a per-call public key
 (``e2ee.identity``); the server sends everyone the call's roster with every public key
@@ -48,7 +49,7 @@ MAX_LENGTH = {
     "mid": 16,
     "name": 200,
 }
-RANGE = {"kid": (0, MAX_KID)}
+RANGE = {"kid": (0, MAX_KID), "seat": (1, MAX_KID)}
 
 MediaRoute: TypeAlias = Literal["direct", "relay"]
 RelayKind: TypeAlias = Literal["audio", "video"]
@@ -69,6 +70,7 @@ class RelayAnswer:
     TYPE: ClassVar[str] = "relay.answer"
     call_id: int
     sdp: str
+    seat: int | None = None  # the seat of the offer answered (relay.offer's): refused if gone
     ref: str | None = None
 
 
@@ -151,6 +153,9 @@ class RelayOffer:
     call_id: int
     sdp: str
     slots: tuple[RelaySlot, ...]
+    # Which of this participant's joins the offer belongs to: a browser that joined again
+    # ignores what still comes for its earlier seat.
+    seat: int
     ref: str | None = None
 
 
@@ -197,6 +202,17 @@ class E2eeClearState:
 
 
 @dataclass(frozen=True)
+class RelayLost:
+    """The relay lost this browser's media connection (ICE consent ran out: the network
+    went away for a while, or a machine too busy to answer in time). The participant is
+    off the relay; the browser joins again by itself (``relay.join``)."""
+
+    TYPE: ClassVar[str] = "relay.lost"
+    call_id: int
+    seat: int  # the seat lost (relay.offer's): a browser already on a newer one ignores it
+
+
+@dataclass(frozen=True)
 class CallMediaRoute:
     """Where a call's media goes now: directly (or through TURN) between the two
     parties, or through telehub's relay because a guest is in the call."""
@@ -231,6 +247,7 @@ RelayClientMessage: TypeAlias = (
 )
 RelayServerMessage: TypeAlias = (
     RelayOffer
+    | RelayLost
     | E2eeRoster
     | E2eeKeyDelivery
     | E2eeUnsupportedNotice

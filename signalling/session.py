@@ -80,6 +80,7 @@ class ClientSession:
         self._role = "device" if actor.is_device else "clinician"
         self.is_guest = actor.kind == GUEST  # takes part in a call's media, nothing else
         self.relay_calls: set[int] = set()  # calls whose media relay this socket joined
+        self.serial = board.next_serial()  # which socket this is (relay seats are per socket)
         self.test_hooks = board.ctx.settings.server.test_hooks  # relay_handling's test hook
 
     # -- Outbox (used by the switchboard) -----------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -117,6 +118,8 @@ class Switchboard:
         # Live sockets per tablet/staff address and per client address, counted from
         # before the upgrade (``admit``), so that a burst of connects cannot overshoot.
         self._open: Counter[str] = Counter()
+        # A number for each socket this process accepts (relay seats say whose they are).
+        self._serials = itertools.count(1)
         # WebSocket messages' database work at once: the rest of the pool is for pages.
         self.db_work = asyncio.Semaphore(max(1, settings.max_db_work))
         # Staff with a console socket on this process or another (signalling/presence.py).
@@ -187,6 +190,9 @@ class Switchboard:
         for address, conns in self._local.items():
             kinds[address.split(":", 1)[0]] += len(conns)
         return kinds
+
+    def next_serial(self) -> int:
+        return next(self._serials)
 
     def register(self, conn: Outbox) -> None:
         self._local[address_of(conn.actor)].add(conn)

@@ -103,6 +103,27 @@ def test_a_guest_waits_is_let_in_sees_everyone_on_the_relay_and_is_removed(
         until_text(tablet, "security", f"t === {E2EE_WORDS!r}")
         body = guest.inner_text("body")
         assert "Edna" not in body and "Smith" not in body  # nothing about the resident
+
+        # The relay says it lost the guest's media connection (relay.lost: what it sends
+        # when ICE consent runs out, ~30 s into a network gone away —
+        # tests/signalling/test_relay_ws.py shows the server side; here the message is
+        # handed to the page's signalling client as if it had come): the guest's browser
+        # joins again by itself. Same keys, same words; video decodes on the new connection.
+        guest.evaluate(
+            "(id) => window.telehubSignalling._receive("
+            "JSON.stringify({ type: 'relay.lost', call_id: id, seat: window.telehubRelay.seat }))",
+            call_id,
+        )
+        poll(guest, "() => window.telehubRelay.rejoins === 1 && window.telehubRelay.seat !== null")
+        poll(guest, f"async () => (await ({GUEST_FRAMES})()) > 20", timeout_s=30)
+        until_text(guest, "verification", f"t === {code!r}")
+        # The tablet's socket drops and comes back: its seat on the relay went with the
+        # old socket, so its browser joins again on the new one.
+        tablet.evaluate("() => window.telehubSignalling._ws.close()")
+        poll(tablet, "() => window.telehubRoute.relay.rejoins === 1", timeout_s=30)
+        poll(tablet, f"async () => (await ({ROUTE_FRAMES})()) > 20", timeout_s=30)
+        poll(guest, f"async () => (await ({GUEST_FRAMES})()) > 20", timeout_s=30)
+        until_text(tablet, "verification", f"t === {code!r}")
         screenshot(guest, "guest-in-call.png")
         screenshot(tablet, "tablet-with-guest.png")
 

@@ -206,12 +206,20 @@ async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None
     assert peers.unit is not None
     room = peers.unit.room(1)
     assert room is not None
+    paths = []
     for pid in room.participants:
         person = room.participant(pid)
         assert person is not None
         transceivers = person.pc.getTransceivers()
         fast = passthrough._FastPath.of(transceivers[0].receiver.transport)
-        assert fast is not None and fast.packets_in > 0  # SRTP came in the short way
+        assert fast is not None
+        paths.append(fast)
         senders = [t.sender for t in transceivers if t.sender.track is not None]
         assert senders
         assert all(isinstance(s._run_rtp.__self__, passthrough._LeanSender) for s in senders)
+    # Packets keep arriving on their own schedule (a loaded machine may have
+    # decoded five frames from fewer than twenty packets): wait, bounded.
+    await until(
+        lambda: all(p.packets_in > 20 for p in paths),
+        lambda: [p.packets_in for p in paths],
+    )

@@ -50,6 +50,7 @@ CLIENT_SAMPLES: list[p.ClientMessage] = [
     n.NotesCorrect(call_id=7, corrects=12, text="Left hip, not right.", ref="c"),
     rm.RelayJoin(call_id=7, ref="j"),
     rm.RelayAnswer(call_id=7, sdp="v=0"),
+    rm.RelayAnswer(call_id=7, sdp="v=0", seat=3),
     rm.RelayLeave(call_id=7),
     rm.E2eeIdentity(call_id=7, public_key="B" + "A" * 86),
     rm.E2eeKey(call_id=7, envelope=ENVELOPE, ref="k1"),
@@ -147,6 +148,7 @@ SERVER_SAMPLES: list[p.ServerMessage] = [
     ),
     rm.RelayOffer(
         call_id=7,
+        seat=2,
         sdp="v=0",
         slots=(rm.RelaySlot(mid="2", participant="device:4", kind="video"),),
     ),
@@ -162,6 +164,7 @@ SERVER_SAMPLES: list[p.ServerMessage] = [
     rm.E2eeKeyDelivery(call_id=7, envelope=ENVELOPE),
     rm.E2eeUnsupportedNotice(call_id=7, participant="guest:12"),
     rm.E2eeClearState(call_id=7, clear=True),
+    rm.RelayLost(call_id=7, seat=2),
     rm.CallMediaRoute(call_id=7, route="relay"),
     rm.CallGuests(
         call_id=7,

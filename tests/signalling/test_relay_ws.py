@@ -78,7 +78,9 @@ class OnRelay:
                     tuple(Slot(s["mid"], s["participant"], s["kind"]) for s in data["slots"]),
                 )
                 sdp = await self.client.answer(offer)
-                await self.peer.send("relay.answer", call_id=data["call_id"], sdp=sdp)
+                await self.peer.send(
+                    "relay.answer", call_id=data["call_id"], sdp=sdp, seat=data["seat"]
+                )
             else:
                 self.heard.append(data)
 
@@ -331,12 +333,13 @@ async def test_a_guest_let_in_joins_the_relay_and_is_taken_off_when_removed(
     assert await c.wait_for("call.media_route", route="direct")
 
 
-async def test_a_relay_connection_that_dies_takes_its_participant_off(
+async def test_a_relay_connection_that_dies_takes_its_participant_off_and_they_join_again(
     client, ctx, home, resident, tablet, clinician, on_relay
 ) -> None:
-    """The tablet's browser closes its relay connection but keeps its socket (a crashed
-    tab's media, say): the relay notices and takes it off; the clinician's roster
-    shrinks, which makes every browser rotate its key."""
+    """The tablet's relay connection dies but its socket stays (the network was away
+    long enough for ICE consent to run out, or the tab's media crashed): the relay takes
+    it off — the clinician's roster shrinks, so every browser rotates its key — and tells
+    the tablet (``relay.lost``), whose browser joins again and gets media back."""
     nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
         ctx, home, resident, tablet, clinician
     )
@@ -356,6 +359,53 @@ async def test_a_relay_connection_that_dies_takes_its_participant_off(
         ]
 
     await until(nurse_alone, lambda: c.heard)
+    await t.wait_for("relay.lost", call_id=call_id)
+    # The tablet's browser joins again on the same socket (web/static/js/relay_call.js).
+    await t.client.close()
+    t.client = Client(tab_ref)
+    before = c.client.decoded[(tab_ref, "video")]
+    await tab.send("relay.join", call_id=call_id, ref="again")
+    await until(
+        lambda: (
+            t.client.decoded[(nurse_ref, "video")] >= 3
+            and c.client.decoded[(tab_ref, "video")] >= before + 3
+        ),
+        lambda: (dict(t.client.decoded), dict(c.client.decoded)),
+    )
+    assert board.relay.unit.load().participants == 2
+
+
+async def test_an_old_sockets_late_goodbye_leaves_the_seat_of_its_newer_socket(
+    client, ctx, home, resident, tablet, clinician, on_relay, peers
+) -> None:
+    """The tablet's Wi-Fi drops; its browser reconnects on a new socket and joins the
+    relay again before the server has noticed the old socket close. When the old one's
+    goodbye comes, it takes nothing away: the seat is the new socket's."""
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
+    t, c = on_relay(tab, tab_ref), on_relay(nurse, nurse_ref)
+    await t.join(call_id)
+    await c.join(call_id)
+    await until(lambda: c.client.decoded[(tab_ref, "video")] >= 3, lambda: dict(c.client.decoded))
+    again = Peer(tab.client, tab.cookies)
+    peers.append(again)  # closed at the end, whatever happens
+    await again.connect()
+    t2 = on_relay(again, tab_ref)
+    await t2.join(call_id)  # the new socket's seat replaces the old socket's
+    await until(lambda: t2.client.decoded[(nurse_ref, "video")] >= 3, lambda: t2.client.decoded)
+    board = board_of(client)
+    await t.close()
+    assert tab.ws is not None
+    await tab.ws.close()  # now the old socket's goodbye
+    await until(lambda: len(board._local[tab_ref]) == 1, lambda: board._local[tab_ref])
+    await until(lambda: not board.relay._leaving, lambda: board.relay._leaving)
+    assert board.relay.is_on(call_id, tab_ref)
+    assert board.relay.unit.load().participants == 2
+    before = c.client.decoded[(tab_ref, "video")]
+    await until(
+        lambda: c.client.decoded[(tab_ref, "video")] >= before + 3, lambda: c.client.decoded
+    )
 
 
 @pytest.mark.parametrize("test_hooks", [False, True])

@@ -94,10 +94,8 @@ sig.on("call.media_route", (m) => {
 });
 
 sig.addEventListener("open", () => {
-  // A new socket is off the relay (the server takes a socket that went away off it at
-  // once): join again on the new one.
-  if (page.relay) restartRelay();
-  else maybeJoin();
+  // Once on the relay, RelayCall joins it again by itself on a new socket.
+  if (!page.relay) maybeJoin();
 });
 sig.addEventListener("state", (e) => {
   if (page.over) return;
@@ -148,14 +146,6 @@ function startRelay() {
     $("nobody").hidden = false;
     $("nobody").textContent = `Could not join the call: ${err.message}`;
   });
-}
-
-function restartRelay() {
-  const old = page.relay;
-  page.relay = null;
-  tiles.clear();
-  old.stop().catch(() => {});
-  maybeJoin();
 }
 
 function showLive() {

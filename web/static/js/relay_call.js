@@ -77,6 +77,9 @@ export class RelayCall extends EventTarget {
     this._members = ""; // the roster's participant ids, to notice a change
     this._inbox = Promise.resolve();
     this._off = [];
+    this.rejoins = 0; // times this browser joined the relay again (lost, or a new socket)
+    this.seat = null; // the relay's number for this browser's current join (relay.offer)
+    this._joinRef = null;
   }
 
   /** Whether this browser can take part end to end (else say so: the clinician decides). */
@@ -92,8 +95,7 @@ export class RelayCall extends EventTarget {
       await this.worker.setSendKey(this.sendKey);
     }
     const mine = (handler) => (m) => {
-      if (m.call_id !== this.callId || this.closed) return;
-      this._inbox = this._inbox.then(() => handler(m)).catch((err) => console.error(err));
+      if (m.call_id === this.callId && !this.closed) this._queue(() => handler(m));
     };
     this._off = [
       this.sig.on("relay.offer", mine((m) => this._onOffer(m))),
@@ -101,9 +103,38 @@ export class RelayCall extends EventTarget {
       this.sig.on("e2ee.key_delivery", mine((m) => this._onKey(m))),
       this.sig.on("e2ee.unsupported", mine((m) => this._onUnsupported(m))),
       this.sig.on("e2ee.clear", mine((m) => this._onClear(m))),
+      // The relay lost this browser's media connection (relay.lost), or its socket was
+      // replaced (the server takes a socket that went away off the relay): join again.
+      this.sig.on("relay.lost", mine((m) => m.seat === this.seat && this._rejoin())),
+      listen(this.sig, "open", () => this._queue(() => this._rejoin())),
     ];
-    this.sig.send("relay.join", { call_id: this.callId });
+    this._join();
     return this;
+  }
+
+  _join() {
+    this.seat = null; // until the relay's first offer for this join names it
+    this._joinRef = this.sig.send("relay.join", { call_id: this.callId });
+  }
+
+  /** Messages and rejoins are handled one at a time, in order. */
+  _queue(work) {
+    this._inbox = this._inbox.then(work).catch((err) => console.error(err));
+  }
+
+  /** On a new seat: a new connection to the relay, keys shared again from scratch (the
+   *  others dropped the keys of the seat that went, and rotate theirs for this one). */
+  _rejoin() {
+    if (this.closed) return;
+    this.pc?.close();
+    this.pc = null;
+    this.slots.clear();
+    this._own.clear();
+    this._held.clear();
+    this._sentKid.clear();
+    this._members = ""; // the next roster is a change: a new send key, sealed to everyone
+    this.rejoins += 1;
+    this._join();
   }
 
   async stop() {
@@ -136,6 +167,10 @@ export class RelayCall extends EventTarget {
   // -- media -----------------------------------------------------------------------
 
   async _onOffer(m) {
+    // The first offer of the latest join names the seat; offers still coming for an
+    // earlier seat (this side joined again meanwhile) are dropped.
+    if (this.seat === null && m.ref && m.ref === this._joinRef) this.seat = m.seat;
+    if (m.seat !== this.seat) return;
     for (const s of m.slots) this.slots.set(s.mid, { participant: s.participant, kind: s.kind });
     if (!this.pc) this._createPc();
     await this.pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
@@ -153,7 +188,7 @@ export class RelayCall extends EventTarget {
       t.direction = "sendonly";
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
-    this.sig.send("relay.answer", { call_id: this.callId, sdp: this.pc.localDescription.sdp });
+    this.sig.send("relay.answer", { call_id: this.callId, seat: this.seat, sdp: this.pc.localDescription.sdp });
   }
 
   async _send(sender, kind = sender.track?.kind ?? this._kind(sender)) {
@@ -168,7 +203,14 @@ export class RelayCall extends EventTarget {
   _createPc() {
     const config = { iceServers: this.iceServers, bundlePolicy: "max-bundle" };
     this.pc = new RTCPeerConnection(peerConnectionConfig(config, API));
-    this.pc.addEventListener("connectionstatechange", () => this._emit("connection", this.pc.connectionState));
+    const pc = this.pc;
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc !== this.pc) return; // a connection already given up on
+      this._emit("connection", pc.connectionState);
+      // The browser's own ICE consent ran out (no word from the relay for ~30 s): the
+      // relay has likely dropped this seat too. Join again, at most once per failure.
+      if (pc.connectionState === "failed") this._queue(() => this._rejoin());
+    });
     this.pc.addEventListener("track", (event) => {
       const slot = this.slots.get(event.transceiver.mid);
       if (!slot) return;
@@ -308,4 +350,9 @@ export class RelayCall extends EventTarget {
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+function listen(target, type, handler) {
+  target.addEventListener(type, handler);
+  return () => target.removeEventListener(type, handler);
 }
