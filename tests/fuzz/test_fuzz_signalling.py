@@ -49,6 +49,7 @@ INT_RANGE: dict[str, tuple[int | None, int | None]] = {
     "sdp_mline_index": (0, 1023),
     "ttl_s": (1, None),
     "kid": (0, rm.MAX_KID),
+    "seat": (1, rm.MAX_KID),
     "base": (0, None),
     "revision": (0, None),
     "draft_revision": (0, None),

@@ -290,7 +290,13 @@ sound.restore();
 // This clinician on the relay and in key envelopes (docs/signalling.md).
 const ME = `staff:${$("console").dataset.userId}`;
 const invite = new InvitePanel({ root: $("guests"), onError: showError });
-const guests = new GuestsPanel({ root: $("guests"), sound, onError: showError, onGuests: relayIfGuestsIn });
+const guests = new GuestsPanel({
+  root: $("guests"), sound, onError: showError,
+  onGuests: (list) => {
+    relayIfGuestsIn(list);
+    invite.refresh(); // a guest came in by a link (used now), or the guest part ended (links withdrawn)
+  },
+});
 const relayStage = new RelayStage({
   stage: document.querySelector("#in-call .stage"),
   tiles: $("relay-tiles"),
