@@ -86,6 +86,7 @@ class SignallingSettings:
     rate_per_s: int
     burst: int
     abuse_close_after: int
+    flood_cool_down_s: int
     heartbeat_s: int
     abandon_after_s: int
     max_sockets_per_device: int

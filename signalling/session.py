@@ -51,6 +51,7 @@ GUEST_MESSAGES = (
 OUTBOX_LIMIT = 1000
 REVALIDATE_EVERY_S = 60.0
 DEVICE_SEEN_EVERY_S = 10.0
+FLOODER_CLOSE_WAIT_S = 0.25  # then the connection is cut (see _close_flooder)
 
 Revalidate = Callable[[], Awaitable[bool]]
 
@@ -63,9 +64,11 @@ class ClientSession:
         board: Switchboard,
         revalidate: Revalidate,
         session: str | None = None,
+        transport: asyncio.BaseTransport | None = None,
     ) -> None:
         settings = board.settings
         self.ws = ws
+        self._transport = transport  # the TCP connection under ``ws`` (to stop a flood)
         self.actor = actor
         self.board = board
         self.queue_subscribed = False
@@ -154,7 +157,7 @@ class ClientSession:
             if not self._bucket.allow():
                 if self._bucket.refused >= self._abuse_limit:
                     self.board.meter.refused("flood")
-                    await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"message flood")
+                    await self._close_flooder()
                     break
                 self.board.meter.refused("rate_limited")
                 if self._bucket.refused == 1:
@@ -163,11 +166,31 @@ class ClientSession:
                             code="rate_limited", message="too many messages: slow down", ref=None
                         )
                     )
+                # Let every other socket have the loop between refused frames: aiohttp
+                # hands back frames it already holds without suspending, so reading a
+                # flood here would otherwise keep the loop for a whole buffer of them.
+                await asyncio.sleep(0)
                 continue
             await self._handle(frame.data)
             if self._revalidation_due() and not await self._revalidate():
                 await self.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended")
                 break
+
+    async def _close_flooder(self) -> None:
+        """Close with 1008 without reading any more of the flood. aiohttp's close reads
+        (and drops) whatever arrives until the client's close frame, for up to 10 s: a
+        flooder that never answers would keep this process parsing its flood all that
+        time. So once the close frame is on its way the connection is cut: the TCP
+        transport sends what it holds (the close frame) and reads nothing more."""
+        self.board.cool_down(self.actor)
+        closing = asyncio.ensure_future(
+            self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"message flood")
+        )
+        await asyncio.sleep(0)  # the close frame is written in the close's first step
+        if self._transport is not None:
+            self._transport.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closing, FLOODER_CLOSE_WAIT_S)
 
     def _revalidation_due(self) -> bool:
         """Every REVALIDATE_EVERY_S, check the session or device is still allowed (a
@@ -398,6 +421,6 @@ async def serve(
             max_msg_size=board.settings.max_message_bytes,
         )
         await ws.prepare(request)
-        client = ClientSession(ws, actor, board, revalidate, session)
+        client = ClientSession(ws, actor, board, revalidate, session, request.transport)
         await client.run()
         return ws

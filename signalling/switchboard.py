@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -118,6 +119,9 @@ class Switchboard:
         # Live sockets per tablet/staff address and per client address, counted from
         # before the upgrade (``admit``), so that a burst of connects cannot overshoot.
         self._open: Counter[str] = Counter()
+        # Tablets and logins whose socket was closed for flooding: monotonic time until
+        # which their new sockets are refused (cool_down).
+        self._cooling: dict[str, float] = {}
         # A number for each socket this process accepts (relay seats say whose they are).
         self._serials = itertools.count(1)
         # WebSocket messages' database work at once: the rest of the pool is for pages.
@@ -171,6 +175,11 @@ class Switchboard:
             cap, whose = s.max_sockets_per_user, "you already have"
         if self._open[own] >= cap:
             raise TooManyConnections(f"{whose} {cap} live connections: close one first")
+        if (wait := self._cooling.get(own, 0.0) - self.ctx.clock.monotonic()) > 0:
+            raise TooManyConnections(
+                f"a connection was closed for sending too many messages: "
+                f"try again in {math.ceil(wait)} s"
+            )
         peer = f"ip:{remote}"
         if s.max_sockets_per_address and self._open[peer] >= s.max_sockets_per_address:
             raise TooManyConnections(
@@ -183,6 +192,15 @@ class Switchboard:
             yield
         finally:
             self._open -= Counter({own: 1, peer: 1})
+
+    def cool_down(self, actor: Actor) -> None:
+        """``actor``'s socket was closed for flooding: refuse their new sockets for a
+        while, so that reconnecting at once to flood again costs this process an upgrade
+        refused, not a session set up and its flood read."""
+        now = self.ctx.clock.monotonic()
+        for address in [a for a, until in self._cooling.items() if until <= now]:
+            del self._cooling[address]
+        self._cooling[address_of(actor)] = now + self.settings.flood_cool_down_s
 
     def connections(self) -> Counter[str]:
         """Live sockets on this process by kind of address: ``staff``, ``device``, ``guest``."""

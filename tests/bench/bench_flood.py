@@ -9,10 +9,13 @@ attacker, another tablet, floods from a process of its own:
 - ``polite``: an aiohttp client sending pings as fast as it can; when closed with 1008
   it reconnects and starts again (a sustained attack within the socket caps);
 - ``deaf``: a raw socket that keeps sending after the server's close frame, never
-  answering it (the server reads on until its close timeout);
-- ``paced``: bursts of 150 pings every 50 ms (3,000 a second): each burst is refused
-  but one token comes back between bursts, so the refusals are never 200 in a row and
-  the socket is never closed.
+  answering it, and connects again at once when cut;
+- ``paced``: bursts of 150 pings every 50 ms (3,000 a second), connecting again when
+  closed.
+
+After a 1008 the server cuts the connection (it reads no more of the flood) and refuses
+that tablet's new sockets for ``signalling.flood_cool_down_s`` (HTTP 429): the attackers
+keep trying all the same, so each phase is a sustained attack on upgrades too.
 
 Printed: the victim's median and p90 round trip idle and under each flood, the ratio of
 medians (the issue's aim: at most 2), and how many messages the attacker sent.
@@ -63,7 +66,9 @@ def _raw_socket(url: str, cookie: str) -> socket.socket:
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(4096)
-    assert head.startswith(b"HTTP/1.1 101"), head[:80]
+    if not head.startswith(b"HTTP/1.1 101"):  # 429: cooling down after a flood
+        sock.close()
+        raise ConnectionRefusedError(head[:40])
     return sock
 
 
@@ -77,18 +82,22 @@ def _deaf(url: str, cookie: str, seconds: float, sent: Any) -> None:
                 sock.sendall(blob)
                 sent.value += 500
         except OSError:
-            continue  # closed by the server at last: connect again
+            continue  # closed by the server at last, or refused: connect again at once
 
 
 def _paced(url: str, cookie: str, seconds: float, sent: Any) -> None:
     end = time.monotonic() + seconds
     burst = _frame(PING) * 150
-    sock = _raw_socket(url, cookie)
     while time.monotonic() < end:
-        sock.sendall(burst)
-        sent.value += 150
-        time.sleep(0.05)
-    sock.close()
+        try:
+            sock = _raw_socket(url, cookie)
+            while time.monotonic() < end:
+                sock.sendall(burst)
+                sent.value += 150
+                time.sleep(0.05)
+            sock.close()
+        except OSError:
+            time.sleep(0.05)  # closed for flooding, or refused while cooling down
 
 
 def _polite(url: str, cookie: str, seconds: float, sent: Any) -> None:
@@ -102,11 +111,14 @@ def _polite(url: str, cookie: str, seconds: float, sent: Any) -> None:
                     await asyncio.sleep(0.01)  # over the socket cap for a moment
                     continue
                 reader = asyncio.create_task(_drain(ws))
-                while not ws.closed and time.monotonic() < end:
-                    for _ in range(100):
-                        await ws.send_bytes(PING)
-                    sent.value += 100
-                    await asyncio.sleep(0)
+                try:
+                    while not ws.closed and time.monotonic() < end:
+                        for _ in range(100):
+                            await ws.send_bytes(PING)
+                        sent.value += 100
+                        await asyncio.sleep(0)
+                except (aiohttp.ClientConnectionResetError, ConnectionResetError):
+                    pass  # cut by the server after its 1008: connect again
                 reader.cancel()
                 await ws.close()
 

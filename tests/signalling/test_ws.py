@@ -117,6 +117,24 @@ async def test_sustained_flood_closes_with_1008(
         assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1008
     finally:
         await peer.close()
+    # Connecting again at once to flood again is refused before the upgrade, for a while;
+    # another tablet is not; once the cool-down is over the flooder's tablet may.
+    again = Peer(client, {"th_device": enrolled.token})
+    other = await enrolment.enrol(ctx, (await enrolment.issue_code(ctx, SYSTEM, home.id, "")).code)
+    bystander = Peer(client, {"th_device": other.token})
+    try:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await again.connect()
+        assert refused.value.status == 429
+        page = await again.session.get(client.make_url("/ws"), headers={"Origin": again.origin})
+        assert page.status == 429
+        assert "closed for sending too many messages: try again in 10 s" in await page.text()
+        await bystander.connect()
+        clock.advance(timedelta(seconds=strict.signalling.flood_cool_down_s))
+        await again.connect()
+    finally:
+        await again.close()
+        await bystander.close()
 
 
 async def test_call_rings_is_claimed_and_relays_sdp(waiting_call, clinician) -> None:
