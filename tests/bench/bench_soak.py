@@ -73,16 +73,38 @@ def server_usage(pid: int) -> tuple[float, int]:
 
 
 async def connect(session: aiohttp.ClientSession, hub: LiveHub) -> aiohttp.ClientWebSocketResponse:
-    ws = await session.ws_connect(hub.ws_url(), origin=hub.url, heartbeat=None)
-    await ws.send_str('{"type":"hello","v":1}')
-    return ws
+    """Open the client's socket, trying again (bounded) while the hub sheds the
+    thousand-client connect storm with 503s, as the browsers' signalling does."""
+    for _ in range(30):
+        try:
+            ws = await session.ws_connect(hub.ws_url(), origin=hub.url, heartbeat=None)
+        except aiohttp.WSServerHandshakeError as err:
+            if err.status != 503:
+                raise
+            retry = float(err.headers.get("Retry-After", "1")) if err.headers else 1.0
+            await asyncio.sleep(retry * random.random())
+            continue
+        await ws.send_str('{"type":"hello","v":1}')
+        return ws
+    raise RuntimeError("the hub refused this socket 30 times running")
 
 
-async def csrf(session: aiohttp.ClientSession, hub: LiveHub) -> str:
-    async with session.get(f"{hub.url}/tablet") as resp:
-        found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', await resp.text())
-    assert found
-    return found.group(1)
+async def csrf(session: aiohttp.ClientSession, hub: LiveHub, page: str) -> str:
+    """The CSRF token of this client's own page (``/tablet`` or ``/console``), as its
+    browser would load it. While a thousand clients connect at once the hub sheds load
+    (503 with Retry-After: its database pool is busy); like a person reloading, try
+    again after the time it asks for (bounded)."""
+    for _ in range(30):
+        async with session.get(f"{hub.url}{page}") as resp:
+            text = await resp.text()
+            if resp.status == 503:
+                await asyncio.sleep(float(resp.headers.get("Retry-After", "1")) * random.random())
+                continue
+            assert resp.status == 200 and resp.url.path == page, (resp.status, resp.url.path)
+        found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', text)
+        assert found
+        return found.group(1)
+    raise RuntimeError(f"{page} was unavailable 30 times running")
 
 
 async def tablet(
@@ -90,7 +112,7 @@ async def tablet(
 ) -> None:
     async with aiohttp.ClientSession(cookies=hub.tablets[i]) as session:
         ws = await connect(session, hub)
-        token = await csrf(session, hub)
+        token = await csrf(session, hub, "/tablet")
         states: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
         async def read() -> None:
@@ -117,7 +139,7 @@ async def tablet(
                     json={"resident_id": hub.residents[i], "reason": "fall", "intention": "ae"},
                 ) as resp:
                     if resp.status != 201:
-                        tally.errors[f"place call HTTP {resp.status}"] += 1
+                        tally.errors[f"place call HTTP {resp.status} {await _code(resp)}"] += 1
                         continue
                     call_id = (await resp.json())["call_id"]
                 tally.placed_at[call_id] = t0
@@ -141,10 +163,11 @@ async def clinician(
 ) -> None:
     async with aiohttp.ClientSession(cookies=hub.clinicians[i]) as session:
         ws = await connect(session, hub)
-        token = await csrf(session, hub)
+        token = await csrf(session, hub, "/console")
         await ws.send_str('{"type":"queue.subscribe"}')
         waiting: list[int] = []
         claimed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        ended: asyncio.Queue[int] = asyncio.Queue()  # calls this console saw end
 
         async def read() -> None:
             async for msg in ws:
@@ -153,6 +176,8 @@ async def clinician(
                     waiting[:] = [x["call_id"] for x in data["items"] if x["state"] == "waiting"]
                 elif data["type"] == "call.claimed":
                     claimed.put_nowait(data)
+                elif data["type"] == "call.state" and data.get("state") == "ended":
+                    ended.put_nowait(data["call_id"])
                 elif data["type"] == "error" and data.get("code") != "conflict":
                     tally.errors[f"clinician error {data.get('code')}"] += 1
             if not stop.is_set():
@@ -177,23 +202,58 @@ async def clinician(
                     continue
                 await _pause(stop, random.uniform(*plan.talk_s))
                 await ws.send_str(json.dumps({"type": "call.end", "call_id": call_id}))
-                await asyncio.sleep(0.2)
-                async with session.post(
-                    f"{hub.url}/api/calls/{call_id}/outcome",
-                    headers={"X-CSRF-Token": token},
-                    json={
-                        "outcome": "managed_advice",
-                        "follow_up": "home_to_call_if_worse",
-                        "admission_judgement": "no",
-                    },
-                ) as resp:
-                    if resp.status == 200:
-                        tally.calls_ended += 1
-                    else:
-                        tally.errors[f"outcome HTTP {resp.status}"] += 1
+                confirmed = await _ended(ended, call_id)
+                status = await _record_outcome(session, hub, token, call_id)
+                if status == 200:
+                    tally.calls_ended += 1
+                else:
+                    why = "" if confirmed else " (its end not heard within 10 s)"
+                    tally.errors[f"outcome HTTP {status}{why}"] += 1
         finally:
             await ws.close()
             reader.cancel()
+
+
+async def _code(resp: aiohttp.ClientResponse) -> str:
+    """An error answer's code (telehub's JSON errors), for the tally."""
+    try:
+        body = await resp.json()
+        return str(body.get("error", {}).get("code"))
+    except (aiohttp.ContentTypeError, ValueError):
+        return (await resp.text())[:60]
+
+
+async def _record_outcome(
+    session: aiohttp.ClientSession, hub: LiveHub, token: str, call_id: int
+) -> int | str:
+    """Record the call's outcome, as a clinician would: a 409 (the call not ended yet on
+    the server) is tried again a few times, a second apart. The last status."""
+    for _ in range(5):
+        async with session.post(
+            f"{hub.url}/api/calls/{call_id}/outcome",
+            headers={"X-CSRF-Token": token},
+            json={
+                "outcome": "managed_advice",
+                "follow_up": "home_to_call_if_worse",
+                "admission_judgement": "no",
+            },
+        ) as resp:
+            if resp.status != 409:
+                return resp.status if resp.status < 400 else f"{resp.status} {await _code(resp)}"
+        await asyncio.sleep(1)
+    return 409
+
+
+async def _ended(ended: asyncio.Queue[int], call_id: int, timeout_s: float = 10) -> bool:
+    """Wait (bounded) until this console hears that ``call_id`` ended: only then can its
+    outcome be recorded (the server refuses an outcome for a call still live)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while await ended.get() != call_id:
+                pass
+    except TimeoutError:
+        return False
+    return True
 
 
 async def watcher(hub: LiveHub, tally: Tally, stop: asyncio.Event) -> None:
@@ -229,7 +289,7 @@ async def idle_rings(hub: LiveHub, rings: int) -> list[float]:
     await asyncio.sleep(0.5)
     async with aiohttp.ClientSession(cookies=hub.tablets[0]) as session:
         ws = await connect(session, hub)
-        token = await csrf(session, hub)
+        token = await csrf(session, hub, "/tablet")
         for _ in range(rings):
             t0 = now()
             async with session.post(
@@ -282,7 +342,7 @@ async def run(plan: Plan) -> None:
             print(
                 f"  {elapsed / 60:5.1f} min  RSS {rss:6.1f} MB  fds {fds:5d}  "
                 f"calls {tally.calls_placed} placed, {tally.calls_ended} ended  "
-                f"errors {sum(tally.errors.values())}",
+                f"errors {sum(tally.errors.values())} {dict(tally.errors.most_common(3))}",
                 flush=True,
             )
             await asyncio.sleep(min(plan.sample_s, plan.seconds - elapsed))

@@ -69,6 +69,9 @@ class LiveHub:
         self.proc.wait(timeout=10)
 
 
+HOME_SIZE = 30  # residents (and tablets) per bench care home
+
+
 async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
     tmp = Path(tempfile.mkdtemp(prefix="telehub-bench-"))
     config = tmp / "bench.toml"
@@ -81,10 +84,19 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
     await upgrade(engine)
     keyring = keyring_from(settings)
     ctx = HubContext(make_uow_factory(engine, keyring), SystemClock(), keyring, settings)
-    home = await create_home(ctx, SYSTEM, NewHome.parse("BENCH1", "Bench House", "", 999))
+    # Care homes of HOME_SIZE residents, each with a tablet per resident: a home's
+    # tablet page lists its own residents only, as in a real hub (one home of 900 would
+    # make every tablet page read 900 residents).
+    homes = [
+        await create_home(
+            ctx, SYSTEM, NewHome.parse(f"BENCH{h + 1}", f"Bench House {h + 1}", "", 999)
+        )
+        for h in range(max(1, -(-tablets // HOME_SIZE)))
+    ]
     today = ctx.clock.now().date()
     hub = LiveHub("", None)  # type: ignore[arg-type]
     for i, nhs in enumerate(nhs_numbers(tablets)):
+        home = homes[i // HOME_SIZE]
         r = await add_resident(
             ctx,
             SYSTEM,
