@@ -51,6 +51,8 @@ GUEST_MESSAGES = (
 OUTBOX_LIMIT = 1000
 REVALIDATE_EVERY_S = 60.0
 DEVICE_SEEN_EVERY_S = 10.0
+# Marks the outbox place of the newest queue snapshot (send_snapshot); never a message.
+SNAPSHOT_SLOT = ""
 FLOODER_CLOSE_WAIT_S = 0.25  # then the connection is cut (see _close_flooder)
 
 Revalidate = Callable[[], Awaitable[bool]]
@@ -75,6 +77,7 @@ class ClientSession:
         self.session = session
         self._revalidate = revalidate
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self._snapshot: str | None = None  # the newest queue snapshot not yet written
         self._clock = board.ctx.clock
         self._bucket = TokenBucket(settings.rate_per_s, settings.burst, self._clock)
         self._abuse_limit = settings.abuse_close_after
@@ -87,6 +90,16 @@ class ClientSession:
         self.test_hooks = board.ctx.settings.server.test_hooks  # relay_handling's test hook
 
     # -- Outbox (used by the switchboard) -----------------------------------------------
+
+    def send_snapshot(self, text: str) -> None:
+        """Queue snapshots replace one another: while one waits in the outbox, a newer
+        one takes its place instead of queueing behind it. A console that cannot keep up
+        with a busy queue then gets the newest queue as fast as it can read, and is not
+        closed for a full outbox by a pile of snapshots it no longer needs."""
+        waiting = self._snapshot is not None
+        self._snapshot = text
+        if not waiting:
+            self.send_text(SNAPSHOT_SLOT)
 
     def send_text(self, text: str) -> None:
         try:
@@ -141,6 +154,10 @@ class ClientSession:
 
     async def _write(self) -> None:
         while (text := await self._outbox.get()) is not None:
+            if text == SNAPSHOT_SLOT:  # the newest snapshot, whenever it came
+                text, self._snapshot = self._snapshot or "", None
+                if not text:
+                    continue
             try:
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):

@@ -56,6 +56,11 @@ class Outbox(Protocol):
 
     def send_text(self, text: str) -> None: ...
 
+    def send_snapshot(self, text: str) -> None:
+        """A ``queue.snapshot``: each replaces the last, so one not yet written is
+        replaced by the newer one rather than queued behind it."""
+        ...
+
     async def close(self, code: int, message: bytes) -> None: ...
 
     async def still_allowed(self) -> bool: ...
@@ -330,7 +335,7 @@ class Switchboard:
         for conns in list(self._local.values()):
             for conn in list(conns):
                 if conn.queue_subscribed and conn.actor.home_id is None:
-                    conn.send_text(snapshot)
+                    conn.send_snapshot(snapshot)
         for e in entries:
             self._parties[e.call_id] = Parties(e.device_id, e.answered_by, e.state)
         self.presence.changed()
@@ -351,7 +356,7 @@ class Switchboard:
                 # Only hub-wide staff subscribe (session.py); a care-home account never
                 # gets another home's residents, even if it somehow had subscribed.
                 if conn.queue_subscribed and conn.actor.home_id is None:
-                    conn.send_text(snapshot)
+                    conn.send_snapshot(snapshot)
         busy = sum(1 for e in entries if e.state in LIVE)
         free = max(0, self.connected_clinicians() - busy)
         where = places(entries)

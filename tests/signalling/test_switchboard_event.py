@@ -56,6 +56,9 @@ class Conn:
     def send_text(self, text: str) -> None:
         self.sent.append(json.loads(text))
 
+    def send_snapshot(self, text: str) -> None:
+        self.send_text(text)
+
     async def close(self, code: int, message: bytes) -> None:
         pass
 

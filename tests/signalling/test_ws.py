@@ -321,3 +321,26 @@ async def test_call_detail_says_what_news2_is_missing(waiting_call) -> None:
     resp = await tab.http("GET", f"/api/calls/{call_id}")
     data = await resp.json()
     assert data["news2_score"] == 1 and "respiration_rate" in data["news2_missing"]
+
+
+async def test_a_console_behind_on_queue_snapshots_gets_the_newest_and_stays_connected(
+    client, clinician
+) -> None:
+    """A busy queue sends every console a snapshot per call event. One that reads slower
+    than they come is not closed for a full outbox (as a pile of 1,000 messages would):
+    a snapshot not yet written is replaced by the newer one."""
+    from signalling.session import OUTBOX_LIMIT
+    from web.http.keys import SWITCHBOARD
+
+    nurse, user = await clinician("cleo")
+    await nurse.send("queue.subscribe")
+    await nurse.expect("queue.snapshot")
+    (conn,) = client.app[SWITCHBOARD]._local[f"staff:{user.id}"]
+    # More snapshots than the outbox holds, faster than any socket is written (no await
+    # in between: the writer cannot run).
+    for n in range(OUTBOX_LIMIT * 2):
+        conn.send_snapshot(json.dumps({"type": "queue.snapshot", "items": [], "n": n}))
+    latest = await nurse.expect("queue.snapshot")
+    assert latest["n"] == OUTBOX_LIMIT * 2 - 1  # only the newest was written
+    await nurse.send("ping")
+    await nurse.expect("pong")  # and the socket is still open
