@@ -36,7 +36,7 @@ test: $(STAMP) system-deps
 
 ## The database-backed tests again on PostgreSQL (CI runs this after `make test`).
 test-postgres: $(STAMP)
-	TELEHUB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(XDIST) -m "not browser" tests/hub tests/store tests/web tests/signalling/test_outages.py
+	TELEHUB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(XDIST) -m "not browser" tests/hub tests/store tests/web tests/signalling/test_outages.py tests/abuse
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m tests.bench
