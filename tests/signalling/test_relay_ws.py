@@ -114,6 +114,12 @@ async def until(check: Any, what: Any, timeout: float = 20) -> None:
         await asyncio.sleep(0.05)
 
 
+def last_roster(r: OnRelay) -> list[str] | None:
+    """Who was on the relay in the newest roster ``r`` heard (None: none heard yet)."""
+    rosters = [h for h in r.heard if h["type"] == "e2ee.roster"]
+    return [p["participant"] for p in rosters[-1]["participants"]] if rosters else None
+
+
 @pytest.fixture
 async def on_relay():  # type: ignore[no-untyped-def]
     made: list[OnRelay] = []
@@ -238,13 +244,7 @@ async def test_a_participant_that_vanishes_is_taken_off_the_relay(
     board = board_of(client)
     await until(lambda: board.relay.unit.load().participants == 1, board.relay.unit.load)
 
-    def nurse_alone() -> bool:
-        rosters = [h for h in c.heard if h["type"] == "e2ee.roster"]
-        return bool(rosters) and [p["participant"] for p in rosters[-1]["participants"]] == [
-            nurse_ref
-        ]
-
-    await until(nurse_alone, lambda: c.heard)
+    await until(lambda: last_roster(c) == [nurse_ref], lambda: c.heard)
 
 
 async def test_the_relay_ends_with_the_call(
@@ -352,13 +352,7 @@ async def test_a_relay_connection_that_dies_takes_its_participant_off_and_they_j
     await until(lambda: board.relay.unit.load().participants == 1, board.relay.unit.load)
     assert not board.relay.is_on(call_id, tab_ref)
 
-    def nurse_alone() -> bool:
-        rosters = [h for h in c.heard if h["type"] == "e2ee.roster"]
-        return bool(rosters) and [p["participant"] for p in rosters[-1]["participants"]] == [
-            nurse_ref
-        ]
-
-    await until(nurse_alone, lambda: c.heard)
+    await until(lambda: last_roster(c) == [nurse_ref], lambda: c.heard)
     await t.wait_for("relay.lost", call_id=call_id)
     # The tablet's browser joins again on the same socket (web/static/js/relay_call.js).
     await t.client.close()
