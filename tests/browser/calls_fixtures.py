@@ -179,10 +179,18 @@ def wait_for_frames(page: Any, above: int = 0, timeout_s: float = 20) -> int:
         pytest.fail(f"no decoded video frames beyond {above} on {page.url}: {stats(page)}")
 
 
-def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
+def screenshot(page: Any, name: str, full_page: bool = False) -> Path | None:
+    """A picture for people to look at (never what a test asserts): on a machine too
+    busy to take it in time, the test goes on without it."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
-    page.screenshot(path=str(path), full_page=full_page)
+    try:
+        page.screenshot(path=str(path), full_page=full_page, timeout=20_000)
+    except Exception as err:  # Playwright's TimeoutError: a busy machine
+        if "Timeout" not in type(err).__name__:
+            raise
+        print(f"screenshot {name} skipped: {err}")
+        return None
     return path
 
 

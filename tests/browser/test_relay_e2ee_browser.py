@@ -205,7 +205,7 @@ def let_in(
     """Invite a guest, who joins from a browser of their own; the clinician lets them in."""
     link = invite(console, call_id, kind)["link"]
     # Four browsers decoding each other's video keep a shared machine busy: more time.
-    ctx, page = guest_joins(browser, errors, link, name, init_script, timeout_ms=30_000)
+    ctx, page = guest_joins(browser, errors, link, name, init_script, timeout_ms=60_000)
     contexts.append(ctx)
     until_text(page, "device-status", "t === 'Camera and microphone working'", timeout_s=30)
     admit(console, call_id, name)
