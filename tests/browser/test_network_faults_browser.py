@@ -333,13 +333,11 @@ def test_video_resumes_on_both_sides_after_a_3_second_drop(
     assert not any(_note(page) for page in pages.values())  # still video
 
 
-@pytest.mark.usefixtures("healthy", "no_page_errors")
-def test_a_150_kbit_cap_steps_down_to_audio_only_by_itself_and_back_up(
-    net: Netns, across: tuple[LiveServer, Any, Any], live_call: int
-) -> None:
-    pages = _pages(across)
+def _steps_down_and_back(net: Netns, pages: Any, fault: Any, timing: str, recovered: str) -> None:
+    """Apply ``fault`` to the tablet's link: both sides go audio-only by themselves and
+    say so; when the link is restored, video comes back. Times kept under ``timing``."""
     started = time.monotonic()
-    net.cap(150)
+    fault()
     stepped = wait_until_told_audio_only(pages)
     down_s = time.monotonic() - started
     assert_video_paused(pages)
@@ -347,12 +345,21 @@ def test_a_150_kbit_cap_steps_down_to_audio_only_by_itself_and_back_up(
     net.restore()
     wait_until_video_back(pages)
     record_timing(
-        "netns_cap150_s",
+        timing,
         {
             "stepped_down": stepped,
             "to_audio_only": round(down_s, 1),
-            "cap_lifted_to_video": round(time.monotonic() - started, 1),
+            recovered: round(time.monotonic() - started, 1),
         },
+    )
+
+
+@pytest.mark.usefixtures("healthy", "no_page_errors")
+def test_a_150_kbit_cap_steps_down_to_audio_only_by_itself_and_back_up(
+    net: Netns, across: tuple[LiveServer, Any, Any], live_call: int
+) -> None:
+    _steps_down_and_back(
+        net, _pages(across), lambda: net.cap(150), "netns_cap150_s", "cap_lifted_to_video"
     )
 
 
@@ -360,20 +367,6 @@ def test_a_150_kbit_cap_steps_down_to_audio_only_by_itself_and_back_up(
 def test_ten_percent_loss_steps_down_to_audio_only_by_itself_and_back_up(
     net: Netns, across: tuple[LiveServer, Any, Any], live_call: int
 ) -> None:
-    pages = _pages(across)
-    started = time.monotonic()
-    net.loss(10)
-    stepped = wait_until_told_audio_only(pages)
-    down_s = time.monotonic() - started
-    assert_video_paused(pages)
-    started = time.monotonic()
-    net.restore()
-    wait_until_video_back(pages)
-    record_timing(
-        "netns_loss10_s",
-        {
-            "stepped_down": stepped,
-            "to_audio_only": round(down_s, 1),
-            "loss_ended_to_video": round(time.monotonic() - started, 1),
-        },
+    _steps_down_and_back(
+        net, _pages(across), lambda: net.loss(10), "netns_loss10_s", "loss_ended_to_video"
     )

@@ -20,6 +20,7 @@ import pytest
 
 from hub.clock import SystemClock
 from media.relay import passthrough
+from media.relay.room import Participant
 from media.relay.unit import ForwardingUnit
 from tests.media.relay_clients import Client, Peers
 
@@ -35,6 +36,20 @@ async def until(check: Callable[[], bool], what: Callable[[], object], timeout: 
 
 def sees(client: Client, others: list[str], frames: int = 5) -> bool:
     return all(client.decoded[(o, k)] >= frames for o in others for k in ("audio", "video"))
+
+
+async def two_talking(peers: Peers) -> tuple[Client, Client, list[Participant]]:
+    """Two clients in call 1 who each decode the other; and their relay participants."""
+    a = await peers.join(1, "a")
+    b = await peers.join(1, "b")
+    await peers.settle()
+    await until(lambda: sees(a, ["b"]) and sees(b, ["a"]), lambda: _report(peers))
+    assert peers.unit is not None
+    room = peers.unit.room(1)
+    assert room is not None
+    people = [room.participant(pid) for pid in room.participants]
+    assert all(people)
+    return a, b, [p for p in people if p is not None]
 
 
 @pytest.fixture
@@ -131,17 +146,9 @@ async def test_when_one_leaves_the_others_carry_on_without_them(peers: Peers) ->
 
 
 async def test_garbage_sent_to_the_relays_ports_does_not_stop_the_call(peers: Peers) -> None:
-    a = await peers.join(1, "a")
-    b = await peers.join(1, "b")
-    await peers.settle()
-    await until(lambda: sees(a, ["b"]) and sees(b, ["a"]), lambda: _report(peers))
-    assert peers.unit is not None
-    room = peers.unit.room(1)
-    assert room is not None
+    a, b, people = await two_talking(peers)
     ports = []
-    for pid in room.participants:
-        person = room.participant(pid)
-        assert person is not None
+    for person in people:
         for transceiver in person.pc.getTransceivers():
             gatherer = transceiver.receiver.transport.transport.iceGatherer
             ports += [(c.ip, c.port) for c in gatherer.getLocalCandidates() if c.type == "host"]
@@ -199,17 +206,9 @@ async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None
     """The relay's own receive and send paths (media/relay/passthrough.py) carry the
     media, not aiortc's generic ones: every relay connection took SRTP packets the
     short way, and every relay sender is the lean one."""
-    a = await peers.join(1, "a")
-    b = await peers.join(1, "b")
-    await peers.settle()
-    await until(lambda: sees(a, ["b"]) and sees(b, ["a"]), lambda: _report(peers))
-    assert peers.unit is not None
-    room = peers.unit.room(1)
-    assert room is not None
+    _, _, people = await two_talking(peers)
     paths = []
-    for pid in room.participants:
-        person = room.participant(pid)
-        assert person is not None
+    for person in people:
         transceivers = person.pc.getTransceivers()
         fast = passthrough._FastPath.of(transceivers[0].receiver.transport)
         assert fast is not None
