@@ -34,6 +34,7 @@ from hub.settings import SignallingSettings
 from signalling import media_link
 from signalling import protocol as p
 from signalling import relay_messages as rm
+from signalling.batching import CallEventBatcher, Changed
 from signalling.bus import RESYNC, Bus, Envelope
 from signalling.metering import Meter, NoMeter
 from signalling.presence import KIND as PRESENCE
@@ -146,6 +147,10 @@ class Switchboard:
             else embedded(ctx.clock),
         )
         self._routes: dict[int, rm.MediaRoute] = {}
+        # Call events told in bursts when they come faster than they can be told
+        # (batching.py); and what each waiting tablet was last told of its place.
+        self.bursts = CallEventBatcher(self._tell)
+        self._places_told: dict[int, p.CallState] = {}
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -164,6 +169,7 @@ class Switchboard:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.bursts.stop()
         await self.relay.close()
 
     # -- connections -----------------------------------------------------------------
@@ -329,26 +335,28 @@ class Switchboard:
 
     async def resync(self) -> None:
         """The bus was away and is back: events from other processes were missed. Send
-        every console here the queue as it is now, and refresh who is in which call."""
-        entries = await live.queue(self.ctx)
-        snapshot = p.dump(queue_snapshot(entries, self.ctx))
-        for conns in list(self._local.values()):
-            for conn in list(conns):
-                if conn.queue_subscribed and conn.actor.home_id is None:
-                    conn.send_snapshot(snapshot)
-        for e in entries:
+        every console here the queue as it is now, every waiting tablet its place, and
+        refresh who is in which call."""
+        self._places_told = {}
+        await self._tell({})
+        for e in await live.queue(self.ctx):
             self._parties[e.call_id] = Parties(e.device_id, e.answered_by, e.state)
         self.presence.changed()
 
     # -- turning events into views ---------------------------------------------------
 
     async def on_call_changed(self, event: CallChanged) -> None:
-        # One read of what every listener needs (calls.news: one unit of work), then
+        """A call changed: told at once when the hub is quiet, else together with the
+        other calls that change meanwhile (signalling/batching.py)."""
+        await self.bursts.changed(event.call_id, event.previous_clinician)
+
+    async def _tell(self, changed: Changed) -> None:
+        # One read of what every listener needs (live.news: one unit of work), then
         # send without awaiting in between, so that what goes out is one reading. A
-        # change committed meanwhile (a claim racing this event) still makes a message
+        # change committed meanwhile (a claim racing this burst) still makes a message
         # overtaken by another path (a hello's answer); each call.state carries the
         # call's state seq so that clients drop such ones.
-        news = await live.news(self.ctx, event.call_id)
+        news = await live.news(self.ctx, changed.keys())
         entries, handle_s = news.queue, news.mean_handle_s or DEFAULT_HANDLE_S
         snapshot = p.dump(queue_snapshot(entries, self.ctx))
         for conns in list(self._local.values()):
@@ -360,32 +368,37 @@ class Switchboard:
         busy = sum(1 for e in entries if e.state in LIVE)
         free = max(0, self.connected_clinicians() - busy)
         where = places(entries)
-        # Every waiting tablet's place may have moved: tell each one where it stands.
+        # Every waiting tablet's place may have moved: tell each one whose place (or
+        # wait estimate) did, and remember what it was told.
+        told: dict[int, p.CallState] = {}
         for e in entries:
-            if e.state is State.WAITING and f"device:{e.device_id}" in self._local:
-                self._send_local(
-                    f"device:{e.device_id}",
-                    p.dump(call_state(e.call_id, e.state, e.state_seq, where, free, handle_s)),
+            address = f"device:{e.device_id}"
+            if e.state is State.WAITING and address in self._local:
+                state = call_state(e.call_id, e.state, e.state_seq, where, free, handle_s)
+                if self._places_told.get(e.call_id) != state:
+                    self._send_local(address, p.dump(state))
+                told[e.call_id] = state
+        self._places_told = told
+        for call in news.calls.values():
+            self._parties[call.call_id] = Parties(call.device_id, call.answered_by, call.state)
+            text = p.dump(
+                call_state(
+                    call.call_id,
+                    call.state,
+                    call.state_seq,
+                    where,
+                    free,
+                    handle_s,
+                    call.clinician_name,
                 )
-        self._parties[news.call_id] = Parties(news.device_id, news.answered_by, news.state)
-        text = p.dump(
-            call_state(
-                news.call_id,
-                news.state,
-                news.state_seq,
-                where,
-                free,
-                handle_s,
-                news.clinician_name,
             )
-        )
-        if news.device_id is not None and news.state is not State.WAITING:
-            self._send_local(f"device:{news.device_id}", text)
-        for user_id in {news.answered_by, event.previous_clinician} - {None}:
-            self._send_local(f"staff:{user_id}", text)
-        if news.state not in LIVE and self.relay.seats(news.call_id):
-            # The call ended: its relayed media too, after everyone has been told.
-            self.relay.end_soon(news.call_id)
+            if call.device_id is not None and call.state is not State.WAITING:
+                self._send_local(f"device:{call.device_id}", text)
+            for user_id in {call.answered_by, *changed[call.call_id]} - {None}:
+                self._send_local(f"staff:{user_id}", text)
+            if call.state not in LIVE and self.relay.seats(call.call_id):
+                # The call ended: its relayed media too, after everyone has been told.
+                self.relay.end_soon(call.call_id)
 
     async def on_guests_changed(self, event: GuestsChanged) -> None:
         """Tell the tablet, the clinician and the guests still there who the guests are;
@@ -441,7 +454,7 @@ class Switchboard:
 
     async def describe(self, call: Consultation, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""
-        news = await live.news(self.ctx, call.id)
+        news = await live.news(self.ctx, ())
         entries = news.queue
         busy = sum(1 for e in entries if e.state in LIVE)
         free = max(0, self.connected_clinicians() - busy)

@@ -106,7 +106,7 @@ def _database(settings: Settings, clock: Clock) -> Callable[[web.Application], A
             keyring = keyring_from(settings)
             bus = make_bus(settings.signalling.bus_url)
             ctx = HubContext(
-                make_uow_factory(engine, keyring),
+                make_uow_factory(engine, keyring, wait_s=db.pool_timeout_s),
                 clock,
                 keyring,
                 settings,

@@ -8,7 +8,7 @@ audited, and announced (after commit) through ``ctx.events``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -357,10 +357,7 @@ async def participants(ctx: HubContext, call_id: int) -> Consultation:
 
 @dataclass(frozen=True)
 class CallNews:
-    """What every listener of one call event needs, read once (one unit of work): the
-    call's state and parties, who answers it, the queue in order (NEWS2 score, band and
-    missing as stored, never re-scored) and the mean time a call took over the last
-    week (None: no data)."""
+    """One changed call as its parties are told it: state, parties and who answers it."""
 
     call_id: int
     state: State
@@ -368,25 +365,40 @@ class CallNews:
     device_id: int | None
     answered_by: int | None
     clinician_name: str | None
+
+
+@dataclass(frozen=True)
+class QueueNews:
+    """What every listener of a burst of call events needs, read once (one unit of
+    work): the queue in order (NEWS2 score, band and missing as stored, never re-scored),
+    the mean time a call took over the last week (None: no data) and each changed call
+    (``calls``; a call id that no longer exists is left out)."""
+
     queue: list[QueueEntry]
     mean_handle_s: float | None
+    calls: dict[int, CallNews]
 
 
-async def news(ctx: HubContext, call_id: int) -> CallNews:
-    """One read for a call event, built once and fanned out to every listener. An open
-    call is read from the queue itself; a closed one (and its clinician's name) by id."""
+async def news(ctx: HubContext, call_ids: Collection[int]) -> QueueNews:
+    """One read for a burst of call events, built once and fanned out to every
+    listener. An open call is read from the queue itself; a closed one (and its
+    clinician's name) by id."""
+    calls: dict[int, CallNews] = {}
     async with ctx.uow() as uow:
         entries = order(await uow.consultations.queue())
         mean = await uow.consultations.mean_handle_s(ctx.clock.now() - HANDLE_WINDOW)
-        e = next((e for e in entries if e.call_id == call_id), None)
-        if e is not None:
-            parties = (e.state, e.state_seq, e.device_id, e.answered_by, e.claimed_by)
-        else:
-            call = await _get(uow, call_id)
-            name = await _name(uow, call.answered_by)
-            parties = (call.state, call.state_seq, call.device_id, call.answered_by, name)
-    state, seq, device_id, answered_by, name = parties
-    return CallNews(call_id, state, seq, device_id, answered_by, name, entries, mean)
+        queued = {e.call_id: e for e in entries}
+        for call_id in call_ids:
+            if (e := queued.get(call_id)) is not None:
+                calls[call_id] = CallNews(
+                    call_id, e.state, e.state_seq, e.device_id, e.answered_by, e.claimed_by
+                )
+            elif (call := await uow.consultations.get(call_id)) is not None:
+                name = await _name(uow, call.answered_by)
+                calls[call_id] = CallNews(
+                    call_id, call.state, call.state_seq, call.device_id, call.answered_by, name
+                )
+    return QueueNews(entries, mean, calls)
 
 
 async def _check_routing(ctx: HubContext, actor: Actor, call_id: int, now: datetime) -> None:

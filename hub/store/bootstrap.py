@@ -11,12 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.cipher import Keyring
 from hub.ports import UnitOfWork, UnitOfWorkFactory
 from hub.settings import Settings
-from hub.store.uow import SqlUnitOfWork
+from hub.store.uow import SqliteTurns, SqlUnitOfWork
 
 
-def make_uow_factory(engine: AsyncEngine, keyring: Keyring) -> UnitOfWorkFactory:
+def make_uow_factory(
+    engine: AsyncEngine, keyring: Keyring, *, wait_s: float = 30.0
+) -> UnitOfWorkFactory:
+    """``wait_s``: how long a unit of work waits for its turn on SQLite before it is
+    refused as busy (a 503), as it would wait for a pooled connection."""
+    # SQLite has one writer at a time, and every transaction here takes its lock
+    # (BEGIN IMMEDIATE, hub/store/db.py). Left to SQLite, the units of work of a
+    # process that wait for it poll with growing sleeps and the unlucky ones wait up to
+    # a second under load; queued here first, in order, none waits longer than those
+    # ahead of it. (Other processes on the same file still meet SQLite's busy timeout.)
+    turns = SqliteTurns(wait_s) if engine.dialect.name == "sqlite" else None
+
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(engine, keyring)
+        return SqlUnitOfWork(engine, keyring, turns)
 
     return factory
 

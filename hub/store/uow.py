@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -27,28 +28,47 @@ from hub.store.rota_job_repository import SqlRotaJobs
 from hub.store.rota_repository import SqlRota
 
 
+class SqliteTurns:
+    """One SQLite unit of work at a time in this process, first come first served.
+
+    SQLite's own wait for its lock (the busy timeout) polls with growing sleeps, so
+    under load the unlucky waiter waits far longer than the work ahead of it. Turns
+    taken here, in order, keep each wait to the work actually queued in front."""
+
+    def __init__(self, timeout_s: float = 30.0) -> None:
+        self._lock = asyncio.Lock()
+        self._timeout_s = timeout_s  # as SQLite's busy timeout: then 503, not a hang
+
+    async def take(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise Unavailable(BUSY) from None
+
+    def give_back(self) -> None:
+        self._lock.release()
+
+
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keyring: Keyring, turns: SqliteTurns | None = None
+    ) -> None:
         self._engine = engine
         self._keyring = keyring
+        self._turns = turns
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
+        if self._turns is not None:
+            await self._turns.take()
         try:
-            conn = await self._engine.connect()
-        except sqlalchemy.exc.TimeoutError:
-            # Every pooled connection is busy: say so (503), never an internal error.
-            raise Unavailable("the hub is very busy right now: try again in a moment") from None
-        except (sqlalchemy.exc.DBAPIError, OSError) as err:
-            raise Unavailable(DATABASE_AWAY) from err
-        try:
-            await conn.begin()
+            self._conn = await self._begin()
         except BaseException:
-            # Cancelled (or failed) after SQLite's BEGIN IMMEDIATE may already hold the
-            # write lock: give the connection back (rolled back) or the lock leaks.
-            await conn.close()
+            if self._turns is not None:
+                self._turns.give_back()
             raise
-        self._conn = conn
+        conn = self._conn
         k = self._keyring
         self.homes = SqlHomes(conn, k)
         self.residents = SqlResidents(conn, k)
@@ -64,6 +84,23 @@ class SqlUnitOfWork:
         self.rota = SqlRota(conn, k)
         self.rota_jobs = SqlRotaJobs(conn, k)
         return self
+
+    async def _begin(self) -> AsyncConnection:
+        try:
+            conn = await self._engine.connect()
+        except sqlalchemy.exc.TimeoutError:
+            # Every pooled connection is busy: say so (503), never an internal error.
+            raise Unavailable(BUSY) from None
+        except (sqlalchemy.exc.DBAPIError, OSError) as err:
+            raise Unavailable(DATABASE_AWAY) from err
+        try:
+            await conn.begin()
+        except BaseException:
+            # Cancelled (or failed) after SQLite's BEGIN IMMEDIATE may already hold the
+            # write lock: give the connection back (rolled back) or the lock leaks.
+            await conn.close()
+            raise
+        return conn
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit() outside `async with`"
@@ -84,12 +121,19 @@ class SqlUnitOfWork:
                 raise
             # The connection died mid-transaction: the database rolled it back.
         finally:
-            await self._conn.close()
-            self._conn = None
+            try:
+                await self._conn.close()
+            finally:
+                self._conn = None
+                if self._turns is not None:
+                    self._turns.give_back()
         if _connection_lost(exc):
             # Its transaction was rolled back by the database; say so plainly (503).
             raise Unavailable(DATABASE_AWAY) from exc
 
+
+#: What a request gets when every connection (or SQLite's one writer) stays busy.
+BUSY = "the hub is very busy right now: try again in a moment"
 
 #: What a request gets while the database cannot be reached (HTTP 503, or a WebSocket
 #: error with code "unavailable"). Its transaction was not committed (a connection lost

@@ -1,8 +1,9 @@
 """Soak: many WebSocket clients placing, answering and ending calls for a long time.
 
 Tablets call about their resident at random intervals and wait; clinicians watch the
-queue, answer the oldest waiting call (losing races to colleagues is normal: counted,
-not an error), talk for a few seconds, end it and record its outcome. A watcher console
+queue, answer one of the oldest waiting calls (losing races to colleagues is normal:
+counted, not an error; a loser looks at the next queue snapshot before trying again, as
+a person would), talk for a few seconds, end it and record its outcome. A watcher console
 times every ring (request → the call on its queue). The server's RSS and open file
 descriptors are sampled from /proc throughout.
 
@@ -168,12 +169,14 @@ async def clinician(
         waiting: list[int] = []
         claimed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         ended: asyncio.Queue[int] = asyncio.Queue()  # calls this console saw end
+        fresh = asyncio.Event()  # a queue snapshot came since it was cleared
 
         async def read() -> None:
             async for msg in ws:
                 data = json.loads(msg.data)
                 if data["type"] == "queue.snapshot":
                     waiting[:] = [x["call_id"] for x in data["items"] if x["state"] == "waiting"]
+                    fresh.set()
                 elif data["type"] == "call.claimed":
                     claimed.put_nowait(data)
                 elif data["type"] == "call.state" and data.get("state") == "ended":
@@ -198,7 +201,11 @@ async def clinician(
                     tally.errors["claim not answered"] += 1
                     continue
                 if not answer["ok"]:
+                    # Someone else answered it: like a clinician, look at the queue as it
+                    # is now before trying again (not the same stale list at once).
                     tally.lost_races += 1
+                    fresh.clear()
+                    await _pause_until(fresh, stop, 5)
                     continue
                 await _pause(stop, random.uniform(*plan.talk_s))
                 await ws.send_str(json.dumps({"type": "call.end", "call_id": call_id}))
@@ -273,6 +280,14 @@ async def watcher(hub: LiveHub, tally: Tally, stop: asyncio.Event) -> None:
                     tally.first_seen[item["call_id"]] = t
                     tally.rang.set()
         await ws.close()
+
+
+async def _pause_until(event: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Wait (bounded) until ``event`` is set or the soak stops."""
+    waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
+    await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for w in waits:
+        w.cancel()
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -25,6 +25,7 @@ from hub.people.admin import add_resident
 from hub.people.residents import ResidentDetails
 from hub.ports import UnitOfWork, UnitOfWorkFactory
 from hub.store import tables as t
+from signalling import batching
 from signalling.bus import MemoryBus
 from signalling.switchboard import Switchboard
 from tests.hub.test_calls import clinicians  # n clinicians, nurse00, nurse01, …
@@ -118,6 +119,7 @@ async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignor
     # The second call arrives: every console gets the queue, each waiting tablet its place.
     uows.opened = 0
     await board.on_call_changed(CallChanged(call.id, "waiting", home.id, second.id, None, None))
+    await board.bursts.idle()
     assert uows.opened == 1
     for console in consoles:
         [snapshot] = console.sent
@@ -133,6 +135,7 @@ async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignor
     await board.on_call_changed(
         CallChanged(call.id, "answered", home.id, second.id, nurses[0].id, None)
     )
+    await board.bursts.idle()
     assert uows.opened == 1
     told = of_type(tablets[second.id], "call.state")[-1]
     assert (told["state"], told["clinician_name"], told["seq"]) == (
@@ -146,6 +149,7 @@ async def test_one_call_event_is_one_read_whatever_the_listeners(  # type: ignor
     await live.end(ctx, nurses[0], call.id)
     uows.opened = 0
     await board.on_call_changed(CallChanged(call.id, "ended", home.id, second.id, nurses[0].id))
+    await board.bursts.idle()
     assert uows.opened == 1
     told = of_type(tablets[second.id], "call.state")[-1]
     assert (told["state"], told["clinician_name"]) == ("ended", "Nurse 0")
@@ -199,3 +203,77 @@ async def test_the_queue_shows_and_orders_by_the_stored_score(  # type: ignore[n
     assert (items[early.id]["news2_score"], items[early.id]["news2_band"]) == (0, "low")
     assert (items[late.id]["news2_score"], items[late.id]["news2_band"]) == (5, "medium")
     assert items[early.id]["news2_missing"] == [] == items[late.id]["news2_missing"]
+
+
+async def test_events_close_together_are_told_as_one_burst(  # type: ignore[no-untyped-def]
+    counting, home
+) -> None:
+    """The first event is told at once; the ones that come while it is told are told
+    together: one more read and one more snapshot, and a tablet whose place did not
+    move is not told it again."""
+    uows, ctx = counting
+    board = Switchboard(ctx, MemoryBus(), ctx.settings.signalling)
+    nurses = await clinicians(ctx, 5)
+    consoles = [Conn(n, queue_subscribed=True) for n in nurses]
+    devices = [await tablet(ctx, home.id, label) for label in "ABC"]
+    tablets = [Conn(d) for d in devices]
+    for conn in [*consoles, *tablets]:
+        board.register(conn)
+    calls = [
+        await live.request_call(ctx, d, ask(await resident(ctx, home.id, i)))
+        for i, d in enumerate(devices)
+    ]
+    uows.opened = 0
+    for call, device in zip(calls, devices, strict=True):
+        await board.on_call_changed(CallChanged(call.id, "waiting", home.id, device.id, None))
+    # The first was told before on_call_changed returned; the other two are gathered.
+    assert uows.opened == 1
+    await board.bursts.idle()
+    assert uows.opened == 2
+    for console in consoles:
+        assert len(console.sent) == 2
+        assert [i["call_id"] for i in console.sent[-1]["items"]] == [c.id for c in calls]
+    # The first tablet's place (1) was told once; the others once each, in the burst.
+    assert [m["position"] for m in of_type(tablets[0], "call.state")] == [1]
+    assert [m["position"] for m in of_type(tablets[1], "call.state")] == [2]
+    assert [m["position"] for m in of_type(tablets[2], "call.state")] == [3]
+
+    # The first call is answered: the others move up and are told; its tablet hears it.
+    await live.claim(ctx, nurses[0], calls[0].id)
+    await board.on_call_changed(
+        CallChanged(calls[0].id, "answered", home.id, devices[0].id, nurses[0].id)
+    )
+    await board.bursts.idle()
+    assert of_type(tablets[0], "call.state")[-1]["state"] == "answered"
+    assert [m["position"] for m in of_type(tablets[1], "call.state")] == [2, 1]
+    assert [m["position"] for m in of_type(tablets[2], "call.state")] == [3, 2]
+
+
+async def test_a_burst_that_cannot_be_read_is_told_once_the_database_answers(  # type: ignore[no-untyped-def]
+    ctx: HubContext, home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue read fails (the database is away): nothing is lost, the burst is told
+    when a later try succeeds."""
+    monkeypatch.setattr(batching, "RETRY_S", 0.05)
+    failures = 2
+
+    def flaky() -> UnitOfWork:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise ConnectionError("database unavailable")
+        return ctx.uow()
+
+    board = Switchboard(dataclasses.replace(ctx, uow=flaky), MemoryBus(), ctx.settings.signalling)
+    [nurse] = await clinicians(ctx, 1)
+    console = Conn(nurse, queue_subscribed=True)
+    board.register(console)
+    device = await tablet(ctx, home.id, "A")
+    call = await live.request_call(ctx, device, ask(await resident(ctx, home.id, 0)))
+
+    await board.on_call_changed(CallChanged(call.id, "waiting", home.id, device.id, None))
+    assert console.sent == []
+    await board.bursts.idle()
+    assert failures == 0
+    [snapshot] = console.sent
+    assert [i["call_id"] for i in snapshot["items"]] == [call.id]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.audit.trail import AuditRecord
 from hub.rostering.routing import ALERT_ACTION
+from hub.store.bootstrap import make_uow_factory
 from tests.hub.test_calls_routing import set_skills, staffed_hub, waiting_call
 from web.rota import routing_watch
 
@@ -72,7 +73,9 @@ async def test_two_hub_processes_record_an_alert_once(ctx, engine, clock, home) 
         await set_skills(ctx, user)
     call = await waiting_call(ctx, clock, home, "medication")
 
-    async with ctx.uow() as other:
+    # The other process: its own units of work (SQLite turns are per process).
+    other_process = make_uow_factory(engine, ctx.keyring)
+    async with other_process() as other:
         detail = {"kind": "unanswerable", "why": "no prescriber is on shift"}
         record = AuditRecord(ALERT_ACTION, "system:0", "consultation", str(call.id), detail)
         await other.audit.append(record, clock.now())
