@@ -1,50 +1,59 @@
-"""One publisher's track, forwarded to every subscriber in the same call.
+"""One publisher's track, forwarded packet by packet to every subscriber in the same call.
 
-A ``Publication`` reads the publisher's encoded frames from the moment it publishes —
-not from when the first subscriber asks, or frames would queue and arrive later as a
-burst — and offers each one to every subscriber's ``ForwardedTrack``. aiortc's sender
-for that subscriber pulls from the track and packetises without re-encoding.
+Each RTP packet a publisher sends reaches its ``Publication`` where the relay's receive
+path takes it off the wire (media/relay/passthrough.py): SRTP removed, the receiver's
+statistics, NACKs and bandwidth estimate kept, nothing depacketised, reassembled or
+decoded. The publication offers it at once to every subscriber's ``ForwardedTrack``,
+whose outlet (the subscriber's sender) rewrites the header for that subscriber's stream
+— its SSRC, sequence numbers, timestamps, payload type, mid — protects it with the
+subscriber's SRTP and sends it. The payload goes on byte for byte: the VP8 packetisation
+and the end-to-end encryption inside it are the publishing browser's.
 
-Each subscriber has a bounded queue, so a slow subscriber (a tablet on bad Wi-Fi)
-costs a fixed amount of memory, not a growing one: when its queue is full, its video
-skips ahead to the next key frame (asked for, throttled), and its audio drops the
-oldest frame. Other subscribers are not held back by it.
+A video subscriber starts at a key frame (a delta frame cannot be decoded without the
+ones before it): a late joiner, or one whose packets had to be dropped, waits for the
+next key frame and asks for one (throttled per publisher). A slow subscriber (a tablet
+on bad Wi-Fi) costs a bounded amount of memory: when its socket's send buffer is full
+its packets are dropped — the next key frame restarts its video — and the others are
+not held back by it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av.packet import Packet
-from av.stream import Stream
+from aiortc.rtp import RtpPacket
 
-from media.relay.frames import KeyframeThrottle, is_keyframe
+from media.relay.frames import KeyframeThrottle, begins_keyframe
 
-__all__ = ["EncodedFrame", "ForwardedTrack", "Publication", "RelayCounters"]
+__all__ = ["ForwardedTrack", "Outlet", "Publication", "RelayCounters"]
 
-# An encoded (and end-to-end encrypted) frame as aiortc hands it on: bytes + timestamp.
-if TYPE_CHECKING:
-    EncodedFrame = Packet[Stream]
-else:  # PyAV's Packet is generic only in its stubs
-    EncodedFrame = Packet
 
-# Frames held per subscriber and track: about 1.5 s of 20 fps video, 0.6 s of Opus.
-VIDEO_QUEUE = 30
-AUDIO_QUEUE = 30
+class Outlet(Protocol):
+    """Where a subscriber's copy of a track leaves the relay (its RTP sender)."""
+
+    @property
+    def ready(self) -> bool:
+        """Negotiated and connected: packets offered now are sent."""
+        ...
+
+    def send(self, packet: RtpPacket) -> bool:
+        """Send one packet of the publisher's stream as this subscriber's; False if it
+        had to be dropped (the subscriber's send buffer is full)."""
+        ...
 
 
 @dataclass
 class RelayCounters:
     """What the relay has done, for its metrics and for tests (shared by its calls)."""
 
-    frames_in: int = 0
-    frames_forwarded: int = 0
-    frames_dropped_slow_subscriber: int = 0
+    frames_in: int = 0  # from publishers (a video frame counts at its last packet)
+    frames_forwarded: int = 0  # to subscribers
+    packets_forwarded: int = 0
+    packets_dropped_slow_subscriber: int = 0  # its send buffer was full
     frames_waiting_for_keyframe: int = 0  # a delta frame a subscriber could not start on
     keyframes_requested: int = 0
     keyframe_requests_throttled: int = 0
@@ -52,67 +61,65 @@ class RelayCounters:
 
 
 class ForwardedTrack(MediaStreamTrack):
-    """One subscriber's copy of one publisher's track."""
+    """One subscriber's copy of one publisher's track. aiortc's sender for it never
+    reads it (the outlet sends what ``offer`` passes); it is the track aiortc's
+    transceiver is made with, and its ``stop`` ends the subscription."""
 
-    def __init__(self, publication: Publication, capacity: int) -> None:
+    def __init__(self, publication: Publication) -> None:
         super().__init__()
         self.kind = publication.kind
         self.publication = publication
-        self._capacity = capacity
-        self._frames: deque[EncodedFrame] = deque()
-        self._arrived = asyncio.Event()
+        self.outlet: Outlet | None = None  # set when its transceiver is made
         # Video starts at a key frame: a delta frame before one cannot be decoded.
         self._need_key = publication.kind == "video"
-        self.forwarded = 0
-        self.dropped = 0
+        self._stopped = asyncio.Event()
+        self.forwarded = 0  # frames (their last packet sent)
+        self.dropped = 0  # packets
 
-    def offer(self, packet: EncodedFrame, key: bool) -> None:
+    def offer(self, packet: RtpPacket, key: bool) -> None:
         counters = self.publication.counters
+        video = self.kind == "video"
+        outlet = self.outlet
+        if outlet is None or not outlet.ready:
+            self._need_key = video  # once it can send, it starts at a key frame
+            return
         if self._need_key and not key:
-            # Keep asking (throttled): the first request may have gone out before the
-            # publisher's stream had started, or been lost.
+            # Keep asking (throttled): the first request may have gone out before this
+            # subscriber could send, or been lost.
             self.dropped += 1
-            counters.frames_waiting_for_keyframe += 1
+            if packet.marker:
+                counters.frames_waiting_for_keyframe += 1
             self.publication.want_keyframe()
             return
         self._need_key = False
-        if len(self._frames) >= self._capacity:
-            if self.kind == "video":
-                # Behind by a whole queue: old frames are worthless, and a delta frame
-                # needs the one before it. Drop them all and wait for a key frame.
-                dropped = len(self._frames)
-                self._frames.clear()
-                self.dropped += dropped
-                counters.frames_dropped_slow_subscriber += dropped
-                if not key:
-                    self._need_key = True
-                    self.offer(packet, key)
-                    return
-            else:
-                self._frames.popleft()
-                self.dropped += 1
-                counters.frames_dropped_slow_subscriber += 1
-        self._frames.append(packet)
-        self._arrived.set()
+        if not outlet.send(packet):
+            self.dropped += 1
+            counters.packets_dropped_slow_subscriber += 1
+            if video:  # what follows needs the packet lost: skip to the next key frame
+                self._need_key = True
+                self.publication.want_keyframe()
+            return
+        counters.packets_forwarded += 1
+        if packet.marker or not video:
+            self.forwarded += 1
+            counters.frames_forwarded += 1
 
-    async def recv(self) -> EncodedFrame:
-        while not self._frames:
-            if self.readyState != "live" or self.publication.ended:
-                raise MediaStreamError
-            self._arrived.clear()
-            await self._arrived.wait()
-        self.forwarded += 1
-        self.publication.counters.frames_forwarded += 1
-        return self._frames.popleft()
+    async def recv(self) -> Any:
+        await self._stopped.wait()
+        raise MediaStreamError
 
     def stop(self) -> None:
         super().stop()
-        self._arrived.set()
+        self._stopped.set()
         self.publication.unsubscribe(self)
 
 
 class Publication:
-    """A publisher's audio or video track in one call, fanned out to its subscribers."""
+    """A publisher's audio or video track in one call, fanned out to its subscribers.
+
+    ``forward`` is called by the relay's receive path with every RTP packet of the
+    track (media/relay/passthrough.py). ``source`` is aiortc's track for it, which
+    carries no media here and ends when the publisher's stream stops."""
 
     def __init__(
         self,
@@ -131,17 +138,26 @@ class Publication:
         self._throttle = throttle
         self._subscribers: list[ForwardedTrack] = []
         self._asks: set[asyncio.Task[None]] = set()
-        self._reader = asyncio.create_task(self._drain(), name=f"publication-{source.id}")
+        self._watch = asyncio.create_task(self._until_end(), name=f"publication-{source.id}")
 
     @property
     def subscribers(self) -> tuple[ForwardedTrack, ...]:
         return tuple(self._subscribers)
 
+    def forward(self, packet: RtpPacket) -> None:
+        """One packet from the publisher: offered to every subscriber, in the order
+        they subscribed, before the next packet is read."""
+        if self.ended or not packet.payload:  # padding (bandwidth probes) stays here
+            return
+        if packet.marker or self.kind == "audio":
+            self.counters.frames_in += 1
+        key = begins_keyframe(self.kind, packet.payload)
+        for track in self._subscribers:
+            track.offer(packet, key)
+
     def subscribe(self) -> ForwardedTrack:
-        track = ForwardedTrack(self, VIDEO_QUEUE if self.kind == "video" else AUDIO_QUEUE)
+        track = ForwardedTrack(self)
         self._subscribers.append(track)
-        if self.kind == "video":
-            self.want_keyframe()  # a late joiner decodes nothing until the next one
         return track
 
     def unsubscribe(self, track: ForwardedTrack) -> None:
@@ -162,8 +178,8 @@ class Publication:
 
     async def close(self) -> None:
         self.ended = True
-        self._reader.cancel()
-        for task in (self._reader, *self._asks):
+        self._watch.cancel()
+        for task in (self._watch, *self._asks):
             try:
                 await task
             except (asyncio.CancelledError, MediaStreamError, ConnectionError):
@@ -171,18 +187,11 @@ class Publication:
         for track in list(self._subscribers):
             track.stop()
 
-    async def _drain(self) -> None:
+    async def _until_end(self) -> None:
         try:
             while True:
-                packet = await self._source.recv()
-                assert isinstance(packet, Packet), "the passthrough was not installed"
-                self.counters.frames_in += 1
-                key = is_keyframe(self.kind, bytes(memoryview(packet)[:1]))
-                for track in self._subscribers:
-                    track.offer(packet, key)
+                await self._source.recv()  # nothing comes; it raises when the stream ends
         except MediaStreamError:
             self._on_end()  # the publisher stopped sending: its peer connection closed
         finally:
             self.ended = True
-            for track in self._subscribers:
-                track._arrived.set()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from hub.clock import Clock
 
-__all__ = ["KeyframeThrottle", "is_keyframe"]
+__all__ = ["KeyframeThrottle", "begins_keyframe", "is_keyframe"]
 
 
 def is_keyframe(kind: str, data: bytes) -> bool:
@@ -23,6 +23,28 @@ def is_keyframe(kind: str, data: bytes) -> bool:
     if kind == "audio":
         return True
     return bool(data) and data[0] & 0x01 == 0
+
+
+def begins_keyframe(kind: str, payload: bytes) -> bool:
+    """Whether this RTP packet's payload is the first packet of a key frame (every Opus
+    packet stands alone, so counts as one). A VP8 packet begins a frame when its payload
+    descriptor (RFC 7741 §4.2) has the start bit set and partition index 0; the VP8
+    byte after the descriptor is the frame's first, in clear under SFrame."""
+    if kind == "audio":
+        return True
+    if len(payload) < 2 or payload[0] & 0x17 != 0x10:  # S set, partition index 0
+        return False
+    at = 1
+    if payload[0] & 0x80:  # X: an extension byte says which optional fields follow
+        flags = payload[1]
+        at = 2
+        if flags & 0x80:  # I: picture id, 7 or 15 bits (M)
+            at += 2 if len(payload) > at and payload[at] & 0x80 else 1
+        if flags & 0x40:  # L: TL0PICIDX
+            at += 1
+        if flags & 0x30:  # T or K: TID / KEYIDX
+            at += 1
+    return len(payload) > at and payload[at] & 0x01 == 0
 
 
 @dataclass

@@ -1,44 +1,28 @@
-"""Receive media without decoding it: aiortc's receiver, with its decode step replaced.
+"""Forward media packet by packet, never depacketised or decoded: aiortc's receiver and
+sender with their media steps replaced.
 
 aiortc's ``RTCRtpReceiver`` reassembles RTP packets into encoded frames in a jitter
-buffer and hands each frame to a decoder thread; there is no public option to skip the
-decoder. The relay must not decode — the frames are end-to-end encrypted, so it could
-not, and decoding would cost a core per few calls — so for every receiver it owns it:
-
-* swaps the queue that feeds the decoder thread for ``Passthrough``, which turns each
-  reassembled frame into an ``av.Packet`` (the encoded bytes, with a timestamp) and puts
-  it on the receiver's track at once. The decoder thread still starts (aiortc starts it
-  in ``receive()``) but only waits for the stop signal: no decoder is ever created;
-* swaps the jitter buffer for one that releases a video frame as soon as its last
-  packet (RTP marker bit) is in, and an audio frame as soon as it arrives. aiortc's
-  stock buffer holds a video frame until the next frame's first packet (+1 frame
-  interval, ≈ 50 ms) and four Opus frames (≈ 80 ms); the subscribers' browsers have
-  their own jitter buffers, so the relay's only job is to reassemble.
-
-aiortc's sender already packetises an ``av.Packet`` without re-encoding (the path
-``MediaPlayer(decode=False)`` uses), so the forwarded bytes leave as they came.
-
-Per packet, aiortc's generic path was most of the relay's CPU time (issue 12's
-benchmark, docs/benchmarks.md). So the passthrough also takes the shortest way through
-the same steps, for the relay's own connections only:
+buffer and hands each frame to a decoder thread; its ``RTCRtpSender`` packetises frames
+again. The relay must not decode — the frames are end-to-end encrypted, so it could
+not — and reassembling and packetising every frame again in Python cost it most of
+its time (issue 12's benchmark, docs/benchmarks.md: 7 calls of three per core). So the
+relay forwards RTP packets (a selective forwarding unit) and keeps aiortc for what it
+does well — ICE, DTLS, SRTP keys, RTCP, NACK and RTX — for its own connections only:
 
 * ``_FastPath``, once per DTLS transport: an SRTP packet is handled where aioice hands
   it over, not queued for aiortc's receive task (a queue, a task wake-up and five
-  coroutines per packet); an outgoing packet is protected and sent on the nominated
-  ICE pair directly, not through four nested coroutines; and its sockets read into a
-  64 KiB buffer, not asyncio's default 256 KiB, which costs ~20 µs to allocate for
-  every datagram (measured here: 23 µs against 3 µs per ``recvfrom``). STUN, DTLS and
-  SRTCP take aiortc's path as before;
-* ``_Receive``, per receiver: aiortc's ``_handle_rtp_packet`` step for step — bandwidth
-  estimate (REMB), statistics, RTX, NACKs, depacketising, the jitter buffer, keyframe
-  requests — without a clock read as a ``datetime`` for every packet, and run without
-  a coroutine; the rare RTCP it sends goes out from a task;
-* ``install_sender``, per sender of forwarded media: aiortc's ``_run_rtp`` for an
-  encoded frame — the same VP8 packetiser, header extensions, sequence numbers,
-  statistics for its RTCP sender reports, and NACK/RTX history — with one header
-  serialised per frame and patched (marker, sequence number) for each of its packets,
-  where aiortc builds, stamps and serialises an ``RtpPacket`` object per packet and
-  reads the clock as a ``datetime`` twice per packet.
+  coroutines per packet); an outgoing packet is protected and written to the nominated
+  ICE pair's socket at once (``send_now``), or dropped if that socket's send buffer is
+  full; its sockets read into a 64 KiB buffer, not asyncio's default 256 KiB, which
+  costs ~20 µs to allocate for every datagram. STUN, DTLS and SRTCP take aiortc's path;
+* ``_Receive``, per receiver (``install``): aiortc's ``_handle_rtp_packet`` up to the
+  jitter buffer — bandwidth estimate (REMB), statistics, RTX, NACKs to the publisher —
+  then the packet goes to its publication (media/relay/fanout.py) instead of the
+  jitter buffer. The decoder thread aiortc starts never gets anything;
+* ``PacketSender``, per sender of forwarded media (``install_sender``): writes each
+  packet as the subscriber's stream (its SSRC, sequence numbers, timestamps, payload
+  type, mid; one header serialised per frame) and keeps what aiortc's RTCP sender
+  reports and NACK/RTX answers need.
 
 This reaches into aiortc's private attributes. ``pyproject.toml`` pins the aiortc
 version it was written against (``AIORTC_VERSION``); ``check_internals`` fails loudly at
@@ -48,27 +32,19 @@ start-up — and ``tests/media/test_passthrough.py`` in CI — if an upgrade mov
 from __future__ import annotations
 
 import asyncio
-import logging
-import random
-import threading
 import time
-from collections.abc import Coroutine
-from fractions import Fraction
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aioice
 import aiortc
-import av
 import pylibsrtp
 from aiortc import clock
-from aiortc.codecs import depayload, is_rtx
-from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.mediastreams import MediaStreamError, convert_timebase
+from aiortc.codecs import is_rtx
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver, StreamStatistics
+from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
 from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -84,7 +60,7 @@ from aiortc.utils import random32
 
 __all__ = [
     "AIORTC_VERSION",
-    "Passthrough",
+    "PacketSender",
     "PassthroughBroken",
     "check_internals",
     "install",
@@ -96,15 +72,10 @@ __all__ = [
 AIORTC_VERSION = "1.16.0"
 
 # The private names this module replaces or calls, as Python mangles them.
-_QUEUE = "_RTCRtpReceiver__decoder_queue"
-_JITTER = "_RTCRtpReceiver__jitter_buffer"
 _STARTED = "_RTCRtpReceiver__started"
-_KIND = "_RTCRtpReceiver__kind"
-_MAPPER = "_RTCRtpReceiver__timestamp_mapper"
 _RECEIVER_STATE = (
     "_RTCRtpReceiver__active_ssrc",
     "_RTCRtpReceiver__codecs",
-    "_RTCRtpReceiver__decoder_thread",
     "_RTCRtpReceiver__nack_generator",
     "_RTCRtpReceiver__remote_bitrate_estimator",
     "_RTCRtpReceiver__remote_streams",
@@ -155,7 +126,7 @@ def check_internals() -> None:
     init_names = RTCRtpReceiver.__init__.__code__.co_names
     missing = [
         name
-        for name in (_QUEUE, _JITTER, _STARTED, _KIND, _MAPPER, *_RECEIVER_STATE)
+        for name in (_STARTED, *_RECEIVER_STATE)
         if name not in init_names and not hasattr(probe, name)
     ]
     methods = ("_send_rtcp_pli", "_send_rtcp_nack", "_send_rtcp", "getSynchronizationSources")
@@ -190,89 +161,14 @@ def _names_used(cls: type) -> set[str]:
     }
 
 
-class Passthrough:
-    """Stands in for the receiver's decoder queue (a ``queue.Queue``).
-
-    ``put`` is called on the event loop by the receiver with ``(codec, JitterFrame)`` for
-    each reassembled frame, and with ``None`` when the receiver stops. ``get`` is called
-    by the (now idle) decoder thread: it blocks until the stop, then returns ``None`` so
-    that the thread ends the track as it always does.
-    """
-
-    def __init__(self, track: RemoteStreamTrack) -> None:
-        self._track = track
-        self._stopped = threading.Event()
-        self._time_base = Fraction(1, 1)  # made once: a Fraction per frame showed up
-        self.frames = 0
-
-    def put(self, item: tuple[Any, JitterFrame] | None) -> None:
-        if item is None:
-            self._stopped.set()
-            return
-        codec, frame = item
-        if self._time_base.denominator != codec.clockRate:
-            self._time_base = Fraction(1, codec.clockRate)
-        packet = av.Packet(frame.data)
-        packet.pts = frame.timestamp
-        packet.time_base = self._time_base
-        self.frames += 1
-        self._track._queue.put_nowait(packet)
-
-    def get(self) -> None:
-        self._stopped.wait()
-        return None
-
-
-class _PromptJitterBuffer(JitterBuffer):
-    """Releases a frame as soon as it is whole, instead of when the next one starts.
-
-    Video: the packets from the buffer's origin up to one carrying the RTP marker bit,
-    with no gap and one timestamp, are a whole frame. Audio: every Opus packet is one
-    frame. Loss and reordering are handled as in aiortc's buffer: a gap holds the frame
-    back (the receiver's NACKs ask for the missing packet), and overflow drops whole
-    frames and asks for a keyframe.
-    """
-
-    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
-        origin = self._origin
-        assert origin is not None
-        packets: list[RtpPacket] = []
-        timestamp: int | None = None
-        for count in range(self.capacity):
-            packet = self._packets[(origin + count) % self.capacity]
-            if packet is None:
-                return None
-            if timestamp is not None and packet.timestamp != timestamp:
-                # The first frame ended without a marker (lost marker packet, or a
-                # sender that does not set it): whole now that the next one began.
-                self.remove(count)
-                return _frame(packets, timestamp)
-            timestamp = packet.timestamp
-            packets.append(packet)
-            if packet.marker or not self._is_video:
-                self.remove(count + 1)
-                return _frame(packets, timestamp)
-        return None
-
-
-def _frame(packets: list[RtpPacket], timestamp: int) -> JitterFrame:
-    return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
-
-
-def install(receiver: RTCRtpReceiver) -> Passthrough:
-    """Make ``receiver`` hand on encoded frames. Call before it starts receiving (in the
-    peer connection's ``track`` event, which fires during ``setRemoteDescription``)."""
+def install(receiver: RTCRtpReceiver, forward: Callable[[RtpPacket], None]) -> None:
+    """Make ``receiver`` hand every RTP packet it takes to ``forward`` (RTX unwrapped),
+    and never depacketise or decode. Call before it starts receiving (in the peer
+    connection's ``track`` event, which fires during ``setRemoteDescription``)."""
     if getattr(receiver, _STARTED):
         raise PassthroughBroken("the passthrough must be installed before the receiver starts")
-    track = receiver.track
-    assert isinstance(track, RemoteStreamTrack)
-    passthrough = Passthrough(track)
-    setattr(receiver, _QUEUE, passthrough)
-    video = getattr(receiver, _KIND) == "video"
-    setattr(receiver, _JITTER, _PromptJitterBuffer(capacity=512 if video else 16, is_video=video))
-    _Receive(receiver, passthrough)
+    _Receive(receiver, forward)
     _FastPath.install(receiver.transport)
-    return passthrough
 
 
 class _Tasks:
@@ -288,13 +184,16 @@ class _Tasks:
 
 
 class _Receive:
-    """aiortc 1.16.0's ``RTCRtpReceiver._handle_rtp_packet``, step for step, as a plain
-    method: no coroutine per packet, no ``datetime`` per packet. The receiver's own
-    method is replaced by it too, for any packet that still comes aiortc's way."""
+    """aiortc 1.16.0's ``RTCRtpReceiver._handle_rtp_packet`` up to the jitter buffer,
+    step for step, as a plain method (no coroutine or ``datetime`` per packet): the
+    bandwidth estimate (REMB), statistics, RTX, NACKs. Then, instead of depacketising
+    into the jitter buffer for the decoder, the packet goes to ``forward``. The
+    receiver's own method is replaced by it too, for any packet that still comes
+    aiortc's way. (Keyframe requests come from the subscribers that need one.)"""
 
-    def __init__(self, receiver: RTCRtpReceiver, passthrough: Passthrough) -> None:
+    def __init__(self, receiver: RTCRtpReceiver, forward: Callable[[RtpPacket], None]) -> None:
         self._receiver = receiver
-        self._passthrough = passthrough
+        self._forward = forward
         self._tasks = _Tasks()
         state: Any = receiver
         self._codecs = state._RTCRtpReceiver__codecs
@@ -305,8 +204,6 @@ class _Receive:
         self._estimator: RemoteBitrateEstimator | None = (
             state._RTCRtpReceiver__remote_bitrate_estimator
         )
-        self._jitter = getattr(receiver, _JITTER)
-        self._mapper = getattr(receiver, _MAPPER)
         # getSynchronizationSources (which the keyframe request uses) looks 10 s back:
         # a source's last-seen time refreshed once a second is as good.
         self._seen: dict[int, int] = {}
@@ -360,16 +257,7 @@ class _Receive:
         if self._nacks is not None and self._nacks.add(packet):
             missing = sorted(self._nacks.missing)
             self._tasks.start(receiver._send_rtcp_nack(packet.ssrc, missing))
-        try:
-            packet._data = depayload(codec, packet.payload) if packet.payload else b""  # type: ignore[attr-defined]
-        except ValueError:
-            return
-        pli, frame = self._jitter.add(packet)
-        if pli:
-            self._tasks.start(receiver._send_rtcp_pli(packet.ssrc))
-        if frame is not None and receiver._RTCRtpReceiver__decoder_thread:
-            frame.timestamp = self._mapper.map(frame.timestamp)
-            self._passthrough.put((codec, frame))
+        self._forward(packet)
 
 
 class _FastPath:
@@ -433,6 +321,26 @@ class _FastPath:
         else:
             self._tasks.start(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
 
+    def send_now(self, plain: bytes) -> bool:
+        """Protect and send one RTP packet at once, on the nominated pair's socket.
+        False if it was dropped because that socket's send buffer is full (a subscriber
+        that cannot keep up); a packet before the connection is up is let go (True)."""
+        transport = self._transport
+        pair = self._connection._nominated.get(1)
+        if transport._state is not State.CONNECTED or pair is None:
+            return True
+        udp = getattr(pair.protocol, "transport", None)
+        if udp is None:  # not a plain socket (a TURN allocation): aiortc's way
+            self._tasks.start(self.send_rtp(plain))
+            return True
+        if udp.get_write_buffer_size() > SEND_BUFFER_MAX:
+            return False
+        data = transport._tx_srtp.protect(plain)
+        udp.sendto(data, pair.remote_addr)
+        transport._RTCDtlsTransport__tx_bytes += len(data)
+        transport._RTCDtlsTransport__tx_packets += 1
+        return True
+
     async def send_rtp(self, data: bytes) -> None:
         transport = self._transport
         if transport._state is not State.CONNECTED:
@@ -449,95 +357,97 @@ class _FastPath:
         transport._RTCDtlsTransport__tx_packets += 1
 
 
-log = logging.getLogger(__name__)
+def install_sender(sender: RTCRtpSender, on_ready: Callable[[], None]) -> PacketSender:
+    """Make ``sender`` (a subscriber's copy of forwarded media) send the publisher's
+    packets as they come (``PacketSender.send``). Call before it starts: when its
+    transceiver is added. ``on_ready``: called once it can send (ask for a key frame)."""
+    return PacketSender(sender, on_ready)
 
 
-def install_sender(sender: RTCRtpSender) -> None:
-    """Make ``sender`` (a subscriber's copy of forwarded media) send with
-    ``_LeanSender``. Call before it starts: when its transceiver is added."""
-    _LeanSender(sender)
+class PacketSender:
+    """A subscriber's RTP stream of one forwarded track, sent packet by packet.
 
+    aiortc's sender still negotiates, sends RTCP sender reports (from the counts kept
+    here) and answers NACKs (``_retransmit``, from the history kept here); its own send
+    loop (``_run_rtp``) only records the negotiated payload type and waits to be
+    stopped. ``send`` writes each packet of the publisher's stream as this stream's:
+    the sequence number and timestamp moved by a fixed offset chosen at the first packet
+    (so the publisher's losses stay gaps the subscriber can NACK), this sender's SSRC,
+    payload type and mid; abs-send-time stamped once per frame (one header serialised
+    per frame, patched per packet); the payload as it came."""
 
-class _LeanSender:
-    """aiortc 1.16.0's ``RTCRtpSender._run_rtp`` for encoded frames, with one header
-    serialised per frame instead of an ``RtpPacket`` per packet (see the module's
-    docstring). What goes on the wire is what aiortc would send; the one difference
-    is that the abs-send-time extension is read once per frame, not once per packet
-    (a frame's packets leave back to back, within microseconds)."""
-
-    def __init__(self, sender: RTCRtpSender) -> None:
+    def __init__(self, sender: RTCRtpSender, on_ready: Callable[[], None]) -> None:
         self._sender: Any = sender
+        self._on_ready = on_ready
         self._history: dict[int, bytes] = {}  # plain RTP, for NACKs: seq % RTP_HISTORY_SIZE
+        self._fast: _FastPath | None = None
+        self._payload_type = 0
+        self._mid: str | None = None
+        self._extensions: Any = None
+        self._seq_offset: int | None = None
+        self._ts_offset = random32()
+        self._header = bytearray()
+        self._header_ts: int | None = None
         sender._run_rtp = self._run  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
+
+    @property
+    def ready(self) -> bool:
+        return self._fast is not None and self._sender._enabled
+
+    def send(self, packet: RtpPacket) -> bool:
+        fast = self._fast
+        if fast is None:
+            return True
+        sender = self._sender
+        if self._seq_offset is None:
+            self._seq_offset = (random_sequence_number() - packet.sequence_number) & 0xFFFF
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        header = self._header
+        if timestamp != self._header_ts:  # a new frame
+            fresh = RtpPacket(
+                payload_type=self._payload_type, timestamp=timestamp, ssrc=sender._ssrc
+            )
+            now = clock.current_ntp_time()
+            fresh.extensions.abs_send_time = (now >> 14) & 0x00FFFFFF
+            fresh.extensions.mid = self._mid
+            header = self._header = bytearray(fresh.serialize(self._extensions))
+            self._header_ts = timestamp
+            sender._RTCRtpSender__ntp_timestamp = now
+            sender._RTCRtpSender__rtp_timestamp = timestamp
+        header[1] = (0x80 if packet.marker else 0) | self._payload_type
+        header[2] = seq >> 8
+        header[3] = seq & 0xFF
+        plain = bytes(header) + packet.payload
+        if not fast.send_now(plain):
+            return False
+        self._history[seq % RTP_HISTORY_SIZE] = plain
+        sender._RTCRtpSender__octet_count += len(packet.payload)
+        sender._RTCRtpSender__packet_count += 1
+        return True
 
     async def _run(self, codec: RTCRtpCodecParameters) -> None:
         sender = self._sender
         sender._RTCRtpSender__rtp_started.set()
-        payload_type = codec.payloadType
-        assert payload_type is not None
-        time_base = Fraction(1, codec.clockRate)
-        video = codec.name == "VP8"
-        extensions = sender._RTCRtpSender__rtp_header_extensions_map
-        mid = sender._RTCRtpSender__mid
-        sequence = random_sequence_number()
-        origin = random32()
-        picture_id = random.randint(0, (1 << 15) - 1)  # as aiortc's Vp8Encoder starts
-        checked_time_base: Fraction | None = None
+        assert codec.payloadType is not None
+        self._payload_type = codec.payloadType
+        self._mid = sender._RTCRtpSender__mid
+        self._extensions = sender._RTCRtpSender__rtp_header_extensions_map
+        _FastPath.install(sender.transport)
+        self._fast = _FastPath.of(sender.transport)
+        self._on_ready()
         try:
-            while True:
-                track = sender._RTCRtpSender__track
-                if track is None:
-                    await asyncio.sleep(0.02)
-                    continue
-                frame = await track.recv()
-                if not sender._enabled:
-                    continue  # read and dropped, as aiortc does, so nothing piles up
-                data = bytes(frame)
-                pts = frame.pts
-                if checked_time_base is None:
-                    # PyAV makes a new Fraction at every read of ``time_base``: read it
-                    # once. Frames from ``Passthrough`` count in the codec's clock.
-                    checked_time_base = frame.time_base
-                if checked_time_base != time_base:
-                    pts = convert_timebase(pts, frame.time_base, time_base)
-                timestamp = (origin + pts) & 0xFFFFFFFF
-                if video:
-                    payloads = Vp8Encoder._packetize(data, picture_id)
-                    picture_id = (picture_id + 1) % (1 << 15)
-                else:
-                    payloads = [data]
-                header = RtpPacket(
-                    payload_type=payload_type, timestamp=timestamp, ssrc=sender._ssrc
-                )
-                now = clock.current_ntp_time()
-                header.extensions.abs_send_time = (now >> 14) & 0x00FFFFFF
-                header.extensions.mid = mid
-                template = bytearray(header.serialize(extensions))
-                last = len(payloads) - 1
-                send = sender.transport._send_rtp
-                for i, payload in enumerate(payloads):
-                    template[1] = (0x80 if i == last else 0) | payload_type
-                    template[2] = sequence >> 8
-                    template[3] = sequence & 0xFF
-                    packet = bytes(template) + payload
-                    self._history[sequence % RTP_HISTORY_SIZE] = packet
-                    await send(packet)
-                    sender._RTCRtpSender__octet_count += len(payload)
-                    sender._RTCRtpSender__packet_count += 1
-                    sequence = (sequence + 1) & 0xFFFF
-                sender._RTCRtpSender__ntp_timestamp = now
-                sender._RTCRtpSender__rtp_timestamp = timestamp
-        except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+            await asyncio.Event().wait()  # until aiortc stops the sender (cancels this)
+        except asyncio.CancelledError:
             pass
-        except Exception:
-            # aiortc's sender must reach the end (``stop`` waits for it): log, as it does.
-            log.exception("relay: sending forwarded media failed")
-        track = sender._RTCRtpSender__track
-        if track is not None:
-            track.stop()
-            sender._RTCRtpSender__track = None
-        sender._RTCRtpSender__rtp_exited.set()
+        finally:
+            self._fast = None
+            track = sender._RTCRtpSender__track
+            if track is not None:
+                track.stop()
+                sender._RTCRtpSender__track = None
+            sender._RTCRtpSender__rtp_exited.set()
 
     async def _retransmit(self, sequence_number: int) -> None:
         """aiortc's ``_retransmit``: the packet again, wrapped in RTX if negotiated."""
@@ -558,6 +468,10 @@ class _LeanSender:
             plain = rtx.serialize(extensions)
         await sender.transport._send_rtp(plain)
 
+
+# Bytes a participant's socket may hold unsent before its packets are dropped: asyncio
+# keeps what the kernel would not take, without limit. About 0.1 s of a call's video.
+SEND_BUFFER_MAX = 64 * 1024
 
 # The largest UDP payload there is: nothing a peer can send is cut short.
 UDP_MAX = 65_535

@@ -78,7 +78,6 @@ class Participant:
     publications: dict[str, Publication] = field(default_factory=dict)
     # (publisher id, kind) → the transceiver sending that track to this participant
     incoming: dict[tuple[str, str], RTCRtpTransceiver] = field(default_factory=dict)
-    passthroughs: list[passthrough.Passthrough] = field(default_factory=list)
     offer_out: bool = False
     again: bool = False  # a change came while an offer was out
     lost: bool = False  # its connection died; the signalling layer was told
@@ -194,15 +193,16 @@ class Room:
 
     def _published(self, person: Participant, track: MediaStreamTrack) -> None:
         receiver = _receiver_of(person.pc, track)
-        person.passthroughs.append(passthrough.install(receiver))
         throttle = KeyframeThrottle(self._clock, self._keyframe_interval_s)
-        person.publications[track.kind] = Publication(
+        publication = Publication(
             track,
             lambda: passthrough.request_keyframe(receiver),
             throttle,
             self._counters,
             on_end=lambda: self._lost(person),
         )
+        passthrough.install(receiver, publication.forward)
+        person.publications[track.kind] = publication
 
     def _state_changed(self, person: Participant) -> None:
         if person.pc.connectionState == "failed":
@@ -224,7 +224,8 @@ class Room:
             transceiver = viewer.pc.addTransceiver(track, direction="sendonly")
             _prefer(transceiver, kind)
             _relay_keyframe_requests(transceiver.sender, track)
-            passthrough.install_sender(transceiver.sender)
+            # Once it can send, it waits for a key frame: ask for one (throttled).
+            track.outlet = passthrough.install_sender(transceiver.sender, publication.want_keyframe)
             viewer.incoming[(publisher.id, kind)] = transceiver
             added = True
         return added

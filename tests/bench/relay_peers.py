@@ -69,7 +69,6 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 from aiortc.utils import random16, random32
 
-from media.relay.fanout import EncodedFrame
 from media.relay.passthrough import read_buffer
 from tests.bench.relay_udp import claim_core, cpu_seconds, waited_seconds
 from tests.bench.relay_unit import offer_from_json
@@ -134,7 +133,7 @@ class EncodedSource(MediaStreamTrack):
     def want_key(self) -> None:
         self._key_wanted = True
 
-    async def recv(self) -> EncodedFrame:
+    async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
         due = self._start + self._seq * self._interval

@@ -2,7 +2,7 @@
 
 The clients encode VP8 and Opus as browsers do and decode what they receive, so a
 frame counted on a client is a frame the relay forwarded intact. The relay itself
-never decodes: its receivers hand on encoded frames (media/relay/passthrough.py).
+never decodes: it forwards RTP packets as they come (media/relay/passthrough.py).
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def test_the_passthrough_notices_a_sender_that_lost_what_it_replaces(
 async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None:
     """The relay's own receive and send paths (media/relay/passthrough.py) carry the
     media, not aiortc's generic ones: every relay connection took SRTP packets the
-    short way, and every relay sender is the lean one."""
+    short way, and every relay sender forwards packet by packet."""
     _, _, people = await two_talking(peers)
     paths = []
     for person in people:
@@ -215,7 +215,7 @@ async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None
         paths.append(fast)
         senders = [t.sender for t in transceivers if t.sender.track is not None]
         assert senders
-        assert all(isinstance(s._run_rtp.__self__, passthrough._LeanSender) for s in senders)
+        assert all(isinstance(s._run_rtp.__self__, passthrough.PacketSender) for s in senders)
     # Packets keep arriving on their own schedule (a loaded machine may have
     # decoded five frames from fewer than twenty packets): wait, bounded.
     await until(
