@@ -9,7 +9,9 @@ Who may do what:
   one they sent that person: an envelope replayed or reordered by anyone is refused.
   The server never opens an envelope (it cannot: it has no private key).
 - ``e2ee.unsupported``: someone on the relay, about themselves; passed to the others.
-- ``e2ee.clear``: only the call's clinician, on its relay; passed to everyone on it.
+- ``e2ee.clear``: only the call's clinician, on its relay; passed to everyone on it,
+  each with the proof sealed for them (proofs sealed by the sender, for this call, one
+  per participant on it).
   The level it leads to is stored by the clinician's page (``call.security``), which is
   where the change is audited.
 
@@ -118,8 +120,18 @@ async def handle(conn: Connection, m: rm.RelayClientMessage) -> None:
                     "only the clinician decides whether the call goes on without "
                     "end-to-end encryption"
                 )
-            state = rm.E2eeClearState(call_id=m.call_id, clear=m.clear)
+            proofs = {e.to: e for e in m.proofs}
+            if len(proofs) != len(m.proofs):
+                raise _refuse("bad_field", "one proof per participant", m.ref)
+            for e in m.proofs:
+                if e.v != ENVELOPE_VERSION or e.call != str(m.call_id) or e.from_ != me:
+                    raise _refuse("bad_field", "a proof is this call's, sealed by you", m.ref)
+                if not relay.is_on(m.call_id, e.to) or e.to == me:
+                    raise _refuse("not_in_call", f"{e.to[:32]} is not in this call", m.ref)
             for seat in relay.seats(m.call_id):
+                state = rm.E2eeClearState(
+                    call_id=m.call_id, clear=m.clear, proof=proofs.get(seat.participant)
+                )
                 await relay.deliver(seat.participant, state)
 
 

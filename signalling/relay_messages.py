@@ -127,11 +127,15 @@ class E2eeUnsupported:
 @dataclass(frozen=True)
 class E2eeClear:
     """The clinician's decision for the relayed call: every frame unencrypted from now on
-    (``clear``), or end-to-end encrypted again."""
+    (``clear``), or end-to-end encrypted again. ``proofs``: the decision sealed by the
+    clinician's browser to each participant with a key (keys.js ``sealDecision``), so that
+    their browsers go on without encryption only on the clinician's word, not the
+    server's."""
 
     TYPE: ClassVar[str] = "e2ee.clear"
     call_id: int
     clear: bool
+    proofs: tuple[KeyEnvelope, ...] = ()
     ref: str | None = None
 
 
@@ -194,11 +198,13 @@ class E2eeUnsupportedNotice:
 
 @dataclass(frozen=True)
 class E2eeClearState:
-    """The clinician's decision, to everyone on the relay (the clinician included)."""
+    """The clinician's decision, to everyone on the relay (the clinician included), with
+    the proof the clinician sealed for this participant (None: none was sealed for it)."""
 
     TYPE: ClassVar[str] = "e2ee.clear"
     call_id: int
     clear: bool
+    proof: KeyEnvelope | None = None
 
 
 @dataclass(frozen=True)

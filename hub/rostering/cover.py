@@ -44,7 +44,8 @@ async def on_shift_at(ctx: HubContext, at: datetime) -> OnShift:
         in_force = await uow.rota.published_covering(local_day) is not None
         # A night shift of yesterday's rota still counts as the rota in force.
         in_force = in_force or bool(shifts)
-        users = {u.id: u for u in await uow.staff.list()}
+        # Every claim asks: read the staff only when someone is on shift.
+        users = {u.id: u for u in await uow.staff.list()} if shifts else {}
     staff = {
         s.staff_id: frozenset(k.value for k in users[s.staff_id].skills)
         for s in shifts

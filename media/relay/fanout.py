@@ -128,8 +128,11 @@ class Publication:
         throttle: KeyframeThrottle,
         counters: RelayCounters,
         on_end: Callable[[], None] = lambda: None,
+        heard: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.kind = source.kind
+        self._heard = heard  # the clock a packet's arrival is read from (monotonic s)
+        self.last_heard: float | None = None  # when its last packet came
         self._on_end = on_end  # the publisher's stream stopped by itself
         self.counters = counters
         self.ended = False
@@ -147,7 +150,10 @@ class Publication:
     def forward(self, packet: RtpPacket) -> None:
         """One packet from the publisher: offered to every subscriber, in the order
         they subscribed, before the next packet is read."""
-        if self.ended or not packet.payload:  # padding (bandwidth probes) stays here
+        if self.ended:
+            return
+        self.last_heard = self._heard()
+        if not packet.payload:  # padding (bandwidth probes) stays here
             return
         if packet.marker or self.kind == "audio":
             self.counters.frames_in += 1

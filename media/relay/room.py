@@ -44,6 +44,11 @@ __all__ = ["Offer", "Participant", "Room", "Slot"]
 log = logging.getLogger(__name__)
 KINDS = ("audio", "video")
 CLOSE_WAIT_S = 3.0
+# A participant whose every track has sent nothing for this long has lost its media
+# connection: browsers send audio all the time (silence too) and video at least a few
+# frames a second. Told at once, rather than when aioice's consent checks give up
+# (six missed, about 30 s): the browser then joins again (docs/media.md, "Seats").
+SILENCE_S = 6.0
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 
 
@@ -92,8 +97,11 @@ class Room:
         send_offer: OfferSink,
         keyframe_interval_s: float = 1.0,
         on_lost: Callable[[str], None] = lambda participant_id: None,
+        silence_s: float = SILENCE_S,
     ) -> None:
         self.call_id = call_id
+        self._silence_s = silence_s
+        self._watch: asyncio.Task[None] | None = None
         # Called when a participant's connection died without a leave (their browser
         # closed it, or ICE consent failed): the signalling layer takes them off.
         self._on_lost = on_lost
@@ -122,6 +130,8 @@ class Room:
             )
             person = Participant(participant_id, pc)
             self._people[participant_id] = person
+            if self._watch is None:
+                self._watch = asyncio.create_task(self._watch_media(), name="relay-silence")
             pc.on("track", lambda track: self._published(person, track))
             pc.on("connectionstatechange", lambda: self._state_changed(person))
             for kind in KINDS:
@@ -158,6 +168,9 @@ class Room:
             person = self._people.pop(participant_id, None)
             if person is None:
                 return
+            if not self._people and self._watch is not None:
+                self._watch.cancel()  # the room is empty: nobody left to watch
+                self._watch = None
             for publication in person.publications.values():
                 await publication.close()
             await self._bounded(person.pc.close(), f"closing {participant_id}'s connection")
@@ -174,6 +187,10 @@ class Room:
 
     async def close(self) -> None:
         """End the relayed call for everyone (no renegotiation: all connections close)."""
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
         async with self._lock:
             people, self._people = list(self._people.values()), {}
             for person in people:
@@ -200,6 +217,7 @@ class Room:
             throttle,
             self._counters,
             on_end=lambda: self._lost(person),
+            heard=self._clock.monotonic,
         )
         passthrough.install(receiver, publication.forward)
         person.publications[track.kind] = publication
@@ -207,6 +225,18 @@ class Room:
     def _state_changed(self, person: Participant) -> None:
         if person.pc.connectionState == "failed":
             self._lost(person)
+
+    async def _watch_media(self) -> None:
+        """Every second: a participant whose media was flowing and has stopped on every
+        track it sent for ``silence_s`` is lost (``_lost``). Ends with the room."""
+        while True:
+            await asyncio.sleep(min(1.0, self._silence_s / 2))
+            now = self._clock.monotonic()
+            for person in list(self._people.values()):
+                # Tracks never heard (a camera left off) do not count either way.
+                heard = [h for p in person.publications.values() if (h := p.last_heard) is not None]
+                if heard and all(now - h > self._silence_s for h in heard):
+                    self._lost(person)
 
     def _lost(self, person: Participant) -> None:
         if self._people.get(person.id) is person and not person.lost:

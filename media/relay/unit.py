@@ -15,7 +15,7 @@ from typing import Protocol
 from hub.clock import Clock
 from media.relay import passthrough
 from media.relay.fanout import RelayCounters
-from media.relay.room import Offer, OfferSink, Room
+from media.relay.room import SILENCE_S, Offer, OfferSink, Room
 
 __all__ = ["ForwardingUnit", "RelayLoad", "RelayUnit"]
 
@@ -48,6 +48,7 @@ class ForwardingUnit:
         send_offer: OfferSink,
         keyframe_interval_s: float = 1.0,
         on_lost: Callable[[int, str], None] = lambda call_id, participant_id: None,
+        silence_s: float = SILENCE_S,
     ):
         passthrough.check_internals()  # at start-up, not in the middle of a call
         self.counters = RelayCounters()
@@ -55,6 +56,7 @@ class ForwardingUnit:
         self._send_offer = send_offer
         self._keyframe_interval_s = keyframe_interval_s
         self._on_lost = on_lost  # (call id, participant): a connection died, no leave
+        self._silence_s = silence_s  # no media from someone this long: lost
         self._rooms: dict[int, Room] = {}
 
     def room(self, call_id: int) -> Room | None:
@@ -70,6 +72,7 @@ class ForwardingUnit:
                 self._send_offer,
                 self._keyframe_interval_s,
                 on_lost=lambda participant_id: self._on_lost(call_id, participant_id),
+                silence_s=self._silence_s,
             )
             self._rooms[call_id] = room
         return await room.join(participant_id)

@@ -350,6 +350,17 @@ def test_the_relay_carries_ciphertext_keys_change_when_a_guest_goes_and_a_swappe
         assert tab.counts()["clearFrom"] == [] and tab.decoded_from().get(una_ref, 0) == 0
         # What reaches Una is ciphertext: her page shows (and plays) none of it.
         assert una.page.locator("#tiles .call-tile").count() == 0
+        # The server alone cannot make a browser stop encrypting: a decision that comes
+        # without the clinician's sealed proof (here handed to the tablet's signalling
+        # client as if the server had sent it) is ignored.
+        tablet.evaluate(
+            "(id) => window.telehubSignalling._receive(JSON.stringify("
+            "{ type: 'e2ee.clear', call_id: id, clear: true, proof: null }))",
+            call_id,
+        )
+        poll(tablet, f"() => {tab.relay}.decisionsIgnored === 1")
+        assert tablet.inner_text("#security") == E2EE
+        assert not tab.counts()["sendingClear"] and tab.counts()["clearFrom"] == []
         kim_before = kim.video()["decoded"]
         question.get_by_role("button", name="Continue without end-to-end encryption").click()
         question.wait_for(state="hidden")

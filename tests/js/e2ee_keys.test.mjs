@@ -9,7 +9,9 @@ import {
   createMediaKey,
   importPublicKey,
   nextMediaKey,
+  openDecision,
   openEnvelope,
+  sealDecision,
   sealEnvelope,
   wellFormed,
 } from "../../web/static/js/e2ee/keys.js";
@@ -181,4 +183,47 @@ test("a replayed or older envelope is refused; a rejoined sender starts afresh",
   assert.equal(held.accept(await openAsBob(again, fresh)), true);
   held.forget("alice");
   assert.equal(held.latest("alice"), null);
+});
+
+test("a clinician's decision opens for its recipient only, and cannot be flipped or passed off as a key", async () => {
+  const p = await party();
+  const decide = (clear, n = 1765000000000, to = "bob", recipientKey = p.bob.publicKeyB64) =>
+    sealDecision({ identity: p.alice, callId: CALL, from: "alice", to, recipientKey, n, clear });
+  const asBob = { identity: p.bob, callId: CALL, me: "bob", roster: p.roster };
+  const sealed = await decide(true);
+  assert.ok(wellFormed(sealed)); // the shape of any envelope: the server checks only that
+  assert.deepEqual(await openDecision(sealed, asBob), { from: "alice", n: 1765000000000, clear: true });
+  assert.deepEqual((await openDecision(await decide(false), asBob)).clear, false);
+  // Not a media key, and a media key is not a decision (labels of their own).
+  assert.equal(await openEnvelope(sealed, asBob), null);
+  const media = await sealEnvelope({
+    identity: p.alice,
+    callId: CALL,
+    from: "alice",
+    to: "bob",
+    recipientKey: p.bob.publicKeyB64,
+    mediaKey: createMediaKey(7),
+  });
+  assert.equal(await openDecision(media, asBob), null);
+  // Flipped, renumbered, readdressed or claimed by another: nothing opens.
+  const ct = fromBase64Url(sealed.ct);
+  ct[0] ^= 1;
+  assert.equal(await openDecision({ ...sealed, ct: toBase64Url(ct) }, asBob), null);
+  assert.equal(await openDecision({ ...sealed, kid: sealed.kid + 1 }, asBob), null);
+  assert.equal(await openDecision({ ...sealed, from: "carol" }, asBob), null);
+  const forCarol = await decide(true, 1765000000000, "carol", p.carol.publicKeyB64);
+  assert.equal(await openDecision(forCarol, asBob), null);
+  assert.equal(await openDecision({ ...forCarol, to: "bob" }, asBob), null);
+  // The server, holding no private key, cannot seal one in Alice's name.
+  const server = await createIdentity();
+  const forged = await sealDecision({
+    identity: server,
+    callId: CALL,
+    from: "alice",
+    to: "bob",
+    recipientKey: p.bob.publicKeyB64,
+    n: 1765000000001,
+    clear: true,
+  });
+  assert.equal(await openDecision(forged, asBob), null);
 });

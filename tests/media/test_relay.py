@@ -222,3 +222,27 @@ async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None
         lambda: all(p.packets_in > 20 for p in paths),
         lambda: [p.packets_in for p in paths],
     )
+
+
+async def test_a_participant_whose_media_stops_is_lost_in_seconds_not_at_consent_expiry() -> None:
+    """A participant's network goes away (here: everything its connection sends is
+    dropped, ICE consent answers included): the relay hears no media from it and says
+    it is lost once it was silent ``silence_s`` — aioice's consent checks would take
+    about 30 s. The other participant, still sending, is not."""
+    lost: list[tuple[int, str]] = []
+    peers = Peers()
+    unit = ForwardingUnit(
+        SystemClock(), peers.send_offer, on_lost=lambda c, p: lost.append((c, p)), silence_s=1.0
+    )
+    peers.unit = unit
+    try:
+        _, b, _ = await two_talking(peers)
+        connection = b.pc.getTransceivers()[0].sender.transport.transport._connection
+        for protocol in connection._protocols:
+            protocol.transport.sendto = lambda *args, **kwargs: None
+        await until(lambda: lost != [], lambda: _report(peers), timeout=10)
+        await asyncio.sleep(1.5)  # a while longer: "a" keeps talking and stays
+        assert lost == [(1, "b")]
+    finally:
+        await peers.close()
+        await unit.close()

@@ -458,7 +458,9 @@ async def test_only_a_test_server_swaps_the_key_of_a_participant_marked_for_it(
 async def test_a_browser_that_cannot_encrypt_says_so_and_only_the_clinician_decides(
     ctx, home, resident, tablet, clinician
 ) -> None:
-    nurse, tab, call_id, _, tab_ref = await live_call(ctx, home, resident, tablet, clinician)
+    nurse, tab, call_id, nurse_ref, tab_ref = await live_call(
+        ctx, home, resident, tablet, clinician
+    )
     # Only on the relay.
     await tab.send("e2ee.unsupported", call_id=call_id, ref="u0")
     early = await tab.expect("error", ref="u0")
@@ -480,15 +482,34 @@ async def test_a_browser_that_cannot_encrypt_says_so_and_only_the_clinician_deci
         "forbidden",
         "only the clinician decides whether the call goes on without end-to-end encryption",
     )
-    await nurse.send("e2ee.clear", call_id=call_id, clear=True)
-    for peer in (tab, nurse):
+    # The decision carries the proof the clinician's browser sealed for each participant
+    # with a key (keys.js sealDecision): each gets its own, and only its own.
+    proof = envelope(call_id, nurse_ref, tab_ref, kid=1765000000000)
+    await nurse.send("e2ee.clear", call_id=call_id, clear=True, proofs=[proof])
+    for peer, own in ((tab, proof), (nurse, None)):
         assert await peer.expect("e2ee.clear") == {
             "type": "e2ee.clear",
             "call_id": call_id,
             "clear": True,
+            "proof": own,
         }
     await nurse.send("e2ee.clear", call_id=call_id, clear="yes", ref="c2")
     assert (await nurse.expect("error", ref="c2"))["code"] == "bad_field"
+    # A proof sealed by someone else, for another call, twice for one participant, or
+    # for someone not on the relay is refused, and nobody hears the decision.
+    bad = [
+        ([envelope(call_id, tab_ref, tab_ref)], "bad_field"),
+        ([envelope(call_id + 1, nurse_ref, tab_ref)], "bad_field"),
+        ([proof, proof], "bad_field"),
+        ([envelope(call_id, nurse_ref, "guest:999")], "not_in_call"),
+        ([envelope(call_id, nurse_ref, nurse_ref)], "not_in_call"),
+    ]
+    for i, (proofs, code) in enumerate(bad):
+        await nurse.send("e2ee.clear", call_id=call_id, clear=True, proofs=proofs, ref=f"p{i}")
+        assert (await nurse.expect("error", ref=f"p{i}"))["code"] == code, proofs
+    await tab.send("ping")
+    while (heard := await tab.recv())["type"] != "pong":
+        assert heard["type"] != "e2ee.clear", heard
     # Back to end-to-end encryption.
     await nurse.send("e2ee.clear", call_id=call_id, clear=False)
     assert (await tab.expect("e2ee.clear"))["clear"] is False

@@ -35,7 +35,16 @@
 // "unsupported" ({participant, name, role}: their browser cannot encrypt), "clear"
 // (true: the call's frames go unencrypted now; false: end to end again).
 
-import { createIdentity, createMediaKey, nextMediaKey, openEnvelope, ReceivedKeys, sealEnvelope } from "./e2ee/keys.js";
+import {
+  createIdentity,
+  createMediaKey,
+  nextMediaKey,
+  openDecision,
+  openEnvelope,
+  ReceivedKeys,
+  sealDecision,
+  sealEnvelope,
+} from "./e2ee/keys.js";
 import { decryptReceiver, E2EEWorker, encryptSender, peerConnectionConfig, supportsE2EE } from "./e2ee/transform.js";
 import { verificationCode } from "./e2ee/verification.js";
 
@@ -68,6 +77,9 @@ export class RelayCall extends EventTarget {
     this.closed = false;
     this.encrypts = supportsE2EE(API); // false: no encoded transforms in this browser
     this.clear = false; // the clinician chose to go on without end-to-end encryption
+    this._decided = null; // on the clinician's page: its own last decision
+    this._lastDecision = 0; // the number of the newest decision followed or made
+    this.decisionsIgnored = 0; // decisions to stop encrypting that came without a proof
     this.unsupported = new Set(); // others on the relay whose browsers cannot encrypt
     this._own = new Set(); // this side's senders: its camera and microphone
     this._held = new Map(); // "participant kind" -> tile, in a browser that cannot decrypt
@@ -153,9 +165,20 @@ export class RelayCall extends EventTarget {
   }
 
   /** The clinician's decision (the server takes it from the call's clinician only): every
-   *  frame unencrypted from now on (true), or end to end again (false). */
-  decideClear(clear) {
-    this.sig.send("e2ee.clear", { call_id: this.callId, clear });
+   *  frame unencrypted from now on (true), or end to end again (false). Sealed to each
+   *  participant with a key (keys.js sealDecision), numbered above every earlier one:
+   *  their browsers stop encrypting on this page's word only, never the server's. */
+  async decideClear(clear) {
+    const n = Math.max(Date.now(), this._lastDecision + 1);
+    this._lastDecision = n;
+    this._decided = clear;
+    const proofs = [];
+    for (const p of this.identity ? this.roster : []) {
+      if (p.participant === this.me || !p.publicKey) continue;
+      const to = { to: p.participant, recipientKey: p.publicKey };
+      proofs.push(await sealDecision({ identity: this.identity, callId: String(this.callId), from: this.me, ...to, n, clear }));
+    }
+    this.sig.send("e2ee.clear", { call_id: this.callId, clear, proofs });
   }
 
   /** Whether this side's camera and microphone go out: always when it encrypts; from a
@@ -300,6 +323,11 @@ export class RelayCall extends EventTarget {
 
   async _onClear(m) {
     if (m.clear === this.clear) return;
+    if (this.encrypts && !(await this._decisionHolds(m))) {
+      console.warn("e2ee.clear without a proof from the call's clinician: ignored");
+      this.decisionsIgnored += 1;
+      return;
+    }
     this.clear = m.clear;
     if (this.encrypts) {
       await this.worker.sendClear(this.clear);
@@ -311,6 +339,26 @@ export class RelayCall extends EventTarget {
       if (this.clear) for (const tile of this._held.values()) this._emit("tile", tile);
     }
     this._emit("clear", this.clear);
+  }
+
+  /** Whether to follow a decision to stop encrypting: only with a proof this browser
+   *  opens, sealed by a clinician in the roster (whose key the verification words cover),
+   *  newer than any followed before — or this page's own decision, on the clinician's
+   *  page. Encrypting again needs nobody's word: the worst a server can do with it is
+   *  make a browser that cannot encrypt see nothing. (A browser that cannot encrypt has
+   *  no key to be sealed to and follows the server's word: its page says it is not end
+   *  to end encrypted either way.) */
+  async _decisionHolds(m) {
+    if (!m.clear) return true;
+    if (!m.proof) return this._decided === true;
+    const clinicians = new Map(
+      this.roster.filter((p) => p.role === "clinician" && p.publicKey).map((p) => [p.participant, p.publicKey]),
+    );
+    const as = { identity: this.identity, callId: String(this.callId), me: this.me, roster: clinicians };
+    const decision = this.identity ? await openDecision(m.proof, as) : null;
+    if (!decision || decision.clear !== m.clear || decision.n <= this._lastDecision) return false;
+    this._lastDecision = decision.n;
+    return true;
   }
 
   async _shareKey() {

@@ -30,6 +30,10 @@ const SEALED_BYTES = KEY_BYTES + 16; // media key + GCM tag
 const ENVELOPE_FIELDS = ["v", "call", "from", "to", "kid", "iv", "ct"];
 const KEY_LABEL = "telehub e2ee envelope key v1";
 const AAD_LABEL = "telehub e2ee envelope v1";
+// A clinician's decision to go on without end-to-end encryption travels in an envelope
+// of the same shape under labels of its own, so neither can pass for the other.
+const DECISION = { key: "telehub e2ee decision key v1", aad: "telehub e2ee decision v1" };
+const MEDIA = { key: KEY_LABEL, aad: AAD_LABEL };
 const ECDH = { name: "ECDH", namedCurve: "P-256" };
 
 /** This participant's key pair for one call: {privateKey, publicKey, publicKeyB64}. */
@@ -66,17 +70,17 @@ function validId(id) {
   return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH && /^[\x21-\x7e]+$/.test(id);
 }
 
-async function envelopeKey(subtle, privateKey, peerPublic, { call, from, to, senderB64, recipientB64 }) {
+async function envelopeKey(subtle, privateKey, peerPublic, { call, from, to, senderB64, recipientB64 }, labels = MEDIA) {
   const shared = await subtle.deriveBits({ name: "ECDH", public: peerPublic }, privateKey, 256);
   const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
   const pubs = [fromBase64Url(senderB64), fromBase64Url(recipientB64)];
-  const info = concat(utf8(KEY_LABEL), lengthPrefixed(call, from, to, ...pubs));
+  const info = concat(utf8(labels.key), lengthPrefixed(call, from, to, ...pubs));
   const params = { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info };
   return subtle.deriveKey(params, ikm, { name: "AES-GCM", length: 128 }, false, ["encrypt", "decrypt"]);
 }
 
-function envelopeAad({ call, from, to, kid }) {
-  return concat(utf8(AAD_LABEL), lengthPrefixed(call, from, to), bigEndian(kid, 8));
+function envelopeAad({ call, from, to, kid }, labels = MEDIA) {
+  return concat(utf8(labels.aad), lengthPrefixed(call, from, to), bigEndian(kid, 8));
 }
 
 /** `mediaKey` ({kid, key}) sealed for `to`, whose public key (base64url) is `recipientKey`.
@@ -84,7 +88,7 @@ function envelopeAad({ call, from, to, kid }) {
  *  data, so a mistake here is a bug, not an attack. */
 export async function sealEnvelope(
   { identity, callId, from, to, recipientKey, mediaKey },
-  { subtle = globalThis.crypto.subtle, crypto = globalThis.crypto } = {},
+  { subtle = globalThis.crypto.subtle, crypto = globalThis.crypto, labels = MEDIA } = {},
 ) {
   if (![callId, from, to].every(validId)) throw new TypeError("call, from and to must be ids");
   if (!Number.isSafeInteger(mediaKey?.kid) || mediaKey.kid < 0 || mediaKey.kid > MAX_KEY_ID) {
@@ -94,9 +98,9 @@ export async function sealEnvelope(
   const peer = await importPublicKey(recipientKey, subtle);
   if (!peer) throw new TypeError("recipient key is not a P-256 public key");
   const binding = { call: callId, from, to, senderB64: identity.publicKeyB64, recipientB64: recipientKey };
-  const key = await envelopeKey(subtle, identity.privateKey, peer, binding);
+  const key = await envelopeKey(subtle, identity.privateKey, peer, binding, labels);
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const aad = envelopeAad({ call: callId, from, to, kid: mediaKey.kid });
+  const aad = envelopeAad({ call: callId, from, to, kid: mediaKey.kid }, labels);
   const ct = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, key, mediaKey.key));
   return { v: ENVELOPE_VERSION, call: callId, from, to, kid: mediaKey.kid, iv: toBase64Url(iv), ct: toBase64Url(ct) };
 }
@@ -119,20 +123,46 @@ export function wellFormed(envelope) {
  *  senderKey}, or null when it is malformed, oversized, for another call or person, from
  *  someone not in `roster` (participant id -> public key base64url), or does not open
  *  (forged, altered, or sealed with another key). Never throws. */
-export async function openEnvelope(envelope, { identity, callId, me, roster }, subtle = globalThis.crypto.subtle) {
+export async function openEnvelope(
+  envelope,
+  { identity, callId, me, roster },
+  subtle = globalThis.crypto.subtle,
+  labels = MEDIA,
+) {
   try {
     if (!wellFormed(envelope) || envelope.call !== callId || envelope.to !== me || envelope.from === me) return null;
     const senderKey = roster instanceof Map ? roster.get(envelope.from) : roster?.[envelope.from];
     const peer = typeof senderKey === "string" ? await importPublicKey(senderKey, subtle) : null;
     if (!peer) return null;
     const binding = { ...envelope, senderB64: senderKey, recipientB64: identity.publicKeyB64 };
-    const key = await envelopeKey(subtle, identity.privateKey, peer, binding);
-    const params = { name: "AES-GCM", iv: fromBase64Url(envelope.iv), additionalData: envelopeAad(envelope) };
+    const key = await envelopeKey(subtle, identity.privateKey, peer, binding, labels);
+    const params = { name: "AES-GCM", iv: fromBase64Url(envelope.iv), additionalData: envelopeAad(envelope, labels) };
     const media = new Uint8Array(await subtle.decrypt(params, key, fromBase64Url(envelope.ct)));
     return { from: envelope.from, kid: envelope.kid, key: media, senderKey };
   } catch {
     return null;
   }
+}
+
+/** The clinician's decision `clear` (go on without end-to-end encryption, or not), made
+ *  as decision number `n` (above every earlier one: the time in ms), sealed for `to`. It
+ *  is an envelope (the number as its key id, the decision in its first sealed byte), so
+ *  the server can relay it but neither forge one in the clinician's name nor flip it. */
+export async function sealDecision({ identity, callId, from, to, recipientKey, n, clear }, options = {}) {
+  const body = new Uint8Array(KEY_BYTES);
+  body[0] = clear ? 1 : 0;
+  return sealEnvelope(
+    { identity, callId, from, to, recipientKey, mediaKey: { kid: n, key: body } },
+    { ...options, labels: DECISION },
+  );
+}
+
+/** A decision sealed for `me`: {from, n, clear}, or null when it is malformed, for
+ *  another call or person, from someone not in `roster`, or does not open. Never throws. */
+export async function openDecision(envelope, { identity, callId, me, roster }, subtle = globalThis.crypto.subtle) {
+  const opened = await openEnvelope(envelope, { identity, callId, me, roster }, subtle, DECISION);
+  if (!opened || opened.key.slice(1).some((b) => b !== 0) || opened.key[0] > 1) return null;
+  return { from: opened.from, n: opened.kid, clear: opened.key[0] === 1 };
 }
 
 /** The newest media key held from each sender. accept() takes an opened envelope only if
