@@ -33,18 +33,27 @@ def install(pc: RTCPeerConnection, counters: RelayCounters) -> None:
         for protocol in connection._protocols:
             if getattr(protocol, "_telehub_guarded", False):
                 continue
-            protocol.datagram_received = _guarded(protocol.datagram_received, connection, counters)
+            protocol.datagram_received = _guarded(
+                protocol.datagram_received, protocol, connection, counters
+            )
             protocol._telehub_guarded = True
 
 
 def _guarded(
     receive: Callable[[bytes, tuple[Any, ...]], None],
+    protocol: Any,
     connection: Any,
     counters: RelayCounters,
 ) -> Callable[[bytes, tuple[Any, ...]], None]:
     def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
-        if data and (_is_stun(data) or _known(connection, addr)):
+        if not data:
+            counters.datagrams_refused += 1
+        elif _is_stun(data):
             receive(data, addr)
+        elif _known(connection, addr):
+            # What aioice does with a datagram that is not STUN, without first trying
+            # to parse it as STUN (an exception for every media packet).
+            protocol.receiver.data_received(data, protocol.local_candidate.component)
         else:
             counters.datagrams_refused += 1
 
@@ -58,4 +67,7 @@ def _is_stun(data: bytes) -> bool:
 
 def _known(connection: Any, addr: tuple[Any, ...]) -> bool:
     source = (addr[0], addr[1])
+    nominated = connection._nominated.get(1)  # where nearly every packet comes from
+    if nominated is not None and nominated.remote_addr == source:
+        return True
     return any(pair.remote_addr == source for pair in connection._check_list)
