@@ -338,8 +338,9 @@ class Switchboard:
         every console here the queue as it is now, every waiting tablet its place, and
         refresh who is in which call."""
         self._places_told = {}
-        await self._tell({})
-        for e in await live.queue(self.ctx):
+        news = await live.news(self.ctx, ())
+        self._fan_out(news, {})
+        for e in news.queue:
             self._parties[e.call_id] = Parties(e.device_id, e.answered_by, e.state)
         self.presence.changed()
 
@@ -356,7 +357,9 @@ class Switchboard:
         # change committed meanwhile (a claim racing this burst) still makes a message
         # overtaken by another path (a hello's answer); each call.state carries the
         # call's state seq so that clients drop such ones.
-        news = await live.news(self.ctx, changed.keys())
+        self._fan_out(await live.news(self.ctx, changed.keys()), changed)
+
+    def _fan_out(self, news: live.QueueNews, changed: Changed) -> None:
         entries, handle_s = news.queue, news.mean_handle_s or DEFAULT_HANDLE_S
         snapshot = p.dump(queue_snapshot(entries, self.ctx))
         for conns in list(self._local.values()):

@@ -35,7 +35,7 @@ class SqliteTurns:
     under load the unlucky waiter waits far longer than the work ahead of it. Turns
     taken here, in order, keep each wait to the work actually queued in front."""
 
-    def __init__(self, timeout_s: float = 30.0) -> None:
+    def __init__(self, timeout_s: float) -> None:
         self._lock = asyncio.Lock()
         self._timeout_s = timeout_s  # as SQLite's busy timeout: then 503, not a hang
 

@@ -44,7 +44,7 @@ def begins_keyframe(kind: str, payload: bytes) -> bool:
             at += 1
         if flags & 0x30:  # T or K: TID / KEYIDX
             at += 1
-    return len(payload) > at and payload[at] & 0x01 == 0
+    return is_keyframe("video", payload[at : at + 1])
 
 
 @dataclass
