@@ -24,7 +24,7 @@ from typing import Protocol
 from hub.calls import guest_services, live
 from hub.calls.consultation import Consultation, State
 from hub.calls.guests import Guest, GuestState
-from hub.calls.lifecycle import LIVE
+from hub.calls.lifecycle import LIVE, TERMINAL
 from hub.calls.queue import QueueEntry, estimated_wait_s, places
 from hub.context import HubContext
 from hub.errors import TooManyConnections
@@ -46,6 +46,8 @@ CLINICIANS = "clinicians"
 DEFAULT_HANDLE_S = 600.0
 CLOSE_SESSION_ENDED = 4401  # logout, expiry, revocation: the client must not reconnect
 REVALIDATE_EVERY_S = 60.0
+# Open calls whose parties one switchboard keeps (far above any hub's open calls).
+MAX_REMEMBERED = 10_000
 
 
 class Outbox(Protocol):
@@ -116,8 +118,10 @@ class Switchboard:
         self.meter: Meter = meter or NoMeter()  # what operators' metrics count
         self._local: dict[str, set[Outbox]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
-        # Who takes part in each call, kept fresh by the call events every process sees,
-        # so relaying SDP and ICE does not cost a database read per message.
+        # Who takes part in each open call, kept fresh by the call events every process
+        # sees, so relaying SDP and ICE does not cost a database read per message. A
+        # call that ends is forgotten (``_remember``): a hub that runs for months holds
+        # its open calls here, not every call it ever had.
         self._parties: dict[int, Parties] = {}
         # Connections that have a call's notes open (``notes.open``), by call id: they
         # get what is delivered to ``notes_address(call_id)``, and nobody else does.
@@ -341,7 +345,7 @@ class Switchboard:
         news = await live.news(self.ctx, ())
         self._fan_out(news, {})
         for e in news.queue:
-            self._parties[e.call_id] = Parties(e.device_id, e.answered_by, e.state)
+            self._remember(e.call_id, Parties(e.device_id, e.answered_by, e.state))
         self.presence.changed()
 
     # -- turning events into views ---------------------------------------------------
@@ -383,7 +387,7 @@ class Switchboard:
                 told[e.call_id] = state
         self._places_told = told
         for call in news.calls.values():
-            self._parties[call.call_id] = Parties(call.device_id, call.answered_by, call.state)
+            self._remember(call.call_id, Parties(call.device_id, call.answered_by, call.state))
             text = p.dump(
                 call_state(
                     call.call_id,
@@ -450,10 +454,24 @@ class Switchboard:
         if cached is None:
             call = await live.participants(self.ctx, call_id)
             cached = Parties(call.device_id, call.answered_by, call.state)
-            if len(self._parties) > 10_000:
-                self._parties.clear()
-            self._parties[call_id] = cached
+            self._remember(call_id, cached)
         return cached
+
+    def _remember(self, call_id: int, parties: Parties) -> None:
+        """Keep an open call's parties; forget an ended one's (and its media route)."""
+        if parties.state in TERMINAL:
+            self._parties.pop(call_id, None)
+            self._routes.pop(call_id, None)
+            return
+        if len(self._parties) >= MAX_REMEMBERED and call_id not in self._parties:
+            # Only if end events were missed wholesale: start again from the database.
+            self._parties.clear()
+        self._parties[call_id] = parties
+
+    @property
+    def calls_remembered(self) -> int:
+        """How many calls this switchboard holds parties or a media route for."""
+        return len(self._parties.keys() | self._routes.keys())
 
     async def describe(self, call: Consultation, clinician_name: str | None) -> p.CallState:
         """A call's state with its place in the queue and a wait estimate, right now."""

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.calls import live
+from hub.calls import closure, live
+from hub.calls.consultation import State
 from hub.context import HubContext
 from hub.events import CallChanged
 from hub.people import enrolment
@@ -29,6 +30,7 @@ from signalling import batching
 from signalling.bus import MemoryBus
 from signalling.switchboard import Switchboard
 from tests.hub.test_calls import clinicians  # n clinicians, nurse00, nurse01, …
+from tests.hub.test_closure import OUTCOME
 
 NHS = ("9434765919", "4010232137", "9434765870")
 
@@ -277,3 +279,34 @@ async def test_a_burst_that_cannot_be_read_is_told_once_the_database_answers(  #
     assert failures == 0
     [snapshot] = console.sent
     assert [i["call_id"] for i in snapshot["items"]] == [call.id]
+
+
+async def test_a_call_that_ends_is_forgotten(ctx: HubContext, home) -> None:  # type: ignore[no-untyped-def]
+    """What the switchboard keeps per call (its parties, for relaying SDP and ICE
+    without a read) is kept for open calls only: a hub that runs for months does not
+    hold every call it ever had. An ended call is still answered for, from storage."""
+    board = Switchboard(ctx, MemoryBus(), ctx.settings.signalling)
+    [nurse] = await clinicians(ctx, 1)
+    board.register(Conn(nurse, queue_subscribed=True))
+    devices = [await tablet(ctx, home.id, label) for label in "ABC"]
+    residents = [await resident(ctx, home.id, i) for i in range(3)]
+
+    async def told(call_id: int, state: str, device_id: int, by: int | None) -> None:
+        await board.on_call_changed(CallChanged(call_id, state, home.id, device_id, by))
+        await board.bursts.idle()
+
+    for round_ in range(3):  # the same residents call again and again
+        for device, resident_id in zip(devices, residents, strict=True):
+            call = await live.request_call(ctx, device, ask(resident_id))
+            await told(call.id, "waiting", device.id, None)
+            assert board.calls_remembered == 1
+            await live.claim(ctx, nurse, call.id)
+            await told(call.id, "answered", device.id, nurse.id)
+            assert (await board.parties(call.id)).state is State.ANSWERED
+            await live.end(ctx, nurse, call.id)
+            await told(call.id, "ended", device.id, nurse.id)
+            assert board.calls_remembered == 0, round_
+            # Asked about again (a late ICE message): read, answered, not kept.
+            assert (await board.parties(call.id)).state is State.ENDED
+            assert board.calls_remembered == 0
+            await closure.record_outcome(ctx, nurse, call.id, OUTCOME)
