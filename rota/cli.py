@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rota.errors import RotaError, RotaNoSolutionError
 from rota.forecast import dump_forecast, forecast, parse_calls_csv
@@ -29,10 +29,11 @@ from rota.problem_io import (
     load_problem,
 )
 from rota.progress_bar import progress_bar
-from rota.repair import repair_sickness
 from rota.rules import check
 from rota.score import score
-from rota.solver import Progress, solve
+
+if TYPE_CHECKING:
+    from rota.solver import Progress
 
 MAX_LISTED = 20
 
@@ -168,6 +169,8 @@ def _summary(solution: Solution) -> None:
 
 
 def _solve_with_bar(problem: Problem, args: argparse.Namespace, **kw: Any) -> Solution:
+    from rota.solver import solve  # CP-SAT (OR-Tools) loads only for commands that solve
+
     bar = _Bar(args.time_limit, args.quiet)
     try:
         return solve(problem, args.time_limit, args.workers, args.seed, bar, **kw)
@@ -238,6 +241,8 @@ def cmd_on_shift(args: argparse.Namespace) -> int:
 
 
 def cmd_sick(args: argparse.Namespace) -> int:
+    from rota.repair import repair_sickness  # CP-SAT (OR-Tools): loaded when it is used
+
     problem = load_problem(args.problem)
     published = load_assignments(problem, args.solution)
     bar = _Bar(args.time_limit, args.quiet)

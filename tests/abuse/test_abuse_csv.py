@@ -31,7 +31,7 @@ from hub.people.staff import NewStaff
 from tests.abuse.world import World
 from tests.conftest import CHEAP_PASSWORD_TOML, PASSWORD
 from tests.hub.test_calls import request
-from tests.web.test_cli import telehub
+from tests.telehub_cli import telehub
 from web.http.keys import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

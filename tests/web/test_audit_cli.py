@@ -7,7 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from tests.web.test_cli import config, telehub
+from tests.telehub_cli import config, telehub
 
 
 def adduser(cfg: str, tmp_path: Path, name: str) -> None:

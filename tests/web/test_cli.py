@@ -1,4 +1,5 @@
-"""The ``telehub`` command line, run as a real subprocess where it matters."""
+"""The ``telehub`` command line, run as a real subprocess where it matters (serving, and
+one end-to-end operator session) and in-process elsewhere (tests/telehub_cli.py)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from tests.conftest import CHEAP_PASSWORD_TOML
+from tests.telehub_cli import config, telehub, telehub_process
 from web.cli.commands import main
 from web.cli.devcert import make_dev_cert
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def telehub(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "web.cli.commands", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        input=stdin,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
-
-
-def config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "t.toml"
-    cfg.write_text(
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "t.db"}"\n'
-        f'[security]\nkeys_file = "{tmp_path / "keys.toml"}"\n{CHEAP_PASSWORD_TOML}'
-    )
-    return cfg
 
 
 def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60) -> str:
@@ -60,15 +38,16 @@ def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60)
 
 
 def test_serve_refuses_an_unmigrated_database_and_names_the_fix(tmp_path: Path) -> None:
-    result = telehub("--config", str(config(tmp_path)), "serve", cwd=tmp_path)
+    result = telehub_process("--config", str(config(tmp_path)), "serve", cwd=tmp_path)
     assert result.returncode == 2
     assert "has no schema yet" in result.stderr and "run `telehub migrate`" in result.stderr
 
 
 def test_migrate_adduser_and_audit_verify_then_tamper(tmp_path: Path) -> None:
+    """End to end through real processes, as an operator would type it."""
     cfg = str(config(tmp_path))
-    assert telehub("--config", cfg, "migrate", cwd=tmp_path).returncode == 0
-    added = telehub(
+    assert telehub_process("--config", cfg, "migrate", cwd=tmp_path).returncode == 0
+    added = telehub_process(
         "--config",
         cfg,
         "adduser",
@@ -82,13 +61,13 @@ def test_migrate_adduser_and_audit_verify_then_tamper(tmp_path: Path) -> None:
         stdin="a long enough password\n",
     )
     assert added.returncode == 0, added.stderr
-    ok = telehub("--config", cfg, "audit", "verify", cwd=tmp_path)
+    ok = telehub_process("--config", cfg, "audit", "verify", cwd=tmp_path)
     assert ok.returncode == 0 and "audit chain intact: 1 events verified" in ok.stdout
     import sqlite3
 
     with sqlite3.connect(tmp_path / "t.db") as db:
         db.execute("UPDATE audit_events SET actor = 'system:9' WHERE seq = 1")
-    bad = telehub("--config", cfg, "audit", "verify", cwd=tmp_path)
+    bad = telehub_process("--config", cfg, "audit", "verify", cwd=tmp_path)
     assert bad.returncode == 1
     assert "BROKEN at event 1: event content does not match its hash" in bad.stderr
 
@@ -180,3 +159,22 @@ def test_serve_speaks_tls_and_marks_cookies_secure(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_solver_and_the_relay_load_only_for_their_commands() -> None:
+    """Every ``telehub`` command starts by importing the command line; OR-Tools and
+    aiortc (about a second of imports between them) load only for the commands that
+    solve a rota or relay media, so `telehub audit verify` or `report` start quickly."""
+    probe = (
+        "import sys, web.cli.commands as c; c._parser(); "
+        "print(sorted(m for m in ('ortools', 'aiortc', 'av') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stderr

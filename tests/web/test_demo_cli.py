@@ -8,7 +8,7 @@ from pathlib import Path
 from hub.clock import FixedClock
 from hub.context import HubContext
 from hub.people.access import Role
-from tests.web.test_cli import config, telehub
+from tests.telehub_cli import config, telehub
 from web.cli import demo_data
 from web.cli.commands import demo_login_lines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.web.test_cli import config, telehub
+from tests.telehub_cli import config, telehub
 from tests.web.test_report_cli import CSV, _seed
 
 SECOND = (

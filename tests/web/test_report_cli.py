@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fhir.resources.R4B.bundle import Bundle
 
-from tests.web.test_cli import config, telehub
+from tests.telehub_cli import config, telehub
 
 CSV = (
     "home_code,nhs_number,requested_at,answered_at,ended_at,reason,intention,outcome\n"

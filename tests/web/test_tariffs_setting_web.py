@@ -15,9 +15,9 @@ from hub.people.access import SYSTEM
 from hub.people.admin import create_staff
 from hub.people.staff import NewStaff
 from tests.conftest import PASSWORD
+from tests.telehub_cli import config, telehub, telehub_process
 from tests.web.closed_calls import closed_call
 from tests.web.helpers import login
-from tests.web.test_cli import config, telehub
 
 OWN = """\
 currency = "GBP"
@@ -71,7 +71,8 @@ def test_serve_and_report_stop_with_a_clear_message(tmp_path: Path, command: lis
     bad.write_text(OWN.replace("cost = 500\n", 'cost = "a lot"\n'))
     cfg = config(tmp_path)
     cfg.write_text(cfg.read_text() + f'[outcomes]\ntariffs_file = "{bad}"\n')
-    result = telehub("--config", str(cfg), *command, cwd=tmp_path)
+    run = telehub_process if command[0] == "serve" else telehub
+    result = run("--config", str(cfg), *command, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"telehub: config key outcomes.tariffs_file: {bad}: [conveyance] cost must be a "

@@ -18,8 +18,6 @@ from typing import Any
 from hub.clock import SystemClock
 from hub.errors import ValidationError
 from hub.settings import Settings
-from media.relay.server import MediaServer
-from signalling import media_link
 from signalling.bus import make_bus
 from signalling.presence import scope_of
 from web.cli.bootstrap import settings_from
@@ -45,6 +43,10 @@ def cmd_media(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings) -> None:
+    # aiortc is loaded by the command that relays, not by every ``telehub`` command.
+    from media.relay.server import MediaServer
+    from signalling import media_link
+
     bus = make_bus(settings.signalling.bus_url)
     server = MediaServer(SystemClock(), media_link.publisher(bus), scope_of(settings.database.url))
     stop = asyncio.Event()
