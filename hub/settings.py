@@ -52,6 +52,7 @@ class DatabaseSettings:
     pool_size: int
     pool_overflow: int
     pool_timeout_s: float
+    sqlite_cache_mb: int
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,7 @@ def _build(merged: Mapping[str, Any]) -> Settings:
     _check_guests(built["guests"])
     _check_media(built["media"], built["signalling"])
     _check_operations(built["operations"])
+    _check_database(built["database"])
     _check_networks("server.trusted_proxies", built["server"].trusted_proxies)
     _place_state(built)
     return Settings(**built)
@@ -328,6 +330,11 @@ def _check_networks(key: str, networks: tuple[str, ...]) -> None:
             raise ValidationError(
                 f'config key {key}: {network!r} is not a network (e.g. "10.0.0.0/8" or "::1/128")'
             ) from None
+
+
+def _check_database(database: DatabaseSettings) -> None:
+    if database.sqlite_cache_mb < 1:
+        raise ValidationError("database.sqlite_cache_mb must be at least 1")
 
 
 def _check_operations(operations: OperationsSettings) -> None:

@@ -49,6 +49,7 @@ def test_settings_are_frozen() -> None:
         ('[server]\nport = "80"\n', "config key server.port must be an integer, got '80'"),
         ("[database]\necho = 1\n", "config key database.echo must be true or false, got 1"),
         ("[server]\nport = -1\n", "config key server.port must not be negative, got -1"),
+        ("[database]\nsqlite_cache_mb = 0\n", "database.sqlite_cache_mb must be at least 1"),
         ("[server\n", "is not valid TOML"),
     ],
 )

@@ -99,7 +99,10 @@ def _database(settings: Settings, clock: Clock) -> Callable[[web.Application], A
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         db = settings.database
         engine = create_engine(
-            db.url, echo=db.echo, pool=(db.pool_size, db.pool_overflow, db.pool_timeout_s)
+            db.url,
+            echo=db.echo,
+            pool=(db.pool_size, db.pool_overflow, db.pool_timeout_s),
+            sqlite_cache_mb=db.sqlite_cache_mb,
         )
         try:
             await check_current(engine)

@@ -39,10 +39,15 @@ def private_file(path: Path) -> None:
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool: tuple[int, int, float] | None = None
+    url: str,
+    *,
+    echo: bool = False,
+    pool: tuple[int, int, float] | None = None,
+    sqlite_cache_mb: int = 64,
 ) -> AsyncEngine:
     """``pool``: (size, overflow, timeout in seconds) of the connection pool; a wait
-    past the timeout raises (the unit of work turns it into ``Unavailable``)."""
+    past the timeout raises (the unit of work turns it into ``Unavailable``).
+    ``sqlite_cache_mb``: SQLite's page cache per connection (``database.sqlite_cache_mb``)."""
     parsed = make_url(url)
     sizing: dict[str, Any] = {}
     if pool is not None and parsed.database and parsed.database != ":memory:":
@@ -65,9 +70,10 @@ def create_engine(
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        # 64 MB of page cache (the default is 2 MB): a hub's million consultations and
-        # their indexes stay warm for imports and reports. Pages are taken as used.
-        cursor.execute("PRAGMA cache_size=-65536")
+        # The page cache (SQLite's default is 2 MB; telehub's 64): a hub's million
+        # consultations and their indexes stay warm for imports and reports. Pages are
+        # taken as used, so memory grows with the database up to this bound.
+        cursor.execute(f"PRAGMA cache_size=-{int(sqlite_cache_mb) * 1024}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

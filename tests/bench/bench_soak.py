@@ -14,6 +14,11 @@ load starts, measured in the same run.
 
 Full run (``make bench``): 1,000 clients (900 tablets, 100 clinicians) for 30 minutes,
 sampled every minute, windows of 5 minutes. ``--quick``: 200 clients for 90 s.
+
+Memory is also given per 1,000 calls placed, in the first and the second half of the
+run: what a hub keeps per call it ever had shows as the same growth in both halves,
+caches that fill and stop as growth that falls away. ``bench_churn`` runs the same load
+at many more calls a second (fewer clients, short pauses) to see that sooner.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +58,15 @@ REACTION_S = (0.3, 1.5)  # a clinician's time from seeing the queue to pressing 
 # both the hub and the thousand clients, could not keep up and the queue only grew.
 FULL = Plan(900, 100, 30 * 60, 60, 5 * 60, (120, 360), (2, 8))
 QUICK = Plan(170, 30, 90, 10, 30, (5, 30), (1, 3))
+
+
+@dataclass(frozen=True)
+class Sample:
+    elapsed: float
+    rss_mb: float
+    fds: int
+    calls: int  # placed so far
+    database_mb: float
 
 
 @dataclass
@@ -344,12 +359,14 @@ async def idle_rings(hub: LiveHub, rings: int) -> list[float]:
     return [latency for _, latency in tally.rings()]
 
 
-async def run(plan: Plan) -> None:
+async def run(plan: Plan, database_toml: str = "") -> None:
+    """``database_toml``: more keys of the hub's ``[database]`` configuration."""
     print(f"setting up {plan.tablets} tablets and {plan.clinicians} clinicians…", flush=True)
     hub = await start(
         plan.tablets,
         plan.clinicians + 1,  # and the watcher
         "[signalling]\nmax_sockets_per_address = 0\nrate_per_s = 50\nburst = 200\n",
+        database_toml,
     )
     try:
         baseline = await idle_rings(hub, 20)
@@ -368,11 +385,11 @@ async def run(plan: Plan) -> None:
         await asyncio.sleep(2)  # everyone connected
         ready.set()
         started = now()
-        samples: list[tuple[float, float, int]] = []
+        samples: list[Sample] = []
         cpu = (now(), time.process_time())
         while (elapsed := now() - started) < plan.seconds:
             rss, fds = server_usage(hub.proc.pid)
-            samples.append((elapsed, rss, fds))
+            samples.append(Sample(elapsed, rss, fds, tally.calls_placed, hub.database_mb()))
             # The load's own CPU: near 100 % means it, not the hub, set the pace.
             load = (time.process_time() - cpu[1]) / max(1e-9, now() - cpu[0]) * 100
             cpu = (now(), time.process_time())
@@ -385,7 +402,7 @@ async def run(plan: Plan) -> None:
             )
             await asyncio.sleep(min(plan.sample_s, plan.seconds - elapsed))
         rss, fds = server_usage(hub.proc.pid)
-        samples.append((now() - started, rss, fds))
+        samples.append(Sample(now() - started, rss, fds, tally.calls_placed, hub.database_mb()))
         stop.set()
         await asyncio.wait(tasks, timeout=30)
         watching.cancel()
@@ -394,13 +411,28 @@ async def run(plan: Plan) -> None:
         hub.stop()
 
 
-def report(
-    plan: Plan, tally: Tally, samples: list[tuple[float, float, int]], started: float, n: int
-) -> None:
-    rss = [s[1] for s in samples]
-    fds = [s[2] for s in samples]
+def growth_per_1000_calls(samples: list[Sample], mb: Callable[[Sample], float]) -> str:
+    """Growth of ``mb`` (kB per 1,000 calls placed) over the first and the second half
+    of the samples after the first (taken while the clients are still connecting)."""
+    steady = samples[1:]
+    mid = len(steady) // 2
+
+    def per_1000(a: Sample, b: Sample) -> float:
+        return (mb(b) - mb(a)) * 1024 / max(1, b.calls - a.calls) * 1000
+
+    early, late = per_1000(steady[0], steady[mid]), per_1000(steady[mid], steady[-1])
+    return f"first half {early:+.0f} kB, second half {late:+.0f} kB"
+
+
+def report(plan: Plan, tally: Tally, samples: list[Sample], started: float, n: int) -> None:
+    rss = [s.rss_mb for s in samples]
+    fds = [s.fds for s in samples]
     print(f"\nsoak: {n} clients for {plan.seconds / 60:.1f} min")
     print(f"  RSS MB   first {rss[0]:.1f}  last {rss[-1]:.1f}  max {max(rss):.1f}")
+    if len(samples) >= 4:
+        rss_growth = growth_per_1000_calls(samples, lambda s: s.rss_mb)
+        db_growth = growth_per_1000_calls(samples, lambda s: s.database_mb)
+        print(f"  per 1,000 calls placed: RSS {rss_growth}; database file {db_growth}")
     print(f"  fds      first {fds[0]}  last {fds[-1]}  max {max(fds)}")
     print(
         f"  calls    {tally.calls_placed} placed, {tally.calls_ended} answered, ended and "

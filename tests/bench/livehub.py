@@ -60,6 +60,13 @@ class LiveHub:
     tablets: list[dict[str, str]] = field(default_factory=list)
     clinicians: list[dict[str, str]] = field(default_factory=list)
     residents: list[int] = field(default_factory=list)
+    database: Path | None = None  # the SQLite file it serves from
+
+    def database_mb(self) -> float:
+        """The database's size on disk (its file and write-ahead log), in MB."""
+        assert self.database is not None
+        files = [self.database, self.database.with_name(self.database.name + "-wal")]
+        return sum(f.stat().st_size for f in files if f.exists()) / 2**20
 
     def ws_url(self) -> str:
         return self.url.replace("http", "ws") + "/ws"
@@ -72,11 +79,15 @@ class LiveHub:
 HOME_SIZE = 30  # residents (and tablets) per bench care home
 
 
-async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
+async def start(
+    tablets: int, clinicians: int, extra_toml: str = "", database_toml: str = ""
+) -> LiveHub:
+    """``extra_toml``: more configuration sections; ``database_toml``: more keys of its
+    ``[database]`` section (e.g. ``sqlite_cache_mb = 1``)."""
     tmp = Path(tempfile.mkdtemp(prefix="telehub-bench-"))
     config = tmp / "bench.toml"
     config.write_text(
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "bench.db"}"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "bench.db"}"\n{database_toml}'
         f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}'
     )
     settings = resolve_secrets(settings_mod.load(config))
@@ -94,7 +105,7 @@ async def start(tablets: int, clinicians: int, extra_toml: str = "") -> LiveHub:
         for h in range(max(1, -(-tablets // HOME_SIZE)))
     ]
     today = ctx.clock.now().date()
-    hub = LiveHub("", None)  # type: ignore[arg-type]
+    hub = LiveHub("", None, database=tmp / "bench.db")  # type: ignore[arg-type]
     for i, nhs in enumerate(nhs_numbers(tablets)):
         home = homes[i // HOME_SIZE]
         r = await add_resident(

@@ -39,7 +39,7 @@ def data_dir(args: argparse.Namespace) -> Path:
 
 @contextlib.asynccontextmanager
 async def hub_context(settings: Settings, *, migrate: bool = False) -> AsyncIterator[HubContext]:
-    engine = create_engine(settings.database.url)
+    engine = create_engine(settings.database.url, sqlite_cache_mb=settings.database.sqlite_cache_mb)
     try:
         if migrate:
             await upgrade(engine)
