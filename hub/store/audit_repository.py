@@ -3,49 +3,75 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit.trail import AuditEvent, AuditRecord, ChainHead, ChainState, event_hash
+from hub.cipher import Keyring
 from hub.store import tables as t
 from hub.store.repositories import Repo
 
 
+@dataclass(frozen=True)
+class _Tip:
+    """The chain's head as this transaction will leave it."""
+
+    seq: int
+    hash: str
+    keyed_from: int
+
+
 class SqlAudit(Repo):
+    """The audit chain in SQL. Appends are chained as they come (each event's hash from
+    the one before) but written together when the unit of work commits (``flush``):
+    one read of the head (locked until the transaction ends), one insert of all the
+    events and one update of the head per transaction, instead of three statements an
+    event. A rollback writes none of them. Reads of the log write what is pending first."""
+
+    def __init__(self, conn: AsyncConnection, keyring: Keyring) -> None:
+        super().__init__(conn, keyring)
+        self._tip: _Tip | None = None
+        self._pending: list[dict[str, Any]] = []
+
     async def lock(self) -> None:
         """Hold the chain's head until the transaction ends: appends elsewhere wait, so
         "has this been audited yet?" read after it cannot be overtaken by another
         process's append (appends take this lock too)."""
-        await self._head()
+        await self._locked_tip()
 
-    async def _head(self) -> RowMapping | None:
-        return await self._one(select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update())
+    async def _locked_tip(self) -> _Tip:
+        if self._tip is None:
+            head = await self._one(
+                select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()
+            )
+            if head is None:
+                raise RuntimeError("audit_head row missing: the schema was not migrated")
+            self._tip = _Tip(int(head["seq"]), str(head["hash"]), int(head["keyed_from"]))
+        return self._tip
 
     async def append(self, record: AuditRecord, at: datetime) -> AuditEvent:
-        head = await self._head()
-        if head is None:
-            raise RuntimeError("audit_head row missing: the schema was not migrated")
-        seq = int(head["seq"]) + 1
-        prev = str(head["hash"])
-        digest = event_hash(self.keyring.audit_key, int(head["keyed_from"]), prev, seq, at, record)
-        await self.conn.execute(
-            insert(t.audit_events).values(
-                seq=seq,
-                at=at,
-                action=record.action,
-                actor=record.actor,
-                subject_type=record.subject_type,
-                subject_id=record.subject_id,
-                detail=dict(record.detail),
-                prev_hash=prev,
-                hash=digest,
-            )
+        tip = await self._locked_tip()
+        seq = tip.seq + 1
+        digest = event_hash(self.keyring.audit_key, tip.keyed_from, tip.hash, seq, at, record)
+        self._pending.append(
+            {
+                "seq": seq,
+                "at": at,
+                "action": record.action,
+                "actor": record.actor,
+                "subject_type": record.subject_type,
+                "subject_id": record.subject_id,
+                "detail": dict(record.detail),
+                "prev_hash": tip.hash,
+                "hash": digest,
+            }
         )
-        await self.conn.execute(
-            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
-        )
+        self._tip = _Tip(seq, digest, tip.keyed_from)
         return AuditEvent(
             seq,
             at,
@@ -54,18 +80,38 @@ class SqlAudit(Repo):
             record.subject_type,
             record.subject_id,
             record.detail,
-            prev,
+            tip.hash,
             digest,
         )
 
+    async def flush(self) -> None:
+        """Write the events appended since the last flush, and the head they end at."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        assert self._tip is not None
+        await self.conn.execute(insert(t.audit_events), rows)
+        await self.conn.execute(
+            update(t.audit_head)
+            .where(t.audit_head.c.id == 1)
+            .values(seq=self._tip.seq, hash=self._tip.hash)
+        )
+
+    def transaction_ended(self) -> None:
+        """After a commit the head may move under other writers: read it again."""
+        self._tip = None
+        self._pending = []
+
     async def state(self) -> ChainState:
         """The stored head of the chain and its switch point to keyed hashes."""
+        await self.flush()
         row = await self._one(select(t.audit_head).where(t.audit_head.c.id == 1))
         if row is None:
             raise RuntimeError("audit_head row missing: the schema was not migrated")
         return ChainState(ChainHead(int(row["seq"]), str(row["hash"])), int(row["keyed_from"]))
 
     async def events(self, batch: int = 1000) -> AsyncIterator[AuditEvent]:
+        await self.flush()
         last = 0
         while True:
             rows = await self._all(
@@ -81,12 +127,14 @@ class SqlAudit(Repo):
             last = rows[-1]["seq"]
 
     async def recent(self, limit: int = 100) -> list[AuditEvent]:
+        await self.flush()
         stmt = select(t.audit_events).order_by(t.audit_events.c.seq.desc()).limit(limit)
         return [_event(r) for r in await self._all(stmt)]
 
     async def for_subject(
         self, subject_type: str, subject_id: str, actions: Collection[str] = ()
     ) -> list[AuditEvent]:
+        await self.flush()
         e = t.audit_events.c
         stmt = (
             select(t.audit_events)

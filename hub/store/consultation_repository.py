@@ -42,8 +42,16 @@ from hub.store.repositories import Repo
 
 class SqlConsultations(Repo):
     async def add(self, c: Consultation) -> int:
-        (cid,) = await self.add_many([c])
-        return cid
+        if c.state.value in COUNTED:  # the rollup must be told: the path that does
+            (cid,) = await self.add_many([c])
+            return cid
+        # A new live request (the path of every ring): one INSERT that returns its id.
+        row = _row(c)
+        del row["id"]
+        result = await self.conn.execute(
+            insert(t.consultations).values(row).returning(t.consultations.c.id)
+        )
+        return int(result.scalar_one())
 
     async def add_many(self, calls: Sequence[Consultation]) -> list[int]:
         """Insert many calls in one statement (imports, demo data).
@@ -54,34 +62,7 @@ class SqlConsultations(Repo):
         if not calls:
             return []
         ids = await self._reserve_ids(len(calls))
-        rows = [
-            {
-                "id": cid,
-                "home_id": c.home_id,
-                "resident_id": c.resident_id,
-                "device_id": c.device_id,
-                "state": c.state.value,
-                "reason": c.reason.value,
-                "soft_signs": list(c.soft_signs),
-                "observations": dict(c.observations),
-                "news2_score": c.news2_score,
-                "news2_band": _code(c.news2_band),
-                "intention": _code(c.intention),
-                "requested_at": c.requested_at,
-                "answered_at": c.answered_at,
-                "ended_at": c.ended_at,
-                "answered_by": c.answered_by,
-                "outcome": _code(c.outcome),
-                "follow_up": _code(c.follow_up),
-                "admission_judgement": _code(c.admission_judgement),
-                "security_level": c.security_level,
-                "device_seen_at": None,
-                "call_back_at": c.call_back_at,
-                "outcome_at": c.outcome_at,
-                **(c.avoided or Avoided(attributable=False)).flags(),
-            }
-            for cid, c in zip(ids, calls, strict=True)
-        ]
+        rows = [_row(c, cid) for cid, c in zip(ids, calls, strict=True)]
         await insert_rows(self.conn, t.consultations, rows)
         # The rollup counts answered calls only: a new live request (the path of every
         # ring) adds nothing to it, and skipping its upserts is most of a ring's cost
@@ -440,3 +421,32 @@ def _code(value: StrEnum | None) -> str | None:
 c_ = t.consultations.c
 
 _OPEN_STATES = [s.value for s in (State.REQUESTED, State.WAITING, State.ANSWERED, State.IN_CALL)]
+
+
+def _row(c: Consultation, cid: int | None = None) -> dict[str, Any]:
+    """A call as the columns of its ``consultations`` row (``id`` None: not yet given)."""
+    return {
+        "id": cid,
+        "home_id": c.home_id,
+        "resident_id": c.resident_id,
+        "device_id": c.device_id,
+        "state": c.state.value,
+        "reason": c.reason.value,
+        "soft_signs": list(c.soft_signs),
+        "observations": dict(c.observations),
+        "news2_score": c.news2_score,
+        "news2_band": _code(c.news2_band),
+        "intention": _code(c.intention),
+        "requested_at": c.requested_at,
+        "answered_at": c.answered_at,
+        "ended_at": c.ended_at,
+        "answered_by": c.answered_by,
+        "outcome": _code(c.outcome),
+        "follow_up": _code(c.follow_up),
+        "admission_judgement": _code(c.admission_judgement),
+        "security_level": c.security_level,
+        "device_seen_at": None,
+        "call_back_at": c.call_back_at,
+        "outcome_at": c.outcome_at,
+        **(c.avoided or Avoided(attributable=False)).flags(),
+    }

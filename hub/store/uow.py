@@ -104,7 +104,9 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit() outside `async with`"
+        await self.audit.flush()  # the events appended in this transaction, in it
         await self._conn.commit()
+        self.audit.transaction_ended()
 
     async def __aexit__(
         self,

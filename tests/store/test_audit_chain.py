@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 
 from hub.audit import chain
 from hub.audit.trail import GENESIS, AuditRecord, ChainHead, legacy_hash
@@ -146,3 +146,50 @@ def _head_update(seq: int, digest: str):  # type: ignore[no-untyped-def]
     return text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1").bindparams(
         seq=seq, hash=digest
     )
+
+
+async def test_appends_of_one_transaction_are_chained_and_written_together(
+    ctx: HubContext, engine
+) -> None:
+    """Events appended in one unit of work are written when it commits, in one insert
+    and one update of the head (three statements an event before); what the
+    transaction reads of the log includes them; a rollback writes none; the chain
+    verifies across transactions."""
+    at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "audit_" in statement:
+            table = "audit_head" if "audit_head" in statement else "audit_events"
+            statements.append(f"{statement.split()[0]} {table}")
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with ctx.uow() as uow:
+            for i in range(3):
+                await uow.audit.append(AuditRecord(f"test.{i}", "system", "test", str(i), {}), at)
+            assert [e.action for e in await uow.audit.recent()] == ["test.2", "test.1", "test.0"]
+            await uow.commit()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert statements == [
+        "SELECT audit_head",  # the head, locked for the transaction, read once
+        "INSERT audit_events",  # the three events in one statement: recent() wrote them
+        "UPDATE audit_head",  # the head they end at
+        "SELECT audit_events",  # recent() itself; the commit had nothing left to write
+    ]
+
+    async with ctx.uow() as uow:  # rolled back: nothing of it is written
+        await uow.audit.append(AuditRecord("test.lost", "system", "test", "x", {}), at)
+    async with ctx.uow() as uow:
+        await uow.audit.append(AuditRecord("test.3", "system", "test", "3", {}), at)
+        await uow.commit()
+    report = await chain.check(ctx)
+    assert report.ok and report.checked == 4
+    async with ctx.uow() as uow:
+        assert [e.action for e in await uow.audit.recent()] == [
+            "test.3",
+            "test.2",
+            "test.1",
+            "test.0",
+        ]
