@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.audit.trail import AuditRecord
 from hub.context import HubContext
@@ -36,13 +36,16 @@ from hub.rostering.problem import (
 from rota.errors import RotaError
 from rota.model import Assignment, Problem, Score, Solution, Violation
 from rota.problem_io import dump_problem, parse_problem
-from rota.repair import repair_sickness
 from rota.rules import check
 from rota.score import score
 from rota.solution_io import dump_solution
-from rota.solver import Progress, solve
 
-ProgressFn = Callable[[Progress], None]
+if TYPE_CHECKING:
+    from rota.solver import Progress
+
+# OR-Tools (CP-SAT, with pandas) takes about half a second to import: it is loaded by
+# the first solve, not by every process that serves pages (rota.solver, rota.repair).
+ProgressFn = Callable[["Progress"], None]
 
 
 class RotaRulesBroken(Conflict):
@@ -118,6 +121,8 @@ async def generate(
     """Solve a rota for the period and store it as a draft. The solver runs in a worker
     thread so the hub keeps serving calls; ``on_progress`` is called from that thread,
     and setting ``stop`` ends the search early (nothing is stored)."""
+    from rota.solver import solve
+
     problem = await prepare(ctx, actor, start, days, pattern)
     settings = ctx.settings.rota
     limit = float(time_limit_s if time_limit_s is not None else settings.time_limit_s)
@@ -335,6 +340,8 @@ async def report_sickness(
     """Record sickness as leave and re-solve only the affected days of a published rota,
     every other published shift frozen (a day more on each side only if those alone
     cannot be covered within the rules: ``rota.repair``)."""
+    from rota.repair import repair_sickness
+
     require_lead(actor)
     async with ctx.uow() as uow:
         record = await _record(uow, rota_id)

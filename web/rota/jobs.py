@@ -28,7 +28,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -37,13 +37,15 @@ from hub.errors import DomainError
 from hub.people.access import Actor
 from hub.rostering import job_records
 from hub.rostering.jobs import BEAT_EVERY_S, SHUTTING_DOWN, TAKEN_OVER, JobRecord, JobState
-from rota.solver import Progress
 from web.http.keys import CTX
+
+if TYPE_CHECKING:
+    from rota.solver import Progress  # the solver itself is loaded by the first job
 
 log = logging.getLogger(__name__)
 
 CLOSE_WAIT_S = 5.0  # on shutdown, how long a stopped job may take to wind down
-ProgressFn = Callable[[Progress], None]
+ProgressFn = Callable[["Progress"], None]
 #: A job's work: given a progress callback, do it and return the page to show after.
 Work = Callable[[ProgressFn, threading.Event], Awaitable[str]]
 
