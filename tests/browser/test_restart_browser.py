@@ -6,6 +6,7 @@ never went through the dead process; the pages renegotiate over the new socket).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     page_errors,
     poll,
     record_outcome,
+    record_timing,
     video_call,
     wait_for_frames,
 )
@@ -38,10 +40,16 @@ def test_a_killed_server_is_restarted_and_the_call_carries_on_without_a_reload(
     urls = {name: page.url for name, page in pages.items()}
     before = {name: wait_for_frames(page) for name, page in pages.items()}
 
-    kill_and_restart(live_server)
+    killed = time.monotonic()
+    kill_and_restart(live_server)  # returns once the new process listens
+    serving = time.monotonic() - killed
 
+    seconds = {"new process listening": round(serving, 1)}
     for name, page in pages.items():
         poll(page, OPEN, timeout_s=30)  # reconnected by itself (back-off ≤ 10 s)
+        seconds[f"{name} signalling open"] = round(time.monotonic() - killed, 1)
+    record_timing("kill -9 -> (s)", seconds)
+    for name, page in pages.items():
         # Still in the call, and decoding more video than before the kill.
         wait_for_frames(page, above=before[name] + 30, timeout_s=30)
         assert page.url == urls[name], f"the {name} page navigated"
