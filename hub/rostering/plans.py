@@ -41,11 +41,55 @@ from rota.score import score
 from rota.solution_io import dump_solution
 
 if TYPE_CHECKING:
+    from hub.settings import RotaSettings
+    from rota.repair import Repaired
     from rota.solver import Progress
 
 # OR-Tools (CP-SAT, with pandas) takes about half a second to import: it is loaded by
 # the first solve, not by every process that serves pages (rota.solver, rota.repair).
 ProgressFn = Callable[["Progress"], None]
+
+
+def _solve(
+    problem: Problem,
+    limit_s: float,
+    workers: int,
+    seed: int,
+    on_progress: ProgressFn | None,
+    stop: threading.Event | None,
+) -> Solution:
+    """``rota.solver.solve``, imported here, on the worker thread that solves: the first
+    solve's half second of imports does not hold up the event loop."""
+    from rota.solver import solve
+
+    return solve(problem, limit_s, workers, seed, on_progress, stop=stop)
+
+
+def _repair_sickness(
+    problem: Problem,
+    published: Sequence[Assignment],
+    staff: str,
+    first: date,
+    last: date,
+    settings: RotaSettings,
+    on_progress: ProgressFn | None,
+    stop: threading.Event | None,
+) -> Repaired:
+    """``rota.repair.repair_sickness``, imported on the worker thread that calls it."""
+    from rota.repair import repair_sickness
+
+    return repair_sickness(
+        problem,
+        published,
+        staff,
+        first,
+        last,
+        time_limit_s=float(settings.time_limit_s),
+        workers=settings.workers,
+        seed=settings.seed,
+        on_progress=on_progress,
+        stop=stop,
+    )
 
 
 class RotaRulesBroken(Conflict):
@@ -121,8 +165,6 @@ async def generate(
     """Solve a rota for the period and store it as a draft. The solver runs in a worker
     thread so the hub keeps serving calls; ``on_progress`` is called from that thread,
     and setting ``stop`` ends the search early (nothing is stored)."""
-    from rota.solver import solve
-
     problem = await prepare(ctx, actor, start, days, pattern)
     settings = ctx.settings.rota
     limit = float(time_limit_s if time_limit_s is not None else settings.time_limit_s)
@@ -130,7 +172,7 @@ async def generate(
         raise ValidationError("the time limit must be between 1 and 600 seconds", field="limit")
     try:
         solution = await asyncio.to_thread(
-            solve, problem, limit, settings.workers, settings.seed, on_progress, stop=stop
+            _solve, problem, limit, settings.workers, settings.seed, on_progress, stop
         )
     except RotaError as e:
         raise ValidationError(e.message) from None
@@ -340,8 +382,6 @@ async def report_sickness(
     """Record sickness as leave and re-solve only the affected days of a published rota,
     every other published shift frozen (a day more on each side only if those alone
     cannot be covered within the rules: ``rota.repair``)."""
-    from rota.repair import repair_sickness
-
     require_lead(actor)
     async with ctx.uow() as uow:
         record = await _record(uow, rota_id)
@@ -349,21 +389,17 @@ async def report_sickness(
     if record.status is not RotaStatus.PUBLISHED:
         raise Conflict("sickness is handled on a published rota; edit a draft by hand")
     problem = parse_problem(record.problem)
-    settings = ctx.settings.rota
     try:
         sick, solution, days = await asyncio.to_thread(
-            lambda: repair_sickness(
-                problem,
-                published,
-                str(staff_id),
-                first,
-                last,
-                time_limit_s=float(settings.time_limit_s),
-                workers=settings.workers,
-                seed=settings.seed,
-                on_progress=on_progress,
-                stop=stop,
-            )
+            _repair_sickness,
+            problem,
+            published,
+            str(staff_id),
+            first,
+            last,
+            ctx.settings.rota,
+            on_progress,
+            stop,
         )
     except RotaError as e:
         raise ValidationError(e.message) from None

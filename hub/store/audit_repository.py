@@ -100,7 +100,6 @@ class SqlAudit(Repo):
     def transaction_ended(self) -> None:
         """After a commit the head may move under other writers: read it again."""
         self._tip = None
-        self._pending = []
 
     async def state(self) -> ChainState:
         """The stored head of the chain and its switch point to keyed hashes."""

@@ -46,10 +46,8 @@ class SqlConsultations(Repo):
             (cid,) = await self.add_many([c])
             return cid
         # A new live request (the path of every ring): one INSERT that returns its id.
-        row = _row(c)
-        del row["id"]
         result = await self.conn.execute(
-            insert(t.consultations).values(row).returning(t.consultations.c.id)
+            insert(t.consultations).values(_row(c)).returning(t.consultations.c.id)
         )
         return int(result.scalar_one())
 
@@ -62,7 +60,7 @@ class SqlConsultations(Repo):
         if not calls:
             return []
         ids = await self._reserve_ids(len(calls))
-        rows = [_row(c, cid) for cid, c in zip(ids, calls, strict=True)]
+        rows = [{"id": cid, **_row(c)} for cid, c in zip(ids, calls, strict=True)]
         await insert_rows(self.conn, t.consultations, rows)
         # The rollup counts answered calls only: a new live request (the path of every
         # ring) adds nothing to it, and skipping its upserts is most of a ring's cost
@@ -423,10 +421,9 @@ c_ = t.consultations.c
 _OPEN_STATES = [s.value for s in (State.REQUESTED, State.WAITING, State.ANSWERED, State.IN_CALL)]
 
 
-def _row(c: Consultation, cid: int | None = None) -> dict[str, Any]:
-    """A call as the columns of its ``consultations`` row (``id`` None: not yet given)."""
+def _row(c: Consultation) -> dict[str, Any]:
+    """A call as the columns of its ``consultations`` row, all but its id."""
     return {
-        "id": cid,
         "home_id": c.home_id,
         "resident_id": c.resident_id,
         "device_id": c.device_id,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hub.people.access import SYSTEM
 from hub.rostering.inputs import forecast_demand, set_demand
+from hub.rostering.plans import prepare
 from rota.forecast import dump_forecast
 from rota.problem_io import dump_problem
 from web.cli.bootstrap import hub_context, settings_from
@@ -48,8 +49,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def cmd_export(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-
-    from hub.rostering.plans import prepare  # with the solver: loaded when it is used
 
     async def run() -> dict[str, object]:
         async with hub_context(settings) as ctx:
