@@ -405,4 +405,10 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work. ``brief``: it reads and writes a few rows by index and
+    nothing else (a call event, an identity check), so the store may run it on the
+    event loop's thread rather than hand each statement to a worker thread (SQLite,
+    ``hub/store/db.py``). Anything that may read many rows is not brief."""
+
+    def __call__(self, *, brief: bool = False) -> UnitOfWork: ...

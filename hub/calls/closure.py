@@ -122,7 +122,7 @@ async def check_outcomes_closed(ctx: HubContext, actor: Actor, claiming: int) ->
     """Refuse (``OutcomeOutstanding``, audited) a clinician's claim of call ``claiming``
     while a call they ended has neither an outcome nor a deferral."""
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         blocking = [
             c
             for c in await uow.consultations.awaiting_outcome(actor.id)

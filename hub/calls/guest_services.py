@@ -181,7 +181,7 @@ async def guest_actor(ctx: HubContext, session_token: str) -> Actor | None:
     lobby); None once they left, were removed, or the call is over."""
     if not plausible(session_token):
         return None
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         guest = await uow.guests.guest_by_session(digest(session_token))
         if guest is None or not guest.present:
             return None

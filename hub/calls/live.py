@@ -99,7 +99,7 @@ async def request_call(ctx: HubContext, actor: Actor, request: CallRequest) -> C
         raise Forbidden("calls are started from an enrolled care-home tablet")
     now = ctx.clock.now()
     result = request.news2()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         resident = await uow.residents.get(request.resident_id)
         if resident is None or resident.home_id != actor.home_id:
             await _audit(
@@ -163,7 +163,7 @@ async def claim(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     now = ctx.clock.now()
     await _check_routing(ctx, actor, call_id, now)
     await closure.check_outcomes_closed(ctx, actor, call_id)
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         won = await uow.consultations.transition(
             call_id,
             sources(Event.CLAIM),
@@ -191,7 +191,7 @@ async def claim(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
 async def connected(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     """Media flows between the two sides: answered → in_call (idempotent)."""
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _participant_call(uow, actor, call_id)
         if call.state is State.IN_CALL:
             return call
@@ -206,7 +206,7 @@ async def release(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     """Hand a call back to the queue (it keeps its original place by request time)."""
     _require_clinician(actor)
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _participant_call(uow, actor, call_id)
         await notes.commit_draft(uow, call, now, during="release")  # nothing left in a draft
         await _move(
@@ -222,7 +222,7 @@ async def transfer(ctx: HubContext, actor: Actor, call_id: int, to_user_id: int)
     _require_clinician(actor)
     now = ctx.clock.now()
     cover = await on_shift_at(ctx, now)
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _get(uow, call_id)
         if call.state is not State.WAITING:
             call = await _participant_call(uow, actor, call_id)
@@ -265,7 +265,7 @@ async def transfer(ctx: HubContext, actor: Actor, call_id: int, to_user_id: int)
 
 async def cancel(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _participant_call(uow, actor, call_id)
         await _move(uow, actor, call_id, call.state, Event.CANCEL, now, ended_at=now)
         stored = await _get(uow, call_id)
@@ -276,7 +276,7 @@ async def cancel(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
 
 async def end(ctx: HubContext, actor: Actor, call_id: int) -> Consultation:
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _participant_call(uow, actor, call_id)
         if call.state in (State.REQUESTED, State.WAITING) and actor.is_device:
             await _move(uow, actor, call_id, call.state, Event.CANCEL, now, ended_at=now)
@@ -321,7 +321,7 @@ async def abandon_stale(ctx: HubContext, grace: timedelta) -> list[int]:
 
 async def device_seen(ctx: HubContext, actor: Actor) -> Consultation | None:
     """A tablet is still there: keeps its waiting call from being abandoned."""
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await uow.consultations.open_for_device(actor.id)
         if call is not None:
             await uow.consultations.touch_device(call.id, ctx.clock.now())
@@ -338,12 +338,12 @@ async def view(ctx: HubContext, actor: Actor, call_id: int) -> CallView:
 
 
 async def queue(ctx: HubContext) -> list[QueueEntry]:
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         return order(await uow.consultations.queue())
 
 
 async def open_calls_of(ctx: HubContext, actor: Actor) -> list[Consultation]:
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         if actor.is_device:
             call = await uow.consultations.open_for_device(actor.id)
             return [call] if call else []
@@ -351,7 +351,7 @@ async def open_calls_of(ctx: HubContext, actor: Actor) -> list[Consultation]:
 
 
 async def participants(ctx: HubContext, call_id: int) -> Consultation:
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         return await _get(uow, call_id)
 
 
@@ -384,7 +384,7 @@ async def news(ctx: HubContext, call_ids: Collection[int]) -> QueueNews:
     listener. An open call is read from the queue itself; a closed one (and its
     clinician's name) by id."""
     calls: dict[int, CallNews] = {}
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         entries = order(await uow.consultations.queue())
         mean = await uow.consultations.mean_handle_s(ctx.clock.now() - HANDLE_WINDOW)
         queued = {e.call_id: e for e in entries}
@@ -405,7 +405,7 @@ async def _check_routing(ctx: HubContext, actor: Actor, call_id: int, now: datet
     """Refuse (Forbidden, audited) a claim routing does not allow. A call that cannot be
     claimed anyway (gone, taken) is left for the claim itself to report."""
     cover = await on_shift_at(ctx, now)
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await uow.consultations.get(call_id)
         if call is None or call.state not in sources(Event.CLAIM):
             return

@@ -94,7 +94,7 @@ async def save_draft(
     if len(text) > MAX_NOTES:
         raise ValidationError(f"notes must be at most {MAX_NOTES} characters", field="notes")
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _call(uow, call_id)
         if call.state not in LIVE or call.answered_by != actor.id:
             if call.state in OPEN:
@@ -116,7 +116,7 @@ async def add(
     check_text(text)
     _require_clinician(actor)
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await _writable(uow, actor, call_id)
         entry = await _add(uow, actor, call, NewNote(call_id, actor.ref, actor.name, now, text))
         revision = None

@@ -82,7 +82,7 @@ async def report(
     whether that changed its level (a report of the level it already has is no change:
     both sides report the same pair)."""
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         call = await uow.consultations.get(call_id)
         if call is None or not _is_party(actor, call):
             raise NotFound(f"no call {call_id} of yours")

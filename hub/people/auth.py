@@ -178,7 +178,7 @@ async def login_totp(ctx: HubContext, token: str, code: str) -> LoginStep:
 async def session_actor(ctx: HubContext, token: str) -> tuple[Actor, StaffSession] | None:
     """The actor behind a session cookie, touching its idle timer; None if not valid."""
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         session = await uow.sessions.get(digest(token))
         if session is None:
             return None

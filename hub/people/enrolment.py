@@ -88,7 +88,7 @@ async def enrol(ctx: HubContext, code_text: str) -> Enrolled:
 async def device_actor(ctx: HubContext, token: str) -> Actor | None:
     """The tablet behind a device cookie, or None when unknown or revoked."""
     now = ctx.clock.now()
-    async with ctx.uow() as uow:
+    async with ctx.uow(brief=True) as uow:
         device = await uow.devices.by_token(digest(token))
         if device is None or not device.active:
             return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,9 +46,7 @@ class SqlAudit(Repo):
 
     async def _locked_tip(self) -> _Tip:
         if self._tip is None:
-            head = await self._one(
-                select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()
-            )
+            head = await self._one(_LOCK_HEAD)
             if head is None:
                 raise RuntimeError("audit_head row missing: the schema was not migrated")
             self._tip = _Tip(int(head["seq"]), str(head["hash"]), int(head["keyed_from"]))
@@ -90,12 +88,8 @@ class SqlAudit(Repo):
             return
         rows, self._pending = self._pending, []
         assert self._tip is not None
-        await self.conn.execute(insert(t.audit_events), rows)
-        await self.conn.execute(
-            update(t.audit_head)
-            .where(t.audit_head.c.id == 1)
-            .values(seq=self._tip.seq, hash=self._tip.hash)
-        )
+        await self.conn.execute(_INSERT_EVENTS, rows)
+        await self.conn.execute(_MOVE_HEAD, {"new_seq": self._tip.seq, "new_hash": self._tip.hash})
 
     def transaction_ended(self) -> None:
         """After a commit the head may move under other writers: read it again."""
@@ -143,6 +137,17 @@ class SqlAudit(Repo):
         if actions:
             stmt = stmt.where(e.action.in_(list(actions)))
         return [_event(r) for r in await self._all(stmt)]
+
+
+# Every audited action writes through these: built once, as the call events' statements
+# are (hub/store/consultation_repository.py).
+_LOCK_HEAD = select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()
+_INSERT_EVENTS = insert(t.audit_events)
+_MOVE_HEAD = (
+    update(t.audit_head)
+    .where(t.audit_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def _event(r: RowMapping) -> AuditEvent:

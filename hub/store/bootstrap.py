@@ -26,8 +26,8 @@ def make_uow_factory(
     # ahead of it. (Other processes on the same file still meet SQLite's busy timeout.)
     turns = SqliteTurns(wait_s) if engine.dialect.name == "sqlite" else None
 
-    def factory() -> UnitOfWork:
-        return SqlUnitOfWork(engine, keyring, turns)
+    def factory(*, brief: bool = False) -> UnitOfWork:
+        return SqlUnitOfWork(engine, keyring, turns, brief=brief)
 
     return factory
 

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,16 +32,37 @@ def new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
+# Statements run for every request or call event (who is asking, the resident it is
+# about), built once: building one costs more than running it on SQLite
+# (hub/store/consultation_repository.py).
+_RESIDENT_BY_ID = select(t.residents).where(t.residents.c.id == bindparam("id"))
+_STAFF_BY_ID = select(t.staff_users).where(t.staff_users.c.id == bindparam("id"))
+_SESSION_BY_TOKEN = select(t.staff_sessions).where(
+    t.staff_sessions.c.token_hash == bindparam("token_hash")
+)
+# (An UPDATE's parameters must not be named as its table's columns: SQLAlchemy would take
+# them for values to set.)
+_TOUCH_SESSION = (
+    update(t.staff_sessions)
+    .where(t.staff_sessions.c.token_hash == bindparam("key"))
+    .values(last_seen_at=bindparam("at"))
+)
+_DEVICE_BY_TOKEN = select(t.devices).where(t.devices.c.token_hash == bindparam("token_hash"))
+_TOUCH_DEVICE = (
+    update(t.devices).where(t.devices.c.id == bindparam("key")).values(last_seen_at=bindparam("at"))
+)
+
+
 class Repo:
     def __init__(self, conn: AsyncConnection, keyring: Keyring) -> None:
         self.conn = conn
         self.keyring = keyring
 
-    async def _one(self, stmt: Any) -> RowMapping | None:
-        return (await self.conn.execute(stmt)).mappings().first()
+    async def _one(self, stmt: Any, params: dict[str, Any] | None = None) -> RowMapping | None:
+        return (await self.conn.execute(stmt, params)).mappings().first()
 
-    async def _all(self, stmt: Any) -> list[RowMapping]:
-        return list((await self.conn.execute(stmt)).mappings().all())
+    async def _all(self, stmt: Any, params: dict[str, Any] | None = None) -> list[RowMapping]:
+        return list((await self.conn.execute(stmt, params)).mappings().all())
 
 
 class SqlHomes(Repo):
@@ -136,7 +157,7 @@ class SqlResidents(Repo):
         return Resident(r["id"], r["home_id"], details, r["created_at"])
 
     async def get(self, resident_id: int) -> Resident | None:
-        row = await self._one(select(t.residents).where(t.residents.c.id == resident_id))
+        row = await self._one(_RESIDENT_BY_ID, {"id": resident_id})
         return self._resident(row) if row else None
 
     async def for_home(self, home_id: int, search: str = "") -> list[Resident]:
@@ -202,7 +223,7 @@ class SqlStaff(Repo):
         )
 
     async def get(self, user_id: int) -> StaffUser | None:
-        row = await self._one(select(t.staff_users).where(t.staff_users.c.id == user_id))
+        row = await self._one(_STAFF_BY_ID, {"id": user_id})
         return _staff(row) if row else None
 
     async def by_username(self, username: str) -> tuple[StaffUser, Credentials] | None:
@@ -303,9 +324,7 @@ class SqlSessions(Repo):
         )
 
     async def get(self, token_hash: str) -> StaffSession | None:
-        row = await self._one(
-            select(t.staff_sessions).where(t.staff_sessions.c.token_hash == token_hash)
-        )
+        row = await self._one(_SESSION_BY_TOKEN, {"token_hash": token_hash})
         if row is None:
             return None
         return StaffSession(
@@ -317,11 +336,7 @@ class SqlSessions(Repo):
         )
 
     async def touch(self, token_hash: str, at: datetime) -> None:
-        await self.conn.execute(
-            update(t.staff_sessions)
-            .where(t.staff_sessions.c.token_hash == token_hash)
-            .values(last_seen_at=at)
-        )
+        await self.conn.execute(_TOUCH_SESSION, {"key": token_hash, "at": at})
 
     async def promote(self, token_hash: str, stage: str) -> None:
         await self.conn.execute(
@@ -403,7 +418,7 @@ class SqlDevices(Repo):
         return _device(row) if row else None
 
     async def by_token(self, token_hash: str) -> Device | None:
-        row = await self._one(select(t.devices).where(t.devices.c.token_hash == token_hash))
+        row = await self._one(_DEVICE_BY_TOKEN, {"token_hash": token_hash})
         return _device(row) if row else None
 
     async def list(self, home_id: int | None = None) -> list[Device]:
@@ -421,9 +436,7 @@ class SqlDevices(Repo):
         return result.rowcount == 1
 
     async def touch(self, device_id: int, at: datetime) -> None:
-        await self.conn.execute(
-            update(t.devices).where(t.devices.c.id == device_id).values(last_seen_at=at)
-        )
+        await self.conn.execute(_TOUCH_DEVICE, {"key": device_id, "at": at})
 
 
 def _code(r: RowMapping) -> EnrolmentCode:

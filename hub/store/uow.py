@@ -1,8 +1,14 @@
-"""The SQL unit of work: one connection, one transaction, all repositories on it."""
+"""The SQL unit of work: one connection, one transaction, all repositories on it.
+
+A brief one (``brief=True``) runs its SQLite statements on the event loop's thread once
+it holds the lock (``hub/store/db.py``); on PostgreSQL the flag changes nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from types import TracebackType
 from typing import Self
 
@@ -13,6 +19,7 @@ from hub.cipher import Keyring
 from hub.errors import Unavailable
 from hub.store.audit_repository import SqlAudit
 from hub.store.consultation_repository import SqlConsultations
+from hub.store.db import LoopSqlite, loop_sqlite
 from hub.store.guest_repository import SqlGuests
 from hub.store.note_repository import SqlNotes
 from hub.store.report_repository import SqlReports
@@ -50,14 +57,29 @@ class SqliteTurns:
         self._lock.release()
 
 
+log = logging.getLogger(__name__)
+
+#: A brief unit of work that keeps the event loop longer than this is logged: a sign it
+#: reads more than a few rows and should not be brief.
+BRIEF_WARN_S = 0.05
+
+
 class SqlUnitOfWork:
     def __init__(
-        self, engine: AsyncEngine, keyring: Keyring, turns: SqliteTurns | None = None
+        self,
+        engine: AsyncEngine,
+        keyring: Keyring,
+        turns: SqliteTurns | None = None,
+        *,
+        brief: bool = False,
     ) -> None:
         self._engine = engine
         self._keyring = keyring
         self._turns = turns
+        self._brief = brief
         self._conn: AsyncConnection | None = None
+        self._on_loop: LoopSqlite | None = None
+        self._on_loop_since = 0.0
 
     async def __aenter__(self) -> Self:
         if self._turns is not None:
@@ -69,6 +91,13 @@ class SqlUnitOfWork:
                 self._turns.give_back()
             raise
         conn = self._conn
+        if self._brief and self._turns is not None:
+            # The lock is held (BEGIN IMMEDIATE waited for it on aiosqlite's thread):
+            # from here on no statement waits for another writer of this process.
+            self._on_loop = await loop_sqlite(conn)
+            if self._on_loop is not None:
+                self._on_loop.on_loop = True
+                self._on_loop_since = time.perf_counter()
         k = self._keyring
         self.homes = SqlHomes(conn, k)
         self.residents = SqlResidents(conn, k)
@@ -127,11 +156,21 @@ class SqlUnitOfWork:
                 await self._conn.close()
             finally:
                 self._conn = None
+                self._off_loop()
                 if self._turns is not None:
                     self._turns.give_back()
         if _connection_lost(exc):
             # Its transaction was rolled back by the database; say so plainly (503).
             raise Unavailable(DATABASE_AWAY) from exc
+
+    def _off_loop(self) -> None:
+        if self._on_loop is None:
+            return
+        self._on_loop.on_loop = False  # the next unit of work on it may be long
+        self._on_loop = None
+        held = time.perf_counter() - self._on_loop_since
+        if held > BRIEF_WARN_S:
+            log.warning("a brief unit of work ran %.0f ms on the event loop", held * 1000)
 
 
 #: What a request gets when every connection (or SQLite's one writer) stays busy.

@@ -42,9 +42,9 @@ class CountingUow:
         self._factory = factory
         self.opened = 0
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, brief: bool = False) -> UnitOfWork:
         self.opened += 1
-        return self._factory()
+        return self._factory(brief=brief)
 
 
 @dataclass(eq=False)
@@ -259,12 +259,12 @@ async def test_a_burst_that_cannot_be_read_is_told_once_the_database_answers(  #
     monkeypatch.setattr(batching, "RETRY_S", 0.05)
     failures = 2
 
-    def flaky() -> UnitOfWork:
+    def flaky(*, brief: bool = False) -> UnitOfWork:
         nonlocal failures
         if failures:
             failures -= 1
             raise ConnectionError("database unavailable")
-        return ctx.uow()
+        return ctx.uow(brief=brief)
 
     board = Switchboard(dataclasses.replace(ctx, uow=flaky), MemoryBus(), ctx.settings.signalling)
     [nurse] = await clinicians(ctx, 1)
