@@ -33,6 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from hub.errors import DomainError
 
+#: How long a statement on aiosqlite's thread waits for another process's lock.
+BUSY_TIMEOUT_MS = 30_000
+
 
 class SchemaOutOfDate(DomainError):
     code = "schema_out_of_date"
@@ -92,7 +95,7 @@ def create_engine(
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # The page cache (SQLite's default is 2 MB; telehub's 64): a hub's million
         # consultations and their indexes stay warm for imports and reports. Pages are
         # taken as used, so memory grows with the database up to this bound.
@@ -119,6 +122,15 @@ class LoopSqlite(aiosqlite.Connection):
         # process alive at exit.
         self._thread.daemon = True
         self.on_loop = False
+
+    def run_on_loop(self, on: bool) -> None:
+        """Run calls on the loop's thread (True) or on aiosqlite's (False). On the loop
+        SQLite never waits for a lock (busy timeout 0: a lock held elsewhere is an
+        error at once); on aiosqlite's thread it waits up to the busy timeout. Only
+        while no call of this connection is in flight (between units of work)."""
+        self.on_loop = on
+        if self._connection is not None:  # (the pool may have closed it meanwhile)
+            self._connection.execute(f"PRAGMA busy_timeout={0 if on else BUSY_TIMEOUT_MS}")
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.on_loop and self._running and self._connection is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from types import TracebackType
 from typing import Self
@@ -91,13 +92,6 @@ class SqlUnitOfWork:
                 self._turns.give_back()
             raise
         conn = self._conn
-        if self._brief and self._turns is not None:
-            # The lock is held (BEGIN IMMEDIATE waited for it on aiosqlite's thread):
-            # from here on no statement waits for another writer of this process.
-            self._on_loop = await loop_sqlite(conn)
-            if self._on_loop is not None:
-                self._on_loop.on_loop = True
-                self._on_loop_since = time.perf_counter()
         k = self._keyring
         self.homes = SqlHomes(conn, k)
         self.residents = SqlResidents(conn, k)
@@ -115,13 +109,12 @@ class SqlUnitOfWork:
         return self
 
     async def _begin(self) -> AsyncConnection:
-        try:
-            conn = await self._engine.connect()
-        except sqlalchemy.exc.TimeoutError:
-            # Every pooled connection is busy: say so (503), never an internal error.
-            raise Unavailable(BUSY) from None
-        except (sqlalchemy.exc.DBAPIError, OSError) as err:
-            raise Unavailable(DATABASE_AWAY) from err
+        if self._brief and self._turns is not None:
+            conn = await self._connect()
+            if await self._begin_on_loop(conn):
+                return conn
+            await conn.close()  # another process holds the lock: wait for it as usual
+        conn = await self._connect()
         try:
             await conn.begin()
         except BaseException:
@@ -130,6 +123,39 @@ class SqlUnitOfWork:
             await conn.close()
             raise
         return conn
+
+    async def _begin_on_loop(self, conn: AsyncConnection) -> bool:
+        """Begin a brief unit of work on the event loop's thread. Every unit of work of
+        this process takes its turn first, so the lock is free unless another process
+        holds it: then nothing is begun (False), rather than the loop waiting."""
+        try:
+            driver = await loop_sqlite(conn)
+            if driver is None:
+                await conn.begin()
+                return True
+            driver.run_on_loop(True)
+            self._on_loop, self._on_loop_since = driver, time.perf_counter()
+            await conn.begin()
+        except sqlalchemy.exc.OperationalError as err:
+            self._off_loop()
+            if _busy(err):
+                return False
+            await conn.close()
+            raise
+        except BaseException:
+            self._off_loop()
+            await conn.close()
+            raise
+        return True
+
+    async def _connect(self) -> AsyncConnection:
+        try:
+            return await self._engine.connect()
+        except sqlalchemy.exc.TimeoutError:
+            # Every pooled connection is busy: say so (503), never an internal error.
+            raise Unavailable(BUSY) from None
+        except (sqlalchemy.exc.DBAPIError, OSError) as err:
+            raise Unavailable(DATABASE_AWAY) from err
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit() outside `async with`"
@@ -162,11 +188,15 @@ class SqlUnitOfWork:
         if _connection_lost(exc):
             # Its transaction was rolled back by the database; say so plainly (503).
             raise Unavailable(DATABASE_AWAY) from exc
+        if isinstance(exc, sqlalchemy.exc.OperationalError) and _busy(exc):
+            # A brief unit of work met another process's lock on the loop's thread,
+            # where it never waits (hub/store/db.py); rolled back, nothing half-written.
+            raise Unavailable(BUSY) from exc
 
     def _off_loop(self) -> None:
         if self._on_loop is None:
             return
-        self._on_loop.on_loop = False  # the next unit of work on it may be long
+        self._on_loop.run_on_loop(False)  # the next unit of work on it may be long
         self._on_loop = None
         held = time.perf_counter() - self._on_loop_since
         if held > BRIEF_WARN_S:
@@ -180,6 +210,11 @@ BUSY = "the hub is very busy right now: try again in a moment"
 #: error with code "unavailable"). Its transaction was not committed (a connection lost
 #: during COMMIT itself is the one ambiguous case: clients resend idempotently).
 DATABASE_AWAY = "the hub's database cannot be reached just now: try again in a moment"
+
+
+def _busy(err: sqlalchemy.exc.OperationalError) -> bool:
+    """SQLite said another connection holds the lock (SQLITE_BUSY)."""
+    return getattr(err.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 def _connection_lost(exc: BaseException | None) -> bool:

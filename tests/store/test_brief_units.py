@@ -1,7 +1,8 @@
-"""Brief units of work (``ctx.uow(brief=True)``, hub/store/db.py): on SQLite they wait
-for the lock on aiosqlite's thread, as every unit of work does, and then run their
-statements on the event loop's own thread; the connection goes back to the pool with
-every call on the thread again. On PostgreSQL the flag changes nothing."""
+"""Brief units of work (``ctx.uow(brief=True)``, hub/store/db.py): on SQLite they run
+on the event loop's own thread, where SQLite never waits for a lock; when another
+process holds it they wait for it on aiosqlite's thread instead, as every other unit of
+work does. The connection goes back to the pool with every call on the thread again.
+On PostgreSQL the flag changes nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from hub.people.homes import NewHome
 from hub.settings import Settings
 from hub.store import uow as uow_module
 from hub.store.bootstrap import make_uow_factory
-from hub.store.db import loop_sqlite
+from hub.store.db import BUSY_TIMEOUT_MS, loop_sqlite
 from hub.store.uow import SqlUnitOfWork
 
 AT = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -59,6 +60,9 @@ async def test_a_brief_unit_of_work_runs_on_the_event_loop_thread(
     async with uow() as unit:  # the same pooled connection, back on aiosqlite's thread
         seen = trace_threads(unit)  # type: ignore[arg-type]
         assert [h.code for h in await unit.homes.list()] == ["AB123"]
+        # ... where it waits for another process's lock again (on the loop it never does)
+        busy = await unit.homes.conn.exec_driver_sql("PRAGMA busy_timeout")  # type: ignore[attr-defined]
+        assert busy.scalar_one() == BUSY_TIMEOUT_MS
     assert seen and loop_thread not in seen
 
 
@@ -66,8 +70,9 @@ async def test_a_brief_unit_of_work_runs_on_the_event_loop_thread(
 async def test_a_brief_unit_of_work_waits_for_another_writer_without_stopping_the_loop(
     engine: AsyncEngine, keyring: Keyring, settings: Settings
 ) -> None:
-    """Another process holds SQLite's lock: the brief unit of work waits for it on
-    aiosqlite's thread (busy timeout) while the event loop carries on."""
+    """Another process holds SQLite's lock: the brief unit of work's BEGIN on the loop
+    fails at once, and it waits for the lock on aiosqlite's thread (busy timeout) while
+    the event loop carries on."""
     other = sqlite3.connect(str(make_url(settings.database.url).database), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     uow = make_uow_factory(engine, keyring)
