@@ -117,10 +117,13 @@ class SqlUnitOfWork:
         conn = await self._connect()
         try:
             await conn.begin()
-        except BaseException:
+        except BaseException as err:
             # Cancelled (or failed) after SQLite's BEGIN IMMEDIATE may already hold the
             # write lock: give the connection back (rolled back) or the lock leaks.
             await conn.close()
+            if isinstance(err, sqlalchemy.exc.OperationalError) and _busy(err):
+                # Another process held the lock past SQLite's busy timeout (503).
+                raise Unavailable(BUSY) from err
             raise
         return conn
 

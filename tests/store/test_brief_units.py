@@ -18,12 +18,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.cipher import Keyring
+from hub.errors import Unavailable
 from hub.people.homes import NewHome
 from hub.settings import Settings
+from hub.store import db
 from hub.store import uow as uow_module
 from hub.store.bootstrap import make_uow_factory
 from hub.store.db import BUSY_TIMEOUT_MS, loop_sqlite
-from hub.store.uow import SqlUnitOfWork
+from hub.store.uow import BUSY, SqlUnitOfWork
 
 AT = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
 
@@ -141,3 +143,29 @@ async def test_brief_or_not_a_unit_of_work_sees_and_commits_the_same(
     async with uow(brief=True) as unit:
         listed = await unit.homes.list()
     assert sorted(h.code for h in listed) == ["AB126", "AB127"]
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_a_lock_held_past_the_busy_timeout_is_a_503_not_an_error(
+    engine: AsyncEngine, keyring: Keyring, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Brief or not: another process that keeps SQLite's lock past the busy timeout
+    makes the unit of work say "busy" (HTTP 503), and it wrote nothing."""
+    other = sqlite3.connect(str(make_url(settings.database.url).database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 50)  # SQLite's wait, 30 s in service
+    quick = db.create_engine(settings.database.url)
+    uow = make_uow_factory(quick, keyring)
+    try:
+        for brief in (True, False):
+            with pytest.raises(Unavailable) as refused:
+                async with uow(brief=brief) as unit:
+                    await unit.homes.add(NewHome.parse("AB128", "Fir Grove", "", 9), AT)
+                    await unit.commit()
+            assert str(refused.value) == BUSY
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        await quick.dispose()
+    async with make_uow_factory(engine, keyring)() as unit:
+        assert await unit.homes.list() == []
