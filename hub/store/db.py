@@ -9,11 +9,14 @@ aiosqlite runs every SQLite call on a thread of its own; each call is a round tr
 between the event loop and that thread, which costs more than the call itself (a primary
 key read: 5 µs in SQLite, about 130 µs of thread hand-over each way on these machines).
 A *brief* unit of work (``ctx.uow(brief=True)``: a few indexed rows, the path of every
-ring) waits for its lock on aiosqlite's thread, as any other, and then runs its
-statements and its commit on the event loop's own thread (``LoopSqlite``). Every unit
-of work of a process takes its turn first (``hub/store/uow.SqliteTurns``), so nothing in
-the process can hold SQLite's lock while a brief one runs; long work (reports, imports,
-exports, the rota) stays on the thread so that calls and relayed media carry on beside it.
+ring) runs its BEGIN, statements and commit on the event loop's own thread
+(``LoopSqlite``). Every unit of work of a process takes its turn first
+(``hub/store/uow.SqliteTurns``), so nothing in the process holds SQLite's lock when a
+brief one begins. On the loop SQLite's busy timeout is 0: if another process holds the
+lock, the BEGIN fails at once and the unit of work waits for the lock on aiosqlite's
+thread instead, like any other; the loop itself never waits for a lock. Long work
+(reports, imports, exports, the rota) is not brief and stays on the thread, so that
+calls and relayed media carry on beside it.
 """
 
 from __future__ import annotations
@@ -113,8 +116,8 @@ class LoopSqlite(aiosqlite.Connection):
     """An aiosqlite connection that can run its calls on the event loop's own thread.
 
     Off by default: every call goes to aiosqlite's thread, as in aiosqlite. A brief
-    unit of work turns it on once its transaction holds SQLite's lock (``on_loop``) and
-    off again before the connection goes back to the pool."""
+    unit of work turns it on before its BEGIN (``run_on_loop``) and off again when the
+    connection goes back to the pool."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)

@@ -1,7 +1,8 @@
 """The SQL unit of work: one connection, one transaction, all repositories on it.
 
-A brief one (``brief=True``) runs its SQLite statements on the event loop's thread once
-it holds the lock (``hub/store/db.py``); on PostgreSQL the flag changes nothing.
+A brief one (``brief=True``) runs its SQLite statements on the event loop's thread, and
+waits on aiosqlite's thread only for a lock another process holds (``hub/store/db.py``);
+on PostgreSQL the flag changes nothing.
 """
 
 from __future__ import annotations
