@@ -300,13 +300,7 @@ class SqlConsultations(Repo):
         return {State(r["state"]): int(r["n"]) for r in rows}, at
 
     async def awaiting_outcome(self, user_id: int) -> list[Consultation]:
-        c = t.consultations.c
-        stmt = (
-            select(t.consultations)
-            .where(c.answered_by == user_id, c.state == State.ENDED.value, c.outcome.is_(None))
-            .order_by(c.ended_at)
-        )
-        return [self._consultation(r) for r in await self._all(stmt)]
+        return [self._consultation(r) for r in await self._all(_AWAITING_OUTCOME, {"key": user_id})]
 
     async def in_range(
         self, since: datetime, until: datetime, home_id: int | None
@@ -392,7 +386,7 @@ _TOUCH_DEVICE = (
     .where(c_.id == bindparam("call_id"))
     .values(device_seen_at=bindparam("at"))
 )
-_RECENT_HANDLING = (
+_RECENT_HANDLING = (  # read on every call event: index ix_consultations_state_ended
     select(c_.answered_at, c_.ended_at)
     .where(
         c_.state == State.ENDED.value,
@@ -401,6 +395,11 @@ _RECENT_HANDLING = (
     )
     .order_by(c_.ended_at.desc())
     .limit(200)
+)
+_AWAITING_OUTCOME = (  # read before every answer: index ix_consultations_awaiting_outcome
+    select(t.consultations)
+    .where(c_.answered_by == bindparam("key"), c_.state == State.ENDED.value, c_.outcome.is_(None))
+    .order_by(c_.ended_at)
 )
 _QUEUE = (
     select(

@@ -190,6 +190,16 @@ consultations = Table(
     Index("ix_consultations_resident_requested", "resident_id", "requested_at"),
     Index("ix_consultations_home_requested", "home_id", "requested_at"),
     Index("ix_consultations_state", "state"),
+    # The mean handling time read on every call event, and a clinician's calls still
+    # without an outcome read on every answer (migration 0014).
+    Index("ix_consultations_state_ended", "state", "ended_at"),
+    Index(
+        "ix_consultations_awaiting_outcome",
+        "answered_by",
+        "ended_at",
+        sqlite_where=text("outcome IS NULL"),
+        postgresql_where=text("outcome IS NULL"),
+    ),
 )
 
 representations = Table(
