@@ -45,7 +45,12 @@ class Bus(Protocol):
     local_only: ClassVar[bool]
 
     async def publish(self, envelope: Envelope) -> None: ...
-    def subscribe(self) -> AsyncIterator[Envelope]: ...
+    def subscribe(self, subscribed: asyncio.Event | None = None) -> AsyncIterator[Envelope]:
+        """Every envelope published from now on. ``subscribed`` is set once the
+        subscription is live (on Redis: once its SUBSCRIBE is answered), so that what is
+        published after it is never missed."""
+        ...
+
     async def ping(self) -> None:
         """Raise unless the bus answers (readiness checks and the bus latency metric)."""
         ...
@@ -66,9 +71,11 @@ class MemoryBus:
         for queue in list(self._queues):
             queue.put_nowait(envelope)
 
-    async def subscribe(self) -> AsyncIterator[Envelope]:
+    async def subscribe(self, subscribed: asyncio.Event | None = None) -> AsyncIterator[Envelope]:
         queue: asyncio.Queue[Envelope | None] = asyncio.Queue()
         self._queues.add(queue)
+        if subscribed is not None:
+            subscribed.set()
         try:
             while (item := await queue.get()) is not None:
                 yield item
@@ -122,7 +129,7 @@ class RedisBus:
             for queue in list(self._local):
                 queue.put_nowait(envelope)
 
-    async def subscribe(self) -> AsyncIterator[Envelope]:
+    async def subscribe(self, subscribed: asyncio.Event | None = None) -> AsyncIterator[Envelope]:
         from redis.exceptions import RedisError
 
         local: asyncio.Queue[Envelope] = asyncio.Queue()
@@ -133,6 +140,8 @@ class RedisBus:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 try:
                     await pubsub.subscribe(CHANNEL)
+                    if subscribed is not None:
+                        subscribed.set()
                     if lost:
                         log.warning("bus reachable again: resynchronising")
                         yield Envelope(RESYNC, {})
@@ -147,6 +156,11 @@ class RedisBus:
                     if not lost:
                         log.warning("bus subscription lost (%s): retrying", type(err).__name__)
                     lost = True
+                    if subscribed is not None:
+                        # Redis is away: the subscriber carries on with this process's own
+                        # envelopes, and a resync once it is back; waiting longer for it
+                        # would hold up a start.
+                        subscribed.set()
                     # Until the next try, pass on at once what this process publishes.
                     loop = asyncio.get_running_loop()
                     until = loop.time() + delay

@@ -285,13 +285,11 @@ class Switchboard:
             conn.send_text(text)
 
     async def _consume(self, ready: asyncio.Event) -> None:
-        stream: AsyncIterator[Envelope] = self.bus.subscribe()
-        # The subscription exists once the generator has started; start it now so that
-        # nothing published after start() is missed.
-        first = asyncio.ensure_future(anext(stream))
-        await asyncio.sleep(0)
-        ready.set()
-        envelope = await first
+        # start() returns once the subscription is live (on Redis, once its SUBSCRIBE is
+        # answered, a round trip later), so that nothing published after it is missed:
+        # not another process's answer to this one's presence "ask", nor a call event.
+        stream: AsyncIterator[Envelope] = self.bus.subscribe(subscribed=ready)
+        envelope = await anext(stream)
         while True:
             try:
                 await self._handle(envelope)

@@ -54,6 +54,27 @@ async def test_redis_bus_between_two_processes() -> None:
         await b.close()
 
 
+async def test_a_redis_subscription_hears_everything_published_once_it_says_it_is_live() -> None:
+    """``subscribed`` is set once Redis has answered the SUBSCRIBE: one envelope
+    published right after it is heard (pub/sub keeps nothing for a subscriber not yet
+    there, so a process that started listening a moment too late missed its peers'
+    answers to its presence "ask" and the call events of its first moments)."""
+    if not await redis_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    a, b = RedisBus(REDIS), RedisBus(REDIS)
+    try:
+        await a.ping()  # a's connection is open: its PUBLISH goes out at once
+        live = asyncio.Event()
+        pending = asyncio.ensure_future(anext(b.subscribe(subscribed=live)))
+        await asyncio.wait_for(live.wait(), 5)
+        marker = uuid.uuid4().hex
+        await a.publish(Envelope("event", {"marker": marker}))  # once, not until heard
+        assert (await asyncio.wait_for(pending, 5)).body == {"marker": marker}
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_tablet_and_clinician_on_different_nodes(
     two_nodes, reconnect, home, resident, tablet, clinician
 ) -> None:
