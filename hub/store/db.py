@@ -125,20 +125,32 @@ class LoopSqlite(aiosqlite.Connection):
         # process alive at exit.
         self._thread.daemon = True
         self.on_loop = False
+        self._waits = True  # SQLite's busy timeout is BUSY_TIMEOUT_MS (set at connect)
 
     def run_on_loop(self, on: bool) -> None:
         """Run calls on the loop's thread (True) or on aiosqlite's (False). On the loop
         SQLite never waits for a lock (busy timeout 0: a lock held elsewhere is an
-        error at once); on aiosqlite's thread it waits up to the busy timeout. Only
-        while no call of this connection is in flight (between units of work)."""
+        error at once); on aiosqlite's thread it waits up to the busy timeout. The
+        timeout follows lazily — 0 when the loop takes over, the full wait again with
+        the first call on the thread — so a run of brief units of work sets neither.
+        Only while no call of this connection is in flight (between units of work)."""
         self.on_loop = on
-        if self._connection is not None:  # (the pool may have closed it meanwhile)
-            self._connection.execute(f"PRAGMA busy_timeout={0 if on else BUSY_TIMEOUT_MS}")
+        if on and self._waits and self._connection is not None:
+            self._connection.execute("PRAGMA busy_timeout=0")
+            self._waits = False
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.on_loop and self._running and self._connection is not None:
             return fn(*args, **kwargs)
+        if not self._waits:  # back on the thread: wait for other processes' locks again
+            self._waits = True
+            fn = partial(self._waiting, fn)
         return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def _waiting(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn`` on aiosqlite's thread, once the full busy timeout is back."""
+        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return fn(*args, **kwargs)
 
 
 async def loop_sqlite(conn: AsyncConnection) -> LoopSqlite | None:
