@@ -100,8 +100,19 @@ def answer(console: Any, call_id: int) -> None:
 
 
 def end_call(console: Any, tablet: Any) -> None:
+    # As in answer(): under load the console's socket may be between connections, and
+    # the page then (rightly) refuses the click with "Not connected".
+    poll(console, "() => !window.telehubSignalling || window.telehubSignalling.state === 'open'")
     console.click("#end")
-    tablet.wait_for_selector("text=The call has ended")
+    try:
+        tablet.wait_for_selector("text=The call has ended")
+    except Exception as err:  # say what the clinician's page showed, for the next reader
+        shown = console.evaluate(
+            "() => ({ error: document.getElementById('console-error')?.textContent,"
+            " socket: window.telehubSignalling?.state,"
+            " inCall: !document.getElementById('in-call')?.hidden })"
+        )
+        raise AssertionError(f"the tablet never heard the call end; the console: {shown}") from err
     console.locator("#in-call").wait_for(state="hidden")
 
 

@@ -179,7 +179,10 @@ def _serve(
     host: str = "127.0.0.1",
 ) -> subprocess.Popen[str]:
     tmp = config.parent
-    log = (tmp / log_name).open("a" if append else "w")
+    log_path = tmp / log_name
+    # A restart appends to the log: count the "listening" lines already there.
+    started_before = _listening_lines(log_path) if append else 0
+    log = log_path.open("a" if append else "w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -206,20 +209,33 @@ def _serve(
     url = f"http://{host}:{port}"
     deadline = time.monotonic() + 60  # bounded; a loaded machine starts slowly
     while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-            break
-        except OSError:
-            pass
+        # Only once this process says it listens: free_port() gave the port back to the
+        # kernel, and under load another worker's server can take it first; its
+        # /healthz would answer for ours (and this test would talk to a stranger).
+        if _listening_lines(log_path) > started_before:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+                break
+            except OSError:
+                pass
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"telehub did not come up: {(tmp / log_name).read_text()}")
+            raise RuntimeError(f"telehub did not come up: {log_path.read_text()}")
         try:  # not listening yet: wait for it to die (at once) or to try again shortly
             proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             continue
-        raise RuntimeError(f"telehub died: {(tmp / log_name).read_text()}")
+        raise RuntimeError(f"telehub died: {log_path.read_text()}")
     return proc
+
+
+def _listening_lines(log: Path) -> int:
+    """How many times the server logging to ``log`` has said it listens (its socket is
+    bound: telehub serve prints this once its site has started)."""
+    try:
+        return log.read_text(errors="replace").count("telehub listening on ")
+    except FileNotFoundError:
+        return 0
 
 
 def stop_server(server: LiveServer) -> None:
