@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.bccache
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -203,9 +205,35 @@ async def clinician_user(ctx: HubContext):  # type: ignore[no-untyped-def]
     return await create_staff(ctx, SYSTEM, new, PASSWORD)
 
 
+class TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app a test process makes (keyed by
+    Jinja on the template's name and source: an edited template compiles again)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if (code := self._compiled.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(scope="session")
+def template_cache() -> TemplateCache:
+    return TemplateCache()
+
+
 @pytest.fixture
-async def client(aiohttp_client, settings: Settings, engine: AsyncEngine, clock: FixedClock):  # type: ignore[no-untyped-def]
+async def client(
+    aiohttp_client,
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: FixedClock,
+    template_cache: TemplateCache,
+):  # type: ignore[no-untyped-def]
     """The real app on a real migrated database, through aiohttp's test client."""
     from web.app import create_app
 
-    return await aiohttp_client(create_app(settings, clock=clock))
+    return await aiohttp_client(create_app(settings, clock=clock, template_cache=template_cache))
