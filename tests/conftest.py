@@ -226,13 +226,13 @@ def template_cache() -> TemplateCache:
 
 
 @pytest.fixture
-async def client(
+async def client(  # type: ignore[no-untyped-def]
     aiohttp_client,
     settings: Settings,
     engine: AsyncEngine,
     clock: FixedClock,
     template_cache: TemplateCache,
-):  # type: ignore[no-untyped-def]
+):
     """The real app on a real migrated database, through aiohttp's test client."""
     from web.app import create_app
 
