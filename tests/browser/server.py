@@ -29,6 +29,7 @@ from hub.people.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
+from tests.conftest import CHEAP_PASSWORD_TOML
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -142,7 +143,10 @@ def start_server(
     database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'browser.db'}"
     config.write_text(
         f'[database]\nurl = "{database_url}"\n'
-        f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n{extra_toml}'
+        f'[security]\nkeys_file = "{tmp / "keys.toml"}"\n'
+        # Real Argon2id at its cheapest for the seeded staff and every login in the
+        # browser (production's cost is a setting; nothing here measures it).
+        f"{CHEAP_PASSWORD_TOML}{extra_toml}"
     )
     data = run_async(_seed(config))
     port = free_port()
