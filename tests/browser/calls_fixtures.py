@@ -269,6 +269,30 @@ def invite(console: Any, call_id: int, kind: str) -> dict[str, Any]:
     return invited
 
 
+def relay_state(page: Any, relay: str) -> Any:
+    """What a browser on the relay holds, for a failure message: its signalling socket,
+    its connection to the relay and what each receiver has (a transform or not), the
+    roster (ids, key prefixes), the key ids it sent, and its frame counts (decrypted,
+    dropped and why). ``relay``: where the page keeps its RelayCall."""
+    return page.evaluate(
+        f"""async () => {{
+            const r = {relay};
+            if (!r) return null;
+            const pc = r.pc;
+            return {{ closed: r.closed, clear: r.clear,
+                socket: window.telehubSignalling?.state,
+                pc: pc && {{ connection: pc.connectionState, signaling: pc.signalingState,
+                    receivers: pc.getTransceivers().map((t) => `${{t.mid}}:${{t.direction}}:`
+                        + `${{t.receiver.track?.kind}}:${{t.receiver.transform ? "T" : "-"}}`) }},
+                roster: r.roster.map(
+                    (p) => `${{p.participant}}:${{(p.publicKey ?? "-").slice(0, 6)}}`),
+                mine: r.identity?.publicKeyB64.slice(0, 6), sent: [...(r._sentKid ?? [])],
+                counts: await Promise.race([r.counts().catch(String),
+                    new Promise((done) => setTimeout(() => done("no answer"), 2000))]) }};
+        }}"""
+    )
+
+
 def guest_joins(
     browser: Any,
     errors: Any,

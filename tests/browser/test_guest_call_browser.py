@@ -27,6 +27,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     page_errors,
     poll,
     record_outcome,
+    relay_state,
     screenshot,
     until_text,
     video_call,
@@ -96,7 +97,15 @@ def test_a_guest_waits_is_let_in_sees_everyone_on_the_relay_and_is_removed(
         # The clinician and the tablet decode video through the relay too (the guest's
         # and each other's), every frame end-to-end encrypted.
         for page in (console, tablet):
-            poll(page, f"async () => (await ({ROUTE_FRAMES})()) > 20", timeout_s=30)
+            try:
+                poll(page, f"async () => (await ({ROUTE_FRAMES})()) > 20", timeout_s=30)
+            except pytest.fail.Exception:
+                held = {
+                    "console": relay_state(console, "window.telehubRoute?.relay"),
+                    "tablet": relay_state(tablet, "window.telehubRoute?.relay"),
+                    "guest": relay_state(guest, "window.telehubRelay"),
+                }
+                pytest.fail(f"no video decoded through the relay on {page.url}: {held}")
             counts = page.evaluate("() => window.telehubRoute.relay.counts()")
             assert counts["video"]["decrypted"] > 20, counts
         assert guest.inner_text("#security") == E2EE_WORDS

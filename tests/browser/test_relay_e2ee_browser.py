@@ -43,6 +43,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     page_errors,
     poll,
     record_outcome,
+    relay_state,
     remove_guest,
     until_text,
     video_call,
@@ -155,20 +156,8 @@ class OnRelay:
         return found
 
     def state(self) -> Any:
-        """What this browser holds, for a failure message: roster (ids, key prefixes),
-        key ids, frames."""
-        return self.page.evaluate(
-            f"""async () => {{
-                const r = {self.relay};
-                if (!r) return null;
-                return {{ closed: r.closed, clear: r.clear,
-                    roster: r.roster.map(
-                        (p) => `${{p.participant}}:${{(p.publicKey ?? "-").slice(0, 6)}}`),
-                    mine: r.identity?.publicKeyB64.slice(0, 6), sent: [...(r._sentKid ?? [])],
-                    counts: await Promise.race([r.counts().catch(String),
-                        new Promise((done) => setTimeout(() => done("no answer"), 2000))]) }};
-            }}"""
-        )
+        """What this browser holds, for a failure message (calls_fixtures.relay_state)."""
+        return relay_state(self.page, self.relay)
 
     def me(self) -> str:
         found: str = self.page.evaluate(f"() => {self.relay}.me")
