@@ -396,7 +396,7 @@ def _readable_ref(value: object) -> str | None:
 
 def _fields(cls: type[Any], kind: str, prefix: str, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, wire, required, check in _SPECS[cls]:
+    for name, wire, required, check, _ in _SPECS[cls]:
         if wire in data:
             values[name] = check(kind, data[wire], prefix + wire)
         elif required:
@@ -406,10 +406,10 @@ def _fields(cls: type[Any], kind: str, prefix: str, data: dict[str, Any]) -> dic
 
 def _to_json(obj: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for name, wire, omit_if_none, shape in _DUMPS[type(obj)]:
+    for name, wire, _required, _check, shape in _SPECS[type(obj)]:
         value = getattr(obj, name)
         if value is None:
-            if omit_if_none:
+            if name in _OMIT_IF_NONE:
                 continue
         elif shape == _OBJECT:
             value = _to_json(value)
@@ -424,15 +424,6 @@ def _to_json(obj: Any) -> dict[str, Any]:
 # signalling bench: relayed ICE candidates, queue snapshots): a bool, int, str or tuple
 # of them; a nested object; a tuple of nested objects.
 _PLAIN, _OBJECT, _OBJECTS = "plain", "object", "objects"
-
-
-def _dump_plan(cls: type[Any]) -> tuple[tuple[str, str, bool, str], ...]:
-    """(attribute, name on the wire, left out when None, shape) per field."""
-    hints = typing.get_type_hints(cls)
-    return tuple(
-        (f.name, f.name.removesuffix("_"), f.name in _OMIT_IF_NONE, _shape(hints[f.name]))
-        for f in dataclasses.fields(cls)
-    )
 
 
 def _shape(hint: Any) -> str:
@@ -452,9 +443,9 @@ def _shape(hint: Any) -> str:
 Check = Callable[[str, Any, str], Any]
 
 
-def _compile(cls: type[Any]) -> tuple[tuple[str, str, bool, Check], ...]:
-    """(attribute, name on the wire, required, checker) per field. A Python keyword
-    cannot be a field name, so ``from_`` is ``from`` on the wire."""
+def _compile(cls: type[Any]) -> tuple[tuple[str, str, bool, Check, str], ...]:
+    """(attribute, name on the wire, required, checker, shape) per field. A Python
+    keyword cannot be a field name, so ``from_`` is ``from`` on the wire."""
     hints = typing.get_type_hints(cls)
     return tuple(
         (
@@ -462,6 +453,7 @@ def _compile(cls: type[Any]) -> tuple[tuple[str, str, bool, Check], ...]:
             f.name.removesuffix("_"),
             f.default is dataclasses.MISSING,
             _checker(f.name, hints[f.name]),
+            _shape(hints[f.name]),
         )
         for f in dataclasses.fields(cls)
     )
@@ -587,11 +579,8 @@ _NESTED = (
     rm.Participant,
     rm.GuestItem,
 )
-_SPECS: dict[type[Any], tuple[tuple[str, str, bool, Check], ...]] = {
+_SPECS: dict[type[Any], tuple[tuple[str, str, bool, Check, str], ...]] = {
     cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), *_NESTED)
-}
-_DUMPS: dict[type[Any], tuple[tuple[str, str, bool, str], ...]] = {
-    cls: _dump_plan(cls) for cls in _SPECS
 }
 _REF_CHECK = _string("ref")
 # One encoder for every message: json.dumps with options builds a new one per call, a
