@@ -89,20 +89,25 @@ def place_call(page: Any, server: LiveServer, resident: str, shot: str | None = 
     return int(page.url.rsplit("/", 1)[1])
 
 
+# The page's signalling socket is open (or the page has none): a click is not refused
+# with "Not connected" while it reconnects.
+SOCKET_OPEN = "() => !window.telehubSignalling || window.telehubSignalling.state === 'open'"
+
+
 def answer(console: Any, call_id: int) -> None:
     row = console.locator(f"tr[data-call-id='{call_id}']")
     row.wait_for()
     # Under load the console's socket may be between connections (a missed pong): the
     # page then refuses the click with "Not connected" (as it should), which is not what
     # these tests are about. Press Answer on an open socket.
-    poll(console, "() => !window.telehubSignalling || window.telehubSignalling.state === 'open'")
+    poll(console, SOCKET_OPEN)
     row.locator("[data-testid=answer]").click()
 
 
 def end_call(console: Any, tablet: Any) -> None:
     # As in answer(): under load the console's socket may be between connections, and
     # the page then (rightly) refuses the click with "Not connected".
-    poll(console, "() => !window.telehubSignalling || window.telehubSignalling.state === 'open'")
+    poll(console, SOCKET_OPEN)
     console.click("#end")
     try:
         tablet.wait_for_selector("text=The call has ended")
