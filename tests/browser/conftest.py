@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.browser_log import BrowserLog
 from tests.browser.server import LiveServer, browser, live_server  # noqa: F401  (fixtures)
 
 
@@ -57,3 +58,26 @@ def new_context(browser: Any) -> Iterator[Callable[..., Any]]:  # noqa: F811
 def context(new_context: Callable[..., Any]) -> Any:
     """One fresh browser context for the test."""
     return new_context()
+
+
+_LOG_MARK = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    log = BrowserLog.of(getattr(item, "funcargs", {}).get("browser"))
+    if log is not None:
+        item.stash[_LOG_MARK] = log.mark()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed browser test's report carries what its browsers said and did."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed or _LOG_MARK not in item.stash:
+        return
+    log = BrowserLog.of(getattr(item, "funcargs", {}).get("browser"))
+    if log is not None:
+        report.sections.append(("browser log", log.since(item.stash[_LOG_MARK])))

@@ -29,6 +29,7 @@ from hub.people.staff import NewStaff
 from hub.store.bootstrap import keyring_from, make_uow_factory, resolve_secrets
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
+from tests.browser.browser_log import BrowserLog
 from tests.conftest import CHEAP_PASSWORD_TOML
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,5 +268,5 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
+        yield BrowserLog.attach(b)
         b.close()

@@ -157,6 +157,38 @@ def test_reload_mid_wait_keeps_the_call_and_its_place(
         console.locator(f"tr[data-call-id='{cid}']").wait_for(state="detached")
 
 
+def test_observations_typed_before_the_form_script_ran_are_scored(
+    hub: tuple[Any, Any],  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    """On bad Wi-Fi a carer types while the form's script is still on its way: what was
+    typed is scored when the script arrives, and the button waits for it (pressed
+    earlier, the form would reload the page and lose what was typed)."""
+    _, tablet = hub
+    held: list[Any] = []
+    tablet.route("**/js/tablet_call_form.js*", lambda route: held.append(route))
+    try:
+        tablet.goto(f"{live_server.url}/tablet")
+        tablet.click("[data-testid=call-hub]")
+        tablet.fill("#filter", "edn")
+        tablet.click(".pick:has-text('Edna Smith')")
+        for _ in range(200):  # Playwright hands the held request over between calls
+            if held:
+                break
+            tablet.wait_for_timeout(50)
+        assert held, "the form's script was never asked for"
+        tablet.fill("input[name=respiration_rate]", "24")
+        tablet.fill("input[name=spo2]", "93")
+        assert tablet.is_disabled("[data-testid=call-now]")
+        assert tablet.inner_text("[data-testid=news2]") == "NEWS2: not taken"
+        held[0].continue_()
+    finally:
+        tablet.unroute("**/js/tablet_call_form.js*")
+    news2 = tablet.locator("[data-testid=news2]")
+    news2.filter(has_text="NEWS2 at least 4").wait_for()
+    assert tablet.is_enabled("[data-testid=call-now]")
+
+
 def test_call_survives_the_tablet_socket_dropping(
     hub: tuple[Any, Any],  # noqa: F811
     live_server: LiveServer,

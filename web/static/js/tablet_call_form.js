@@ -120,4 +120,11 @@ function fail(message) {
   errorBox.scrollIntoView({ behavior: "smooth", block: "center" });
 }
 
+// Observations typed before this script ran (a slow page on bad Wi-Fi) or put back by
+// the browser (Back, a restored tab) raised no input event that was heard: score them
+// now. Then the button may be pressed (the page renders it disabled).
+const typed = observations();
+if (Object.keys(typed.obs).length || typed.bad.length) score();
+button.disabled = false;
+
 const sentence = (s) => s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".");
