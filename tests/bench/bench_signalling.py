@@ -17,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import statistics
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -33,6 +36,7 @@ MESSAGE = {
     "sdp_mline_index": 0,
 }
 BATCH = 100
+ROUNDS = 5  # relay and echo, alternated (full run)
 
 
 async def connect(session: aiohttp.ClientSession, hub: LiveHub) -> aiohttp.ClientWebSocketResponse:
@@ -97,46 +101,64 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
         pass
 
 
-async def relay_throughput(hub: LiveHub, pairs: int, per_pair: int) -> float:
+async def _pair_traffic(
+    senders: list[aiohttp.ClientWebSocketResponse],
+    receivers: list[aiohttp.ClientWebSocketResponse],
+    texts: list[str],
+    per_pair: int,
+) -> float:
+    """Each sender sends ``per_pair`` messages in batches and waits for its receiver to
+    have read (and parsed) each batch; messages/s over all pairs."""
+
+    async def pair(i: int) -> None:
+        for _ in range(per_pair // BATCH):
+            for _ in range(BATCH):
+                await senders[i].send_str(texts[i])
+            got = 0
+            while got < BATCH:
+                if json.loads((await receivers[i].receive(timeout=30)).data)["type"] == "rtc.ice":
+                    got += 1
+
+    t0 = now()
+    await asyncio.gather(*(pair(i) for i in range(len(senders))))
+    return len(senders) * (per_pair // BATCH) * BATCH / (now() - t0)
+
+
+@asynccontextmanager
+async def relayed_calls(
+    hub: LiveHub, pairs: int
+) -> AsyncIterator[Callable[[int], Awaitable[float]]]:
+    """``pairs`` live calls, each tablet's socket and its clinician's; yields a function
+    that relays ``per_pair`` ``rtc.ice`` messages per call (tablet → telehub → clinician:
+    parsed, the sender checked to take part in the call, routed) and returns messages/s."""
     tablets = [aiohttp.ClientSession(cookies=c) for c in hub.tablets[:pairs]]
     nurses = [aiohttp.ClientSession(cookies=c) for c in hub.clinicians[:pairs]]
     try:
         tablet_ws = await asyncio.gather(*(connect(s, hub) for s in tablets))
         nurse_ws = await asyncio.gather(*(connect(s, hub) for s in nurses))
         tokens = await asyncio.gather(*(csrf(s, hub) for s in tablets))
-        calls = []
+        texts = []
         for i in range(pairs):
             async with tablets[i].post(
                 f"{hub.url}/api/calls",
                 headers={"X-CSRF-Token": tokens[i]},
                 json={"resident_id": hub.residents[i], "reason": "fall"},
             ) as resp:
-                calls.append((await resp.json())["call_id"])
-            await nurse_ws[i].send_str(json.dumps({"type": "call.claim", "call_id": calls[i]}))
+                call_id = (await resp.json())["call_id"]
+            await nurse_ws[i].send_str(json.dumps({"type": "call.claim", "call_id": call_id}))
             assert (await next_of(nurse_ws[i], "call.claimed"))["ok"]
-
-        async def pair(i: int) -> None:
-            text = json.dumps({**MESSAGE, "call_id": calls[i]})
-            for _ in range(per_pair // BATCH):
-                for _ in range(BATCH):
-                    await tablet_ws[i].send_str(text)
-                got = 0
-                while got < BATCH:
-                    if (
-                        json.loads((await nurse_ws[i].receive(timeout=30)).data)["type"]
-                        == "rtc.ice"
-                    ):
-                        got += 1
-
-        t0 = now()
-        await asyncio.gather(*(pair(i) for i in range(pairs)))
-        return pairs * (per_pair // BATCH) * BATCH / (now() - t0)
+            texts.append(json.dumps({**MESSAGE, "call_id": call_id}))
+        yield lambda per_pair: _pair_traffic(tablet_ws, nurse_ws, texts, per_pair)
     finally:
         for s in [*tablets, *nurses]:
             await s.close()
 
 
-async def echo_throughput(pairs: int, per_pair: int) -> float:
+@asynccontextmanager
+async def echoes(pairs: int) -> AsyncIterator[Callable[[int], Awaitable[float]]]:
+    """A bare aiohttp echo server in its own process (as telehub is) and ``pairs``
+    sockets to it; yields a function that echoes ``per_pair`` of the same messages per
+    socket (one in, one out, parsed by the client as the relay's are) → messages/s."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.echo_server", str(port)])
     try:
@@ -149,18 +171,8 @@ async def echo_throughput(pairs: int, per_pair: int) -> float:
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.05)
             sockets = [await s.ws_connect(f"http://127.0.0.1:{port}/ws") for _ in range(pairs)]
-            text = json.dumps({**MESSAGE, "call_id": 1})
-
-            async def one(ws: aiohttp.ClientWebSocketResponse) -> None:
-                for _ in range(per_pair // BATCH):
-                    for _ in range(BATCH):
-                        await ws.send_str(text)
-                    for _ in range(BATCH):  # parsed, as the relay clients parse theirs
-                        json.loads((await ws.receive(timeout=30)).data)
-
-            t0 = now()
-            await asyncio.gather(*(one(ws) for ws in sockets))
-            return pairs * (per_pair // BATCH) * BATCH / (now() - t0)
+            texts = [json.dumps({**MESSAGE, "call_id": 1})] * pairs
+            yield lambda per_pair: _pair_traffic(sockets, sockets, texts, per_pair)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -170,12 +182,14 @@ async def run(quick: bool) -> None:
     tablets, clinicians = (50, 10) if quick else (200, 20)
     rings = 50 if quick else 200
     per_pair = 1000 if quick else 5000
+    rounds = 1 if quick else ROUNDS
     # Every client here comes from 127.0.0.1: lift the per-address socket cap too.
     hub = await start(
         tablets,
         clinicians,
         "[signalling]\nrate_per_s = 1000000\nburst = 1000000\nmax_sockets_per_address = 0\n",
     )
+    ratios: list[float] = []
     try:
         lat = await ring_latency(hub, rings)
         print(
@@ -183,14 +197,23 @@ async def run(quick: bool) -> None:
             f"{rings} rings: p50 {percentile(lat, 50) * 1000:.1f} ms, "
             f"p99 {percentile(lat, 99) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
         )
-        relay = await relay_throughput(hub, clinicians, per_pair)
+        # Relay and echo take turns, round after round: a machine that is busier for a
+        # few seconds then weighs on both sides of one ratio, not on one side only.
+        async with relayed_calls(hub, clinicians) as relay, echoes(clinicians) as echo:
+            for round_ in range(1, rounds + 1):
+                relayed, echoed = await relay(per_pair), await echo(per_pair)
+                ratios.append(relayed / echoed)
+                print(
+                    f"  round {round_}: {relayed:,.0f} messages/s relayed by telehub, "
+                    f"{echoed:,.0f} echoed by bare aiohttp: ratio {relayed / echoed:.2f}",
+                    flush=True,
+                )
     finally:
         hub.stop()
-    echo = await echo_throughput(clinicians, per_pair)
     print(
-        f"relay throughput, {clinicians} live calls: {relay:,.0f} messages/s relayed by "
-        f"telehub; bare aiohttp echo: {echo:,.0f} messages/s; ratio {relay / echo:.2f} "
-        f"(aim >= 0.7)"
+        f"relay throughput, {clinicians} live calls: ratio to a bare aiohttp echo "
+        f"{statistics.median(ratios):.2f} (median of {len(ratios)} alternated rounds, "
+        f"{min(ratios):.2f}–{max(ratios):.2f}; aim >= 0.8)"
     )
 
 
