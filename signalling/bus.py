@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from signalling.json_text import compact_json
+
 CHANNEL = "telehub:bus"
 #: Yielded by a subscription that came back after the bus was away: state may be stale.
 RESYNC = "resync"
@@ -31,9 +33,7 @@ class Envelope:
     to: str = ""  # for "deliver": "staff:<id>", "device:<id>" or "clinicians"
 
     def encode(self) -> str:
-        return json.dumps(
-            {"kind": self.kind, "to": self.to, "body": self.body}, separators=(",", ":")
-        )
+        return compact_json({"kind": self.kind, "to": self.to, "body": self.body})
 
     @classmethod
     def decode(cls, raw: str | bytes) -> Envelope:

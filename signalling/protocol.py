@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 from signalling import note_messages as nm
 from signalling import relay_messages as rm
+from signalling.json_text import compact_json
 from signalling.rtc_messages import RtcAnswer as RtcAnswer
 from signalling.rtc_messages import RtcAnswerRelay as RtcAnswerRelay
 from signalling.rtc_messages import RtcIce as RtcIce
@@ -342,7 +343,7 @@ def parse_server(text: str | bytes) -> ServerMessage:
 def dump(message: ServerMessage | ClientMessage) -> str:
     """Any message → compact JSON text."""
     body = {"type": message.TYPE, **_to_json(message)}
-    return _ENCODE(body)
+    return compact_json(body)
 
 
 def _parse(text: str | bytes, registry: Mapping[str, type[Any]]) -> Any:
@@ -583,6 +584,3 @@ _SPECS: dict[type[Any], tuple[tuple[str, str, bool, Check, str], ...]] = {
     cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), *_NESTED)
 }
 _REF_CHECK = _string("ref")
-# One encoder for every message: json.dumps with options builds a new one per call, a
-# measurable part of relaying an ICE candidate (tests/bench/bench_signalling.py).
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
