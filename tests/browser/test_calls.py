@@ -189,6 +189,24 @@ def test_observations_typed_before_the_form_script_ran_are_scored(
     assert tablet.is_enabled("[data-testid=call-now]")
 
 
+def test_the_end_of_a_call_is_shown_even_when_letting_go_of_it_fails(
+    hub: tuple[Any, Any],  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    """Both pages tell their person the call is over before they tear it down: a
+    teardown step that throws (here the video connection's close, made to) is logged
+    and the screen still changes. Thrown inside a message handler, it used to stop the
+    handler before the tablet showed "The call has ended"."""
+    console, tablet = hub
+    call_id = video_call(console, tablet, live_server, "Mabel Smith")
+    broken = "() => { window.telehubCall.close = () => { throw new Error('close failed'); }; }"
+    for page in (console, tablet):
+        page.evaluate(broken)
+    end_call(console, tablet)  # the tablet shows the end; the console leaves the call
+    assert tablet.locator("#live").is_hidden()
+    record_outcome(console, call_id)
+
+
 def test_call_survives_the_tablet_socket_dropping(
     hub: tuple[Any, Any],  # noqa: F811
     live_server: LiveServer,

@@ -13,6 +13,7 @@ import { PendingOutcomes } from "./console_outcomes.js";
 import { showRecord } from "./console_record.js";
 import { RelayStage } from "./console_relay.js";
 import { SoundAlerts } from "./console_sound.js";
+import { letGo } from "./let_go.js";
 import { MediaRoute } from "./media_route.js";
 import { SignallingClient } from "./signalling.js";
 import { expose } from "./test_hooks.js";
@@ -449,13 +450,16 @@ async function loadRecord(callId) {
 }
 
 function stopCall(message) {
-  notes.close();
-  active?.route?.close()?.catch(() => {});
-  relayStage.detach();
-  guests.close();
-  invite.close();
-  active?.call?.close();
+  const ending = active;
   active = null;
+  letGo(
+    () => notes.close(), // a draft still in the box becomes an entry
+    () => ending?.route?.close()?.catch(() => {}),
+    () => relayStage.detach(),
+    () => guests.close(),
+    () => invite.close(),
+    () => ending?.call?.close(),
+  );
   $("in-call").hidden = true;
   showNotice(message);
   render();

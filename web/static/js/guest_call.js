@@ -11,6 +11,7 @@
 import { localMedia } from "./call.js";
 import { CallTiles } from "./call_tiles.js";
 import { deviceCheck, guestSocketUrl, ownState, securityWords, UNDECIDED_WORDS, verificationText } from "./guest_words.js";
+import { letGo } from "./let_go.js";
 import { RelayCall } from "./relay_call.js";
 import { SignallingClient } from "./signalling.js";
 import { expose, testFlag } from "./test_hooks.js";
@@ -183,14 +184,14 @@ function stopAll() {
 
 function showOver() {
   if (page.over) return;
-  stopAll();
-  sig.close();
+  // The screen first: whatever letting go of the call does, the guest is told it is over.
   $("lobby").hidden = true;
   $("live").hidden = true;
   $("link").hidden = true;
   $("leave").hidden = true;
   $("over").hidden = false;
   document.title = "The call is over · telehub";
+  letGo(stopAll, () => sig.close());
 }
 
 // -- controls -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { Call, localMedia, prefetchIce } from "./call.js";
 import { showControls, showQuality, showStage, wireControls } from "./call_controls.js";
 import { securityLevelOf } from "./call_security.js";
 import { CallTiles, guestLine } from "./call_tiles.js";
+import { letGo } from "./let_go.js";
 import { verificationText } from "./guest_words.js";
 import { MediaRoute } from "./media_route.js";
 import { RelayCall } from "./relay_call.js";
@@ -87,9 +88,9 @@ sig.on("error", (m) => {
 function showWaiting(m) {
   if (call) {
     // Handed back to the queue by the clinician: wait again.
-    stopRoute();
-    call.close();
+    const ended = call;
     call = null;
+    letGo(stopRoute, () => ended.close());
   }
   root.classList.remove("is-live");
   $("live").hidden = true;
@@ -153,10 +154,9 @@ async function startCall() {
 }
 
 function showOver(state) {
-  stopRoute();
-  call?.close();
+  // The screen first: whatever letting go of the call does, the carer is told it is over.
+  const ended = call;
   call = null;
-  stopPreview();
   root.classList.remove("is-live");
   root.dataset.state = state;
   $("waiting").hidden = true;
@@ -167,7 +167,7 @@ function showOver(state) {
   $("over-title").textContent = title;
   $("over-detail").textContent = detail;
   document.title = `${title} · telehub`;
-  sig.close();
+  letGo(stopRoute, () => ended?.close(), stopPreview, () => sig.close());
 }
 
 /** The tablet's words for the call (call_controls.js): plain ones, "sound only". */
