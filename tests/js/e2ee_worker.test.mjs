@@ -16,11 +16,13 @@ import { installWorker } from "../../web/static/js/e2ee/worker.js";
 /** A worker global scope in memory, wired to a page-side E2EEWorker. */
 function fakeWorker() {
   const pageListeners = [];
+  const errorListeners = [];
   const scope = {
     postMessage: (data) => queueMicrotask(() => pageListeners.forEach((fn) => fn({ data }))),
   };
   const worker = {
-    addEventListener: (type, fn) => pageListeners.push(fn),
+    addEventListener: (type, fn) => (type === "error" ? errorListeners : pageListeners).push(fn),
+    fail: (message) => errorListeners.forEach((fn) => fn({ message, preventDefault() {} })),
     postMessage: (data) => queueMicrotask(() => scope.onmessage({ data })),
     terminate: () => {},
   };
@@ -219,4 +221,15 @@ test("the page picks the API the browser has", () => {
   assert.equal(message.type, "streams");
   assert.deepEqual(transfer, [streams.readable, streams.writable]);
   assert.throws(() => encryptSender({}, worker, "audio", { g: none }), /cannot encrypt/);
+});
+
+test("a worker that failed to start refuses calls instead of leaving them unanswered", async () => {
+  const { page, worker } = fakeWorker();
+  worker.postMessage = () => {}; // its script never ran: nothing answers
+  const pending = page.setSendKey({ kid: 1, key: new Uint8Array(16) }).catch((err) => err.message);
+  worker.fail("Failed to fetch a dynamically imported module");
+  assert.match(await pending, /encryption worker failed: Failed to fetch/);
+  await assert.rejects(page.counts(), /encryption worker failed/);
+  page.terminate(); // still safe, and the first reason stays
+  await assert.rejects(page.counts(), /encryption worker failed/);
 });

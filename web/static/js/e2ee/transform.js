@@ -59,7 +59,7 @@ export class E2EEWorker {
     this.worker = worker;
     this._nextId = 1;
     this._pending = new Map();
-    this._terminated = false;
+    this._terminated = null; // why it will never answer again (a sentence), once it will not
     worker.addEventListener("message", (event) => {
       const { id, ok, error, ...result } = event.data ?? {};
       const pending = this._pending.get(id);
@@ -67,6 +67,13 @@ export class E2EEWorker {
       this._pending.delete(id);
       if (ok) pending.resolve(result);
       else pending.reject(new Error(error));
+    });
+    // The worker's module (or one it imports) did not load, or its start failed: it will
+    // never answer. Refuse what waits and what comes, or the relay call's messages, which
+    // are handled one after another, would wait on it for ever (and decode nothing).
+    worker.addEventListener("error", (event) => {
+      event.preventDefault?.();
+      this._fail(`the encryption worker failed: ${event.message || "it did not start"}`);
     });
   }
 
@@ -76,8 +83,8 @@ export class E2EEWorker {
   }
 
   _call(message) {
-    // A terminated worker never answers: refuse at once rather than wait for ever.
-    if (this._terminated) return Promise.reject(new Error("worker terminated"));
+    // A terminated or failed worker never answers: refuse at once rather than wait for ever.
+    if (this._terminated) return Promise.reject(new Error(this._terminated));
     const id = this._nextId++;
     return new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
@@ -122,9 +129,13 @@ export class E2EEWorker {
   }
 
   terminate() {
-    this._terminated = true;
     this.worker.terminate();
-    for (const { reject } of this._pending.values()) reject(new Error("worker terminated"));
+    this._fail("worker terminated");
+  }
+
+  _fail(why) {
+    this._terminated = this._terminated || why;
+    for (const { reject } of this._pending.values()) reject(new Error(why));
     this._pending.clear();
   }
 }
