@@ -86,6 +86,7 @@ def place_call(page: Any, server: LiveServer, resident: str, shot: str | None = 
     page.locator("[data-testid=position]").filter(
         has_text=re.compile(r"You are next|Number \d+ in the queue|Waiting for a nurse")
     ).wait_for()
+    assert page.locator("[data-testid=not-loaded]").is_hidden()  # its script runs
     return int(page.url.rsplit("/", 1)[1])
 
 

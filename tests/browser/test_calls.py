@@ -189,6 +189,36 @@ def test_observations_typed_before_the_form_script_ran_are_scored(
     assert tablet.is_enabled("[data-testid=call-now]")
 
 
+def test_a_waiting_page_whose_script_did_not_load_says_so_and_a_reload_mends_it(
+    hub: tuple[Any, Any],  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    """On bad Wi-Fi one of the waiting page's modules may not arrive: the page then
+    never hears the hub. After a few seconds it says so, with a link that reloads it
+    (no script needed); the call keeps its place."""
+    _, tablet = hub
+    blocked = "**/js/call_tiles.js*"  # imported by tablet_call.js: the module graph fails
+    tablet.route(blocked, lambda route: route.abort())
+    try:
+        tablet.goto(f"{live_server.url}/tablet")
+        tablet.click("[data-testid=call-hub]")
+        tablet.fill("#filter", "edn")
+        tablet.click(".pick:has-text('Edna Smith')")
+        tablet.click(".tile:has-text('Breathing')")
+        tablet.click(".tile:has-text('Call 999')")
+        tablet.click("[data-testid=call-now]")
+        tablet.wait_for_url(re.compile(r"/tablet/calls/\d+"))
+        tablet.locator("[data-testid=not-loaded]").wait_for(state="visible", timeout=20_000)
+        assert tablet.inner_text("[data-testid=position]") == "Finding your place in the queue…"
+    finally:
+        tablet.unroute(blocked)
+    tablet.click("[data-testid=not-loaded] a")
+    tablet.locator("[data-testid=position]").filter(has_text="You are next").wait_for()
+    assert tablet.locator("[data-testid=not-loaded]").is_hidden()
+    tablet.click("#cancel")
+    tablet.wait_for_selector("text=The call was cancelled")
+
+
 def test_the_end_of_a_call_is_shown_even_when_letting_go_of_it_fails(
     hub: tuple[Any, Any],  # noqa: F811
     live_server: LiveServer,

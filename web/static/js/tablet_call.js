@@ -309,6 +309,7 @@ $("cancel").addEventListener("click", () => {
 });
 wireControls({ getCall: () => call, onEnd: () => sig.send("call.end", { call_id: callId }) });
 
+root.dataset.ready = "true"; // the script runs: call.css keeps the "did not load" line hidden
 if (root.dataset.state in OVER) showOver(root.dataset.state);
 else {
   if (root.dataset.state === "waiting" || root.dataset.state === "requested") startPreview();
