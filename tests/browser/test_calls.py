@@ -50,6 +50,8 @@ def test_tablet_calls_console_answers_both_decode_video(
     assert tablet.inner_text("[data-testid=position]") == "You are next"
     assert "Estimated wait" in tablet.inner_text("#eta")
     tablet.locator("#device-status").filter(has_text="working").wait_for()
+    # The sound check moves with the (fake) microphone's beeps, redrawn ten times a second.
+    poll(tablet, "() => document.getElementById('mic-level').value > 0.05")
 
     row = console.locator(f"tr[data-call-id='{call_id}']")
     row.wait_for()
