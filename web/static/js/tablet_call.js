@@ -10,8 +10,8 @@ import { Call, localMedia, prefetchIce } from "./call.js";
 import { showControls, showQuality, showStage, wireControls } from "./call_controls.js";
 import { securityLevelOf } from "./call_security.js";
 import { CallTiles, guestLine } from "./call_tiles.js";
-import { letGo } from "./let_go.js";
 import { verificationText } from "./guest_words.js";
+import { letGo } from "./let_go.js";
 import { MediaRoute } from "./media_route.js";
 import { RelayCall } from "./relay_call.js";
 import { SignallingClient } from "./signalling.js";
@@ -292,7 +292,6 @@ function meter(p, stream) {
   };
   tick();
 }
-
 
 function stopMeter() {
   if (!preview) return;
