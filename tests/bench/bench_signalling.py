@@ -7,7 +7,10 @@ bare aiohttp WebSocket echo server measured in the same run.
 - Throughput: 20 live calls; each tablet sends ``rtc.ice`` messages that telehub relays
   to its clinician (parse, check the sender takes part in the call, route through the
   bus). Baseline: the same clients and messages against an echo server (one message in,
-  one out). The ratio is relayed messages/s ÷ echoed messages/s. Per-connection rate
+  one out). The ratio is relayed messages/s ÷ echoed messages/s, taken in alternated
+  rounds (relay, echo, relay, …) against one hub and one echo server; the figure is the
+  median round, printed with the spread (one pair alone swung from 0.75 to 0.86 on the
+  same code as the machine's neighbours came and went). Per-connection rate
   limits (and the per-address socket cap: every client here is 127.0.0.1) are raised for
   this run (they exist to stop floods, not to be measured).
 """

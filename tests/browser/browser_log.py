@@ -86,7 +86,8 @@ class BrowserLog:
         self.add(label, f"socket {way} {kind} {detail if detail else ''}".rstrip())
 
     def add(self, label: str, text: str) -> None:
-        stamp = time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+        now = time.time()
+        stamp = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}"
         self._lines.append(f"{stamp} {label}: {text[:300]}")
         self._added += 1
 

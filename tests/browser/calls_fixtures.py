@@ -63,13 +63,18 @@ def enrol(page: Any, server: LiveServer, home: str = "Rose Court") -> None:
     page.wait_for_url(re.compile(r"/tablet$"))
 
 
-def place_call(page: Any, server: LiveServer, resident: str, shot: str | None = None) -> int:
-    """From the tablet's home page: pick the resident, fill the form, call. Returns the
-    call id once the waiting screen shows the tablet's place in the queue."""
+def open_call_form(page: Any, server: LiveServer, resident: str) -> None:
+    """From the tablet's home page to the "call the hub" form about ``resident``."""
     page.goto(f"{server.url}/tablet")
     page.click("[data-testid=call-hub]")
     page.fill("#filter", resident.split()[0][:3].lower())
     page.click(f".pick:has-text('{resident}')")
+
+
+def place_call(page: Any, server: LiveServer, resident: str, shot: str | None = None) -> int:
+    """From the tablet's home page: pick the resident, fill the form, call. Returns the
+    call id once the waiting screen shows the tablet's place in the queue."""
+    open_call_form(page, server, resident)
     page.click(".tile:has-text('Breathing')")
     page.click(".tile:has-text('Not their usual self')")
     page.fill("input[name=respiration_rate]", "24")

@@ -60,14 +60,14 @@ def context(new_context: Callable[..., Any]) -> Any:
     return new_context()
 
 
-_LOG_MARK = pytest.StashKey[int]()
+_LOG = pytest.StashKey[tuple[BrowserLog, int]]()  # the test's browser log, where it started
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     log = BrowserLog.of(getattr(item, "funcargs", {}).get("browser"))
     if log is not None:
-        item.stash[_LOG_MARK] = log.mark()
+        item.stash[_LOG] = (log, log.mark())
     yield
 
 
@@ -76,8 +76,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """A failed browser test's report carries what its browsers said and did."""
     outcome = yield
     report = outcome.get_result()
-    if report.when != "call" or not report.failed or _LOG_MARK not in item.stash:
-        return
-    log = BrowserLog.of(getattr(item, "funcargs", {}).get("browser"))
-    if log is not None:
-        report.sections.append(("browser log", log.since(item.stash[_LOG_MARK])))
+    if report.when == "call" and report.failed and _LOG in item.stash:
+        log, mark = item.stash[_LOG]
+        report.sections.append(("browser log", log.since(mark)))

@@ -23,6 +23,7 @@ from tests.browser.calls_fixtures import (  # noqa: F401  (fixtures)
     hub,
     login,
     no_page_errors,
+    open_call_form,
     page_errors,
     place_call,
     poll,
@@ -170,10 +171,7 @@ def test_observations_typed_before_the_form_script_ran_are_scored(
     held: list[Any] = []
     tablet.route("**/js/tablet_call_form.js*", lambda route: held.append(route))
     try:
-        tablet.goto(f"{live_server.url}/tablet")
-        tablet.click("[data-testid=call-hub]")
-        tablet.fill("#filter", "edn")
-        tablet.click(".pick:has-text('Edna Smith')")
+        open_call_form(tablet, live_server, "Edna Smith")
         for _ in range(200):  # Playwright hands the held request over between calls
             if held:
                 break
@@ -202,10 +200,7 @@ def test_a_waiting_page_whose_script_did_not_load_says_so_and_a_reload_mends_it(
     blocked = "**/js/call_tiles.js*"  # imported by tablet_call.js: the module graph fails
     tablet.route(blocked, lambda route: route.abort())
     try:
-        tablet.goto(f"{live_server.url}/tablet")
-        tablet.click("[data-testid=call-hub]")
-        tablet.fill("#filter", "edn")
-        tablet.click(".pick:has-text('Edna Smith')")
+        open_call_form(tablet, live_server, "Edna Smith")
         tablet.click(".tile:has-text('Breathing')")
         tablet.click(".tile:has-text('Call 999')")
         tablet.click("[data-testid=call-now]")

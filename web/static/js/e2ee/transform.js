@@ -59,7 +59,7 @@ export class E2EEWorker {
     this.worker = worker;
     this._nextId = 1;
     this._pending = new Map();
-    this._terminated = null; // why it will never answer again (a sentence), once it will not
+    this._goneBecause = null; // why it will never answer again (a sentence), once it will not
     worker.addEventListener("message", (event) => {
       const { id, ok, error, ...result } = event.data ?? {};
       const pending = this._pending.get(id);
@@ -84,7 +84,7 @@ export class E2EEWorker {
 
   _call(message) {
     // A terminated or failed worker never answers: refuse at once rather than wait for ever.
-    if (this._terminated) return Promise.reject(new Error(this._terminated));
+    if (this._goneBecause) return Promise.reject(new Error(this._goneBecause));
     const id = this._nextId++;
     return new Promise((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
@@ -134,7 +134,7 @@ export class E2EEWorker {
   }
 
   _fail(why) {
-    this._terminated = this._terminated || why;
+    this._goneBecause = this._goneBecause || why;
     for (const { reject } of this._pending.values()) reject(new Error(why));
     this._pending.clear();
   }
