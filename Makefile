@@ -26,16 +26,21 @@ serve: $(STAMP)
 system-deps:
 	@bash .ci/system-deps
 
-## The whole suite on SQLite (installs everything it needs first), on every core
-## (pytest-xdist; PYTEST_WORKERS=0 runs it in one process). --dist loadfile keeps each
-## test file on one worker, so a browser module starts its server and Chromium once.
+## The whole suite on SQLite (installs everything it needs first) with pytest-xdist, one
+## worker more than there are cores (PYTEST_WORKERS=0 runs it in one process): the
+## browser tests spend much of their time waiting on real time (ICE, a network drop, a
+## call's step-down window), and a third worker on two cores fills those waits. Each test
+## file is one unit of work (--dist loadfile), so a browser module starts its server and
+## Chromium once; the few modules that keep both cores busy by themselves share one unit
+## (HEAVY_MEDIA in tests/conftest.py) and so never run beside each other. The figures
+## are in docs/testing.md.
 ## Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE=1
 ## on these machines): the suite starts some sixty Python processes on the same sources
 ## (workers, telehub servers, media processes, CLI runs), and pytest rewrites the
 ## asserts of every test module in each worker. A second run collects in 4.0 s a
 ## worker instead of 8.2 s; a clean clone's run shares what its first processes
 ## compile. The cache is __pycache__/ (git ignores it).
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 test: $(STAMP) system-deps

@@ -55,6 +55,34 @@ CHEAP_PASSWORD_TOML = "".join(f"{k} = {v}\n" for k, v in CHEAP_PASSWORD_HASHING.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+# The browser modules that keep both cores busy by themselves: three or four browsers
+# encoding, encrypting and decoding video at once, or a link whose quality is graded in
+# real time. ``make test`` runs one worker more than there are cores (the other browser
+# tests spend much of their time waiting on real time), and these run one after another
+# on one worker, never beside each other.
+HEAVY_MEDIA = frozenset(
+    {
+        "tests/browser/test_guest_call_browser.py",
+        "tests/browser/test_network_faults_browser.py",
+        "tests/browser/test_relay_e2ee_browser.py",
+    }
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, except that the ``HEAVY_MEDIA`` files are one unit of work."""
+    if config.getoption("dist") != "loadfile":
+        return None  # pytest-xdist's own choice
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "heavy media" if path in HEAVY_MEDIA else path
+
+    return FileScheduling(config, log)
+
+
 def _run(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a coroutine to completion on a loop of its own (in a thread, so whatever
     event loop pytest-asyncio has set up is left alone)."""
