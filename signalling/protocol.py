@@ -31,6 +31,11 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from signalling import note_messages as nm
 from signalling import relay_messages as rm
 from signalling.json_text import compact_json
+from signalling.rtc_messages import CallMedia as CallMedia
+from signalling.rtc_messages import CallMediaRelay as CallMediaRelay
+from signalling.rtc_messages import IceServer as IceServer
+from signalling.rtc_messages import IceServers as IceServers
+from signalling.rtc_messages import MediaMode as MediaMode
 from signalling.rtc_messages import RtcAnswer as RtcAnswer
 from signalling.rtc_messages import RtcAnswerRelay as RtcAnswerRelay
 from signalling.rtc_messages import RtcIce as RtcIce
@@ -52,7 +57,6 @@ CALL_STATES = ("requested", "waiting", "answered", "in_call", "ended", "cancelle
 ROLES = ("clinician", "manager", "admin", "device", "guest")
 PARTY_ROLES = ("clinician", "device")  # the two sides of a call (``from_role``)
 
-MediaMode: TypeAlias = Literal["video", "audio"]
 PeerEvent: TypeAlias = Literal["joined", "left"]
 
 
@@ -136,19 +140,6 @@ class CallJoin:
 class CallEnd:
     TYPE: ClassVar[str] = "call.end"
     call_id: int
-    ref: str | None = None
-
-
-@dataclass(frozen=True)
-class CallMedia:
-    """What this side sends: ``mode`` (video, or audio only to save the link) and
-    whether its microphone is muted and its camera off, for the other side to show."""
-
-    TYPE: ClassVar[str] = "call.media"
-    call_id: int
-    mode: MediaMode
-    muted: bool = False
-    camera_off: bool = False
     ref: str | None = None
 
 
@@ -252,32 +243,6 @@ class CallPeer:
     event: PeerEvent
 
 
-@dataclass(frozen=True)
-class CallMediaRelay:
-    TYPE: ClassVar[str] = "call.media"
-    call_id: int
-    mode: MediaMode
-    from_role: str  # one of PARTY_ROLES
-    muted: bool = False
-    camera_off: bool = False
-
-
-@dataclass(frozen=True)
-class IceServer:
-    """One entry of ``ice.servers`` (an ``RTCIceServer``; not a message by itself)."""
-
-    urls: tuple[str, ...]
-    username: str | None = None
-    credential: str | None = None
-
-
-@dataclass(frozen=True)
-class IceServers:
-    TYPE: ClassVar[str] = "ice.servers"
-    ice_servers: tuple[IceServer, ...]
-    ttl_s: int  # the TURN credentials expire after this many seconds
-
-
 ServerMessage: TypeAlias = (
     Pong
     | Welcome
@@ -342,7 +307,7 @@ def parse_server(text: str | bytes) -> ServerMessage:
 
 def dump(message: ServerMessage | ClientMessage) -> str:
     """Any message → compact JSON text."""
-    body = {"type": message.TYPE, **_to_json(message)}
+    body = _to_json(message, {"type": message.TYPE})
     return compact_json(body)
 
 
@@ -380,7 +345,7 @@ def _parse(text: str | bytes, registry: Mapping[str, type[Any]]) -> Any:
                 "unsupported_version",
                 f"protocol version {values['v']} is not supported; use {VERSION}",
             )
-        return cls(**values)
+        return _new(cls, values)
     except ProtocolError as err:
         err.ref = ref
         raise
@@ -395,6 +360,18 @@ def _readable_ref(value: object) -> str | None:
     return ref
 
 
+def _new(cls: type[Any], values: dict[str, Any]) -> Any:
+    """``cls(**values)`` for checked values, without the dataclass's ``__init__``: a
+    frozen dataclass's sets each field through ``object.__setattr__``, twice the cost of
+    filling the instance's dict (which is all it does; ``_compile`` makes sure). Every
+    field not sent takes its default."""
+    message = object.__new__(cls)
+    state = message.__dict__
+    state.update(_DEFAULTS[cls])
+    state.update(values)
+    return message
+
+
 def _fields(cls: type[Any], kind: str, prefix: str, data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, wire, required, check, _ in _SPECS[cls]:
@@ -405,8 +382,9 @@ def _fields(cls: type[Any], kind: str, prefix: str, data: dict[str, Any]) -> dic
     return values
 
 
-def _to_json(obj: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {}
+def _to_json(obj: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``obj``'s fields as JSON values, added to ``body`` (a new dict by default)."""
+    body = {} if body is None else body
     for name, wire, _required, _check, shape in _SPECS[type(obj)]:
         value = getattr(obj, name)
         if value is None:
@@ -447,6 +425,10 @@ Check = Callable[[str, Any, str], Any]
 def _compile(cls: type[Any]) -> tuple[tuple[str, str, bool, Check, str], ...]:
     """(attribute, name on the wire, required, checker, shape) per field. A Python
     keyword cannot be a field name, so ``from_`` is ``from`` on the wire."""
+    if "__post_init__" in vars(cls) or "__slots__" in vars(cls):
+        raise TypeError(f"{cls.__name__}: _new builds messages from their fields alone")
+    if any(f.default_factory is not dataclasses.MISSING for f in dataclasses.fields(cls)):
+        raise TypeError(f"{cls.__name__}: give defaults as values (immutable, shared)")
     hints = typing.get_type_hints(cls)
     return tuple(
         (
@@ -460,25 +442,26 @@ def _compile(cls: type[Any]) -> tuple[tuple[str, str, bool, Check, str], ...]:
     )
 
 
-def _checker(name: str, hint: Any) -> Check:
-    """The checker for field ``name`` of type ``hint``, with the rules for that name."""
+def _checker(name: str, hint: Any, optional: bool = False) -> Check:
+    """The checker for field ``name`` of type ``hint``, with the rules for that name.
+    ``optional`` (``X | None``): null is let through. Each checker looks for null only
+    once the value failed its type test, so the usual case costs nothing more."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):  # X | None
         (inner_hint,) = [a for a in args if a is not type(None)]
-        inner = _checker(name, inner_hint)
-        return lambda kind, v, where: None if v is None else inner(kind, v, where)
+        return _checker(name, inner_hint, optional=True)
     if origin is Literal:
-        return _string(name, options=args)
+        return _string(name, optional, options=args)
     if origin is tuple:  # tuple[X, ...] is a JSON list
-        return _list(_checker(name, args[0]))
+        return _list(_checker(name, args[0]), optional)
     if hint is bool:
-        return _boolean
+        return _boolean(optional)
     if hint is int:
-        return _integer(name)
+        return _integer(name, optional)
     if hint is str:
-        return _string(name, options=_ONE_OF.get(name))
+        return _string(name, optional, options=_ONE_OF.get(name))
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return _object(hint)
+        return _object(hint, optional)
     raise TypeError(f"unsupported field type {hint!r}")  # pragma: no cover
 
 
@@ -486,20 +469,27 @@ def _bad(kind: str, where: str, problem: str) -> ProtocolError:
     return ProtocolError("bad_field", f"field {where!r} of {kind!r} {problem}")
 
 
-def _boolean(kind: str, v: Any, where: str) -> bool:
-    if not isinstance(v, bool):
-        raise _bad(kind, where, f"must be true or false, got {_kind(v)}")
-    return v
+def _boolean(optional: bool) -> Check:
+    def check(kind: str, v: Any, where: str) -> bool | None:
+        if not isinstance(v, bool):
+            if v is None and optional:
+                return None
+            raise _bad(kind, where, f"must be true or false, got {_kind(v)}")
+        return v
+
+    return check
 
 
-def _integer(name: str) -> Check:
+def _integer(name: str, optional: bool) -> Check:
     low, high = _RANGE.get(name, (None, None))
     too_low = {0: "must not be negative", 1: "must be positive"}.get(
         low or 0, f"must be at least {low}"
     )
 
-    def check(kind: str, v: Any, where: str) -> int:
+    def check(kind: str, v: Any, where: str) -> int | None:
         if isinstance(v, bool) or not isinstance(v, int):
+            if v is None and optional:
+                return None
             raise _bad(kind, where, f"must be an integer, got {_kind(v)}")
         if low is not None and v < low:
             raise _bad(kind, where, f"{too_low}, got {v}")
@@ -510,7 +500,7 @@ def _integer(name: str) -> Check:
     return check
 
 
-def _string(name: str, options: tuple[str, ...] | None = None) -> Check:
+def _string(name: str, optional: bool, options: tuple[str, ...] | None = None) -> Check:
     limit = _MAX_LENGTH.get(name)
     is_datetime = name in _DATETIME
     allowed = ""
@@ -518,8 +508,10 @@ def _string(name: str, options: tuple[str, ...] | None = None) -> Check:
         quoted = [repr(o) for o in options]
         allowed = " or ".join(quoted) if len(quoted) == 2 else "one of " + ", ".join(quoted)
 
-    def check(kind: str, v: Any, where: str) -> str:
+    def check(kind: str, v: Any, where: str) -> str | None:
         if not isinstance(v, str):
+            if v is None and optional:
+                return None
             raise _bad(kind, where, f"must be a string, got {_kind(v)}")
         if limit is not None and len(v) > limit:
             raise _bad(kind, where, f"is longer than {limit} characters")
@@ -540,20 +532,24 @@ def _string(name: str, options: tuple[str, ...] | None = None) -> Check:
     return check
 
 
-def _list(item: Check) -> Check:
-    def check(kind: str, v: Any, where: str) -> tuple[Any, ...]:
+def _list(item: Check, optional: bool) -> Check:
+    def check(kind: str, v: Any, where: str) -> tuple[Any, ...] | None:
         if not isinstance(v, list):
+            if v is None and optional:
+                return None
             raise _bad(kind, where, f"must be a list, got {_kind(v)}")
         return tuple(item(kind, x, f"{where}[{i}]") for i, x in enumerate(v))
 
     return check
 
 
-def _object(cls: type[Any]) -> Check:
+def _object(cls: type[Any], optional: bool) -> Check:
     def check(kind: str, v: Any, where: str) -> Any:
         if not isinstance(v, dict):
+            if v is None and optional:
+                return None
             raise _bad(kind, where, f"must be an object, got {_kind(v)}")
-        return cls(**_fields(cls, kind, where + ".", v))
+        return _new(cls, _fields(cls, kind, where + ".", v))
 
     return check
 
@@ -583,4 +579,10 @@ _NESTED = (
 _SPECS: dict[type[Any], tuple[tuple[str, str, bool, Check, str], ...]] = {
     cls: _compile(cls) for cls in (*CLIENT_TYPES.values(), *SERVER_TYPES.values(), *_NESTED)
 }
-_REF_CHECK = _string("ref")
+_DEFAULTS: dict[type[Any], dict[str, Any]] = {
+    cls: {
+        f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
+    }
+    for cls in _SPECS
+}
+_REF_CHECK = _string("ref", optional=False)
