@@ -40,15 +40,19 @@ system-deps:
 ## asserts of every test module in each worker. A second run collects in 4.0 s a
 ## worker instead of 8.2 s; a clean clone's run shares what its first processes
 ## compile. The cache is __pycache__/ (git ignores it).
+## The heavy unit goes first and the rest follow in the order they are collected
+## (--no-loadscope-reorder; pytest-xdist would otherwise start the files with the most
+## tests, which puts the heavy unit, with few, last, where it would be the run's tail).
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 test: $(STAMP) system-deps
 	$(PYTEST) $(XDIST)
 
-## The database-backed tests again on PostgreSQL (CI runs this after `make test`).
+## The database-backed tests again on PostgreSQL (CI runs this after `make test`), one
+## worker per core: no browser waits here to fill.
 test-postgres: $(STAMP)
-	TELEHUB_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) $(XDIST) -m "not browser" tests/hub tests/store tests/web tests/signalling/test_outages.py tests/abuse
+	TELEHUB_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -n $(shell nproc) --dist loadfile -m "not browser" tests/hub tests/store tests/web tests/signalling/test_outages.py tests/abuse
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m tests.bench

@@ -69,6 +69,12 @@ HEAVY_MEDIA = frozenset(
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``HEAVY_MEDIA`` files first: the longest unit of work starts at once, and the
+    many small ones that follow fill the other workers' time around it."""
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in HEAVY_MEDIA)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile``, except that the ``HEAVY_MEDIA`` files are one unit of work."""
     if config.getoption("dist") != "loadfile":
