@@ -37,6 +37,7 @@ from hub.people.homes import NewHome
 from hub.people.residents import ResidentDetails
 from hub.people.staff import NewStaff
 from hub.settings import Settings
+from hub.store import db as store_db
 from hub.store.bootstrap import make_uow_factory
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
@@ -116,6 +117,44 @@ async def _server_sql(*statements: str) -> None:
 
 def _pg_url(name: str) -> str:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_sql_compilation_per_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every SQLite engine the tests make (thousands: one or two a test, the app's and
+    the fixtures') shares one dialect and one compiled-statement cache, so a statement
+    is compiled once per test process, not once per test. SQLAlchemy keys its statement
+    cache by the dialect object, so a new engine compiles every statement again: 12–18 %
+    of ``tests/web`` and ``tests/hub`` in one process (docs/testing.md). Production makes
+    one engine per process and needs none of this. The shared dialect is one that has
+    connected once (SQLAlchemy initialises a dialect at its engine's first connection);
+    each engine's own connection set-up (``hub.store.db``'s pragmas) is untouched."""
+    if PG_URL:
+        yield
+        return
+    path = tmp_path_factory.mktemp("dialect") / "first.db"
+    first = create_engine(f"sqlite+aiosqlite:///{path}")
+
+    async def connect_once() -> None:
+        async with first.connect():
+            pass
+        await first.dispose()
+
+    _run(connect_once)
+    dialect, cache = first.sync_engine.dialect, first.sync_engine._compiled_cache
+    name = "create_async_engine"  # what hub.store.db makes every engine with
+    original = getattr(store_db, name)
+
+    def create_async_engine(url: Any, **kwargs: Any) -> AsyncEngine:
+        engine: AsyncEngine = original(url, **kwargs)
+        if make_url(url).get_backend_name() == "sqlite":
+            engine.sync_engine.dialect = dialect
+            engine.sync_engine._compiled_cache = cache
+        return engine
+
+    setattr(store_db, name, create_async_engine)
+    yield
+    setattr(store_db, name, original)
 
 
 @pytest.fixture

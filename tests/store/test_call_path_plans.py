@@ -55,7 +55,9 @@ def sqlite_only(engine: AsyncEngine) -> None:
 
 async def plan(engine: AsyncEngine, name: str) -> list[str]:
     """SQLite's plan for the statement as telehub runs it (parameters bound, IN lists
-    expanded): the statement is sent with EXPLAIN QUERY PLAN in front, so nothing runs."""
+    expanded): the statement is sent with EXPLAIN QUERY PLAN in front, so nothing runs.
+    Compiled afresh, not from the statement cache: a cached compilation carries the
+    statement's own result columns, which the plan's rows do not match."""
     stmt, params = CALL_PATH[name]
 
     def explain(_conn: Any, _cursor: Any, sql: str, args: Any, _ctx: Any, _many: bool) -> Any:
@@ -64,6 +66,7 @@ async def plan(engine: AsyncEngine, name: str) -> list[str]:
     event.listen(engine.sync_engine, "before_cursor_execute", explain, retval=True)
     try:
         async with engine.connect() as conn:
+            await conn.execution_options(compiled_cache=None)
             result = await conn.execute(stmt, params)
             return [str(row[-1]) for row in result.fetchall()]
     finally:
