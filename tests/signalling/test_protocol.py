@@ -435,6 +435,39 @@ def test_optional_fields_may_be_null_or_absent() -> None:
     assert offer == p.RtcOffer(call_id=1, sdp="v=0", restart=False)
 
 
+def test_a_parsed_message_is_the_one_its_constructor_makes() -> None:
+    """parse builds messages without their __init__ (protocol._new): the same value,
+    hash and repr, and just as frozen."""
+    parsed = p.parse('{"type": "call.media", "call_id": 3, "mode": "audio"}')
+    made = p.CallMedia(call_id=3, mode="audio")
+    assert isinstance(parsed, p.CallMedia)
+    assert (parsed, hash(parsed), repr(parsed)) == (made, hash(made), repr(made))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.muted = True  # type: ignore[misc]
+
+
+def test_a_message_class_parse_could_not_build_is_refused() -> None:
+    """A message whose __init__ does more than set its fields would be built wrongly
+    without it: the checker compiler refuses it, and defaults made by a factory."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Derived:
+        TYPE: typing.ClassVar[str] = "derived"
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True)
+    class Listed:
+        TYPE: typing.ClassVar[str] = "listed"
+        items: tuple[int, ...] = dataclasses.field(default_factory=tuple)
+
+    for cls in (Derived, Listed):
+        with pytest.raises(TypeError, match=cls.__name__):
+            p._compile(cls)
+
+
 # -- server messages are checked just as strictly (for clients and tests) ----------------
 
 
