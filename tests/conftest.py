@@ -70,10 +70,14 @@ HEAVY_MEDIA = frozenset(
 )
 
 
+def _test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The ``HEAVY_MEDIA`` files first: the longest unit of work starts at once, and the
     many small ones that follow fill the other workers' time around it."""
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in HEAVY_MEDIA)
+    items.sort(key=lambda item: _test_file(item.nodeid) not in HEAVY_MEDIA)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -84,7 +88,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class FileScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
+            path = _test_file(nodeid)
             return "heavy media" if path in HEAVY_MEDIA else path
 
     return FileScheduling(config, log)
@@ -142,19 +146,18 @@ def one_sql_compilation_per_process(tmp_path_factory: pytest.TempPathFactory) ->
 
     _run(connect_once)
     dialect, cache = first.sync_engine.dialect, first.sync_engine._compiled_cache
-    name = "create_async_engine"  # what hub.store.db makes every engine with
-    original = getattr(store_db, name)
 
-    def create_async_engine(url: Any, **kwargs: Any) -> AsyncEngine:
-        engine: AsyncEngine = original(url, **kwargs)
+    def sharing(url: Any, **kwargs: Any) -> AsyncEngine:
+        engine = create_async_engine(url, **kwargs)
         if make_url(url).get_backend_name() == "sqlite":
             engine.sync_engine.dialect = dialect
             engine.sync_engine._compiled_cache = cache
         return engine
 
-    setattr(store_db, name, create_async_engine)
-    yield
-    setattr(store_db, name, original)
+    with pytest.MonkeyPatch.context() as patch:
+        # What hub.store.db makes every engine with (SQLAlchemy's, imported there).
+        patch.setattr(store_db, "create_async_engine", sharing)
+        yield
 
 
 @pytest.fixture
