@@ -7,7 +7,7 @@ PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 .PHONY: install demo serve test test-postgres system-deps bench fuzz lint format clean wheel-check
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml media/relay/_fastpath.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

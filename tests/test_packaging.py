@@ -57,6 +57,9 @@ def _files_in_wheel() -> set[str]:
         patterns = ["*.py", *data.get(package, []), *data.get("*", [])]
         for pattern in patterns:
             out.update(str(p.relative_to(ROOT)) for p in where.glob(pattern) if p.is_file())
+    # A C extension's sources ship compiled, as the module they build.
+    for extension in config.get("ext-modules", []):
+        out.update(extension["sources"])
     return out
 
 

@@ -15,6 +15,13 @@ next key frame and asks for one (throttled per publisher). A slow subscriber (a 
 on bad Wi-Fi) costs a bounded amount of memory: when its socket's send buffer is full
 its packets are dropped — the next key frame restarts its video — and the others are
 not held back by it.
+
+The steady case — every subscriber connected, none waiting for a key frame, the
+publisher's stream in order — is forwarded without Python: the relay's C path
+(media/relay/_fastpath.c, ``Inlet.take``) writes each packet through the same
+subscriber ``Outlet`` cores and updates the same counters. What this module decides
+(who waits for a key frame, when to ask for one) it decides for every other packet,
+and the C path hands a packet back to it whenever the case is not steady.
 """
 
 from __future__ import annotations
@@ -25,8 +32,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RtpPacket
+from aiortc.utils import random32
 
+from media.relay._fastpath import Outlet as OutletCore
+from media.relay._fastpath import Route
 from media.relay.frames import KeyframeThrottle, begins_keyframe
 
 __all__ = ["ForwardedTrack", "Outlet", "Publication", "RelayCounters"]
@@ -70,11 +81,30 @@ class ForwardedTrack(MediaStreamTrack):
         self.kind = publication.kind
         self.publication = publication
         self.outlet: Outlet | None = None  # set when its transceiver is made
-        # Video starts at a key frame: a delta frame before one cannot be decoded.
-        self._need_key = publication.kind == "video"
+        # What this subscriber's stream is as it leaves: its rewriting state, and the
+        # counts below, shared with the relay's C path. Video starts at a key frame.
+        self.core = OutletCore(
+            video=self.kind == "video", seq_base=random_sequence_number(), ts_offset=random32()
+        )
         self._stopped = asyncio.Event()
-        self.forwarded = 0  # frames (their last packet sent)
-        self.dropped = 0  # packets
+
+    @property
+    def _need_key(self) -> bool:
+        return bool(self.core.need_key)
+
+    @_need_key.setter
+    def _need_key(self, value: bool) -> None:
+        self.core.need_key = value
+
+    @property
+    def forwarded(self) -> int:
+        """Frames whose last packet was sent."""
+        return int(self.core.forwarded)
+
+    @property
+    def dropped(self) -> int:
+        """Packets not sent: waiting for a key frame, or the send buffer full."""
+        return int(self.core.dropped)
 
     def offer(self, packet: RtpPacket, key: bool) -> None:
         counters = self.publication.counters
@@ -86,14 +116,14 @@ class ForwardedTrack(MediaStreamTrack):
         if self._need_key and not key:
             # Keep asking (throttled): the first request may have gone out before this
             # subscriber could send, or been lost.
-            self.dropped += 1
+            self.core.dropped += 1
             if packet.marker:
                 counters.frames_waiting_for_keyframe += 1
             self.publication.want_keyframe()
             return
         self._need_key = False
         if not outlet.send(packet):
-            self.dropped += 1
+            self.core.dropped += 1
             counters.packets_dropped_slow_subscriber += 1
             if video:  # what follows needs the packet lost: skip to the next key frame
                 self._need_key = True
@@ -101,7 +131,7 @@ class ForwardedTrack(MediaStreamTrack):
             return
         counters.packets_forwarded += 1
         if packet.marker or not video:
-            self.forwarded += 1
+            self.core.forwarded += 1
             counters.frames_forwarded += 1
 
     async def recv(self) -> Any:
@@ -132,7 +162,8 @@ class Publication:
     ) -> None:
         self.kind = source.kind
         self._heard = heard  # the clock a packet's arrival is read from (monotonic s)
-        self.last_heard: float | None = None  # when its last packet came
+        self._last_heard: float | None = None
+        self._taken = 0  # the C path's packets of this publication when last looked
         self._on_end = on_end  # the publisher's stream stopped by itself
         self.counters = counters
         self.ended = False
@@ -141,7 +172,20 @@ class Publication:
         self._throttle = throttle
         self._subscribers: list[ForwardedTrack] = []
         self._asks: set[asyncio.Task[None]] = set()
+        self.route = Route(
+            video=self.kind == "video", counters=counters, want_keyframe=self.want_keyframe
+        )
         self._watch = asyncio.create_task(self._until_end(), name=f"publication-{source.id}")
+
+    @property
+    def last_heard(self) -> float | None:
+        """When its last packet came (monotonic s). A packet the C path forwarded is
+        noticed here, when this is read: up to one reading late."""
+        taken = self.route.packets
+        if taken != self._taken:
+            self._taken = taken
+            self._last_heard = self._heard()
+        return self._last_heard
 
     @property
     def subscribers(self) -> tuple[ForwardedTrack, ...]:
@@ -152,7 +196,7 @@ class Publication:
         they subscribed, before the next packet is read."""
         if self.ended:
             return
-        self.last_heard = self._heard()
+        self._last_heard = self._heard()
         if not packet.payload:  # padding (bandwidth probes) stays here
             return
         if packet.marker or self.kind == "audio":
@@ -164,11 +208,13 @@ class Publication:
     def subscribe(self) -> ForwardedTrack:
         track = ForwardedTrack(self)
         self._subscribers.append(track)
+        self.route.outlets.append(track.core)
         return track
 
     def unsubscribe(self, track: ForwardedTrack) -> None:
         if track in self._subscribers:
             self._subscribers.remove(track)
+            self.route.outlets.remove(track.core)
 
     def want_keyframe(self) -> None:
         """Ask the publisher for a key frame, at most once per throttle interval."""
@@ -183,7 +229,7 @@ class Publication:
         task.add_done_callback(self._asks.discard)
 
     async def close(self) -> None:
-        self.ended = True
+        self._end()
         self._watch.cancel()
         for task in (self._watch, *self._asks):
             try:
@@ -200,4 +246,8 @@ class Publication:
         except MediaStreamError:
             self._on_end()  # the publisher stopped sending: its peer connection closed
         finally:
-            self.ended = True
+            self._end()
+
+    def _end(self) -> None:
+        self.ended = True
+        self.route.ended = True

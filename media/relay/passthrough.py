@@ -9,7 +9,7 @@ its time (issue 12's benchmark, docs/benchmarks.md: 7 calls of three per core). 
 relay forwards RTP packets (a selective forwarding unit) and keeps aiortc for what it
 does well — ICE, DTLS, SRTP keys, RTCP, NACK and RTX — for its own connections only:
 
-* ``_FastPath``, once per DTLS transport: an SRTP packet is handled where aioice hands
+* ``FastPath``, once per DTLS transport: an SRTP packet is handled where aioice hands
   it over, not queued for aiortc's receive task (a queue, a task wake-up and five
   coroutines per packet); an outgoing packet is protected and written to the nominated
   ICE pair's socket at once (``send_now``), or dropped if that socket's send buffer is
@@ -19,19 +19,27 @@ does well — ICE, DTLS, SRTP keys, RTCP, NACK and RTX — for its own connectio
   jitter buffer — bandwidth estimate (REMB), statistics, RTX, NACKs to the publisher —
   then the packet goes to its publication (media/relay/fanout.py) instead of the
   jitter buffer. The decoder thread aiortc starts never gets anything;
-* ``PacketSender``, per sender of forwarded media (``install_sender``): writes each
-  packet as the subscriber's stream (its SSRC, sequence numbers, timestamps, payload
-  type, mid; one header serialised per frame) and keeps what aiortc's RTCP sender
-  reports and NACK/RTX answers need.
+* the sending side, per sender of forwarded media, is media/relay/sending.py.
+
+The steady case runs in C (media/relay/_fastpath.c): once a transport has SRTP keys,
+its nominated pair's socket is read by a ``Reader``; a packet from the publisher is
+unprotected, counted into the receiver's statistics and written to every
+subscriber's socket as its stream there, without Python per packet; the bandwidth
+estimate is fed once a frame (media/relay/estimate.py). Everything else — the first
+packets of a stream, gaps and reordering (NACKs), RTX, padding, subscribers
+connecting or waiting for a key frame, TURN — takes the Python path below, which
+sends through the same C ``Outlet`` (one owner of each stream's sequence numbers,
+timestamps and history).
 
 This reaches into aiortc's private attributes. ``pyproject.toml`` pins the aiortc
 version it was written against (``AIORTC_VERSION``); ``check_internals`` fails loudly at
-start-up — and ``tests/media/test_passthrough.py`` in CI — if an upgrade moved them.
+start-up — and ``tests/media/test_relay.py`` in CI — if an upgrade moved them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -43,28 +51,27 @@ from aiortc import clock
 from aiortc.codecs import is_rtx
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
-from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
+from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import (
     RTCP_PSFB_APP,
-    RTP_HISTORY_SIZE,
     RtcpPsfbPacket,
     RtpPacket,
     is_rtcp,
     pack_remb_fci,
     unwrap_rtx,
-    wrap_rtx,
 )
-from aiortc.utils import random32
+
+from media.relay import estimate, srtp
+from media.relay._fastpath import Inlet, Reader, Route
 
 __all__ = [
     "AIORTC_VERSION",
-    "PacketSender",
+    "FastPath",
     "PassthroughBroken",
     "check_internals",
+    "extension_ids",
     "install",
-    "install_sender",
     "read_buffer",
     "request_keyframe",
 ]
@@ -106,6 +113,13 @@ _TRANSPORT_STATE = (
     "_RTCDtlsTransport__tx_bytes",
     "_RTCDtlsTransport__tx_packets",
 )
+
+
+def extension_ids(extensions: Any) -> Any:
+    """The negotiated header extension ids of an aiortc ``HeaderExtensionsMap``."""
+    return extensions._HeaderExtensionsMap__ids
+
+
 # aiortc stamps arrival in milliseconds since the NTP epoch (1900), from a datetime.
 _NTP_OFFSET_MS = 2_208_988_800_000
 
@@ -145,6 +159,14 @@ def check_internals() -> None:
         for n in ("_nominated", "_protocols")
         if n not in _names_used(aioice.Connection)
     ]
+    if aiortc.rtp.RTP_HISTORY_SIZE != 128:  # the C path's NACK history (_fastpath.c)
+        missing.append("aiortc.rtp.RTP_HISTORY_SIZE == 128")
+    if not hasattr(pylibsrtp.Session(), "_srtp"):
+        missing.append("pylibsrtp.Session._srtp")
+    ids = extension_ids(aiortc.rtp.HeaderExtensionsMap())
+    missing += [
+        f"HeaderExtensionsMap ids.{n}" for n in ("mid", "abs_send_time") if not hasattr(ids, n)
+    ]
     if missing:
         raise PassthroughBroken(
             f"aiortc's RTCRtpReceiver, RTCRtpSender or transports lost {', '.join(missing)}"
@@ -161,14 +183,15 @@ def _names_used(cls: type) -> set[str]:
     }
 
 
-def install(receiver: RTCRtpReceiver, forward: Callable[[RtpPacket], None]) -> None:
+def install(receiver: RTCRtpReceiver, forward: Callable[[RtpPacket], None], route: Route) -> None:
     """Make ``receiver`` hand every RTP packet it takes to ``forward`` (RTX unwrapped),
-    and never depacketise or decode. Call before it starts receiving (in the peer
+    and never depacketise or decode; once its stream is known, its steady packets go
+    ``route``'s way in C instead. Call before it starts receiving (in the peer
     connection's ``track`` event, which fires during ``setRemoteDescription``)."""
     if getattr(receiver, _STARTED):
         raise PassthroughBroken("the passthrough must be installed before the receiver starts")
-    _Receive(receiver, forward)
-    _FastPath.install(receiver.transport)
+    _Receive(receiver, forward, route)
+    FastPath.install(receiver.transport)
 
 
 class _Tasks:
@@ -189,11 +212,20 @@ class _Receive:
     bandwidth estimate (REMB), statistics, RTX, NACKs. Then, instead of depacketising
     into the jitter buffer for the decoder, the packet goes to ``forward``. The
     receiver's own method is replaced by it too, for any packet that still comes
-    aiortc's way. (Keyframe requests come from the subscribers that need one.)"""
+    aiortc's way. (Keyframe requests come from the subscribers that need one.)
 
-    def __init__(self, receiver: RTCRtpReceiver, forward: Callable[[RtpPacket], None]) -> None:
+    The first packet of its stream binds ``route`` to it, so that the stream's steady
+    packets are forwarded in C from then on (``FastPath``); the C path keeps the same
+    statistics and NACK state and feeds the bandwidth estimate a frame at a time
+    (``_frame``)."""
+
+    def __init__(
+        self, receiver: RTCRtpReceiver, forward: Callable[[RtpPacket], None], route: Route
+    ) -> None:
         self._receiver = receiver
         self._forward = forward
+        self._route = route
+        self._bound_ssrc: int | None = None
         self._tasks = _Tasks()
         state: Any = receiver
         self._codecs = state._RTCRtpReceiver__codecs
@@ -204,6 +236,8 @@ class _Receive:
         self._estimator: RemoteBitrateEstimator | None = (
             state._RTCRtpReceiver__remote_bitrate_estimator
         )
+        if self._estimator is not None:
+            estimate.faster(self._estimator)
         # getSynchronizationSources (which the keyframe request uses) looks 10 s back:
         # a source's last-seen time refreshed once a second is as good.
         self._seen: dict[int, int] = {}
@@ -217,24 +251,16 @@ class _Receive:
         receiver: Any = self._receiver
         if not receiver._enabled:
             return
-        estimator = self._estimator
-        if estimator is not None and packet.extensions.abs_send_time is not None:
-            remb = estimator.add(
-                abs_send_time=packet.extensions.abs_send_time,
-                arrival_time_ms=arrival_time_ms,
-                payload_size=len(packet.payload) + packet.padding_size,
-                ssrc=packet.ssrc,
+        if packet.extensions.abs_send_time is not None:
+            self._estimate(
+                packet.extensions.abs_send_time,
+                arrival_time_ms,
+                len(packet.payload) + packet.padding_size,
+                packet.ssrc,
             )
-            rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc
-            if rtcp_ssrc is not None and remb is not None:
-                feedback = RtcpPsfbPacket(
-                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
-                )
-                self._tasks.start(receiver._send_rtcp(feedback))
         ssrc = packet.ssrc
         if arrival_time_ms - self._seen.get(ssrc, -1000) >= 1000:
-            self._seen[ssrc] = arrival_time_ms
-            self._active[ssrc] = clock.current_datetime()
+            self._tick(ssrc, arrival_time_ms)
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return
@@ -254,13 +280,67 @@ class _Receive:
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
             codec = self._codecs[apt]
+        elif ssrc != self._bound_ssrc:
+            self._bind(packet, codec.clockRate)
         if self._nacks is not None and self._nacks.add(packet):
             missing = sorted(self._nacks.missing)
             self._tasks.start(receiver._send_rtcp_nack(packet.ssrc, missing))
         self._forward(packet)
 
+    def _bind(self, packet: RtpPacket, clockrate: int) -> None:
+        """Let the C path forward this stream's steady packets (``Inlet.take``)."""
+        fast = FastPath.of(self._receiver.transport)
+        inlet = fast.inlet if fast is not None else None
+        if inlet is None:  # not connected yet: the next packet binds
+            return
+        transport: Any = self._receiver.transport
+        abs_id = extension_ids(transport._rtp_header_extensions_map).abs_send_time
+        self._route.bind(
+            ssrc=packet.ssrc,
+            payload_type=packet.payload_type,
+            clockrate=clockrate,
+            abs_id=abs_id or 0,
+            receiver=self._receiver,
+            stats=self._streams[packet.ssrc],
+            nacks=self._nacks,
+            on_frame=self._frame if self._estimator is not None else None,
+            tick=self._tick,
+        )
+        inlet.add(packet.ssrc, self._route)
+        self._bound_ssrc = packet.ssrc
 
-class _FastPath:
+    def _frame(self, abs_send_time: int, arrival_time_ms: int, size: int) -> None:
+        """A frame the C path forwarded, for the bandwidth estimate: its bytes at the
+        send and arrival time of its last packet. The estimate groups packets sent
+        within 5 ms anyway (aiortc's ``InterArrival``), as a frame's packets are."""
+        if self._bound_ssrc is not None:
+            self._estimate(abs_send_time, arrival_time_ms, size, self._bound_ssrc)
+
+    def _estimate(self, abs_send_time: int, arrival_time_ms: int, size: int, ssrc: int) -> None:
+        estimator = self._estimator
+        if estimator is None:
+            return
+        remb = estimator.add(
+            abs_send_time=abs_send_time,
+            arrival_time_ms=arrival_time_ms,
+            payload_size=size,
+            ssrc=ssrc,
+        )
+        receiver: Any = self._receiver
+        rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc
+        if rtcp_ssrc is not None and remb is not None:
+            feedback = RtcpPsfbPacket(
+                fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+            )
+            self._tasks.start(receiver._send_rtcp(feedback))
+
+    def _tick(self, ssrc: int, arrival_time_ms: int) -> None:
+        """Once a second per stream: the source is active (getSynchronizationSources)."""
+        self._seen[ssrc] = arrival_time_ms
+        self._active[ssrc] = clock.current_datetime()
+
+
+class FastPath:
     """The shortest way for SRTP through one of the relay's DTLS transports.
 
     In: aioice hands every datagram that is not STUN to ``Connection.data_received``,
@@ -275,8 +355,8 @@ class _FastPath:
             cls(transport)
 
     @staticmethod
-    def of(transport: RTCDtlsTransport) -> _FastPath | None:
-        fast: _FastPath | None = getattr(transport, "_telehub_fast", None)
+    def of(transport: RTCDtlsTransport) -> FastPath | None:
+        fast: FastPath | None = getattr(transport, "_telehub_fast", None)
         return fast
 
     def __init__(self, transport: RTCDtlsTransport) -> None:
@@ -285,32 +365,87 @@ class _FastPath:
         self._connection = connection
         self._queue_datagram = connection.data_received
         self._tasks = _Tasks()
-        self.packets_in = 0  # SRTP packets taken the short way (for tests)
+        self._inlet: Inlet | None = None
+        self.reader: Reader | None = None  # reads the nominated pair's socket in C
+        self.packets_in = 0  # SRTP packets Python's short path handled
         connection.data_received = self.data_received
         transport._send_rtp = self.send_rtp  # type: ignore[method-assign]
         transport._telehub_fast = self  # type: ignore[attr-defined]
         for protocol in connection._protocols:
             read_buffer(protocol.transport)
 
+    @property
+    def inlet(self) -> Inlet | None:
+        """The C path's receive side, once DTLS has given this transport SRTP keys."""
+        if self._inlet is None:
+            transport = self._transport
+            session = transport._rx_srtp
+            if session is not None and transport._state is State.CONNECTED:
+                self._inlet = Inlet(
+                    transport=transport,
+                    connected=State.CONNECTED,
+                    session=session,
+                    ctx=srtp.context(session),
+                    unprotect=srtp.UNPROTECT,
+                )
+                self._read_nominated(self._inlet)
+        return self._inlet
+
+    def _read_nominated(self, inlet: Inlet) -> None:
+        """Read the nominated pair's socket in C (``Reader``) instead of through
+        asyncio's datagram transport, aioice and the guard: media from the nominated
+        peer goes straight to ``inlet``; anything else — STUN, DTLS, SRTCP, other
+        sources — is handed to the socket's protocol as asyncio would have handed it
+        (the guard first). Not for a TURN allocation, or on a loop without selector
+        internals (uvloop): those keep the datagram path."""
+        pair = self.nominated
+        udp = getattr(pair.protocol, "transport", None) if pair is not None else None
+        loop = asyncio.get_running_loop()
+        add_reader = getattr(loop, "_add_reader", None)
+        if udp is None or add_reader is None or not hasattr(udp, "_read_ready"):
+            return
+        protocol = pair.protocol
+        fd = udp.get_extra_info("socket").fileno()
+
+        def datagram(data: bytes, addr: tuple[Any, ...]) -> None:
+            protocol.datagram_received(data, addr)
+
+        def error(number: int) -> None:
+            protocol.error_received(OSError(number, os.strerror(number)))
+
+        try:
+            reader = Reader(
+                inlet=inlet,
+                fd=fd,
+                host=pair.remote_addr[0],
+                port=pair.remote_addr[1],
+                on_datagram=datagram,
+                on_plain=self._handle_plain,
+                on_error=error,
+            )
+        except ValueError:  # a peer address the reader cannot compare (scoped IPv6)
+            return
+        add_reader(fd, reader.read_ready)  # replaces the transport's own _read_ready
+        self.reader = reader
+
     def data_received(self, data: bytes, component: int) -> None:
-        transport = self._transport
-        session = transport._rx_srtp
-        if (
-            session is None
-            or transport._state is not State.CONNECTED
-            or len(data) < 12
-            or not 127 < data[0] < 192
-            or is_rtcp(data)
-        ):
+        inlet = self._inlet or self.inlet
+        plain = inlet.take(data) if inlet is not None else None
+        if plain is None:
             self._queue_datagram(data, component)  # aiortc's way: DTLS, SRTCP, early SRTP
             return
-        transport._RTCDtlsTransport__rx_bytes += len(data)
-        transport._RTCDtlsTransport__rx_packets += 1
+        if plain is True:  # forwarded in C, or it did not authenticate
+            return
+        self._handle_plain(plain)
+
+    def _handle_plain(self, plain: bytes) -> None:
+        """An RTP packet the C path unprotected but left to Python (not steady)."""
         self.packets_in += 1
         arrival_time_ms = int(time.time() * 1000) + _NTP_OFFSET_MS
+        transport = self._transport
         try:
-            packet = RtpPacket.parse(session.unprotect(data), transport._rtp_header_extensions_map)
-        except (pylibsrtp.Error, ValueError):
+            packet = RtpPacket.parse(plain, transport._rtp_header_extensions_map)
+        except ValueError:
             return
         receiver = transport._rtp_router.route_rtp(packet)
         if receiver is None:
@@ -320,6 +455,20 @@ class _FastPath:
             fast.handle(packet, arrival_time_ms)
         else:
             self._tasks.start(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+
+    @property
+    def packets_taken(self) -> int:
+        """SRTP packets taken the short way, in Python or C (for tests)."""
+        return self.packets_in + (self._inlet.taken if self._inlet is not None else 0)
+
+    @property
+    def transport(self) -> Any:
+        return self._transport
+
+    @property
+    def nominated(self) -> Any:
+        """The nominated ICE pair of component 1, or None before there is one."""
+        return self._connection._nominated.get(1)
 
     def send_now(self, plain: bytes) -> bool:
         """Protect and send one RTP packet at once, on the nominated pair's socket.
@@ -355,118 +504,6 @@ class _FastPath:
         await pair.protocol.send_data(data, pair.remote_addr)
         transport._RTCDtlsTransport__tx_bytes += len(data)
         transport._RTCDtlsTransport__tx_packets += 1
-
-
-def install_sender(sender: RTCRtpSender, on_ready: Callable[[], None]) -> PacketSender:
-    """Make ``sender`` (a subscriber's copy of forwarded media) send the publisher's
-    packets as they come (``PacketSender.send``). Call before it starts: when its
-    transceiver is added. ``on_ready``: called once it can send (ask for a key frame)."""
-    return PacketSender(sender, on_ready)
-
-
-class PacketSender:
-    """A subscriber's RTP stream of one forwarded track, sent packet by packet.
-
-    aiortc's sender still negotiates, sends RTCP sender reports (from the counts kept
-    here) and answers NACKs (``_retransmit``, from the history kept here); its own send
-    loop (``_run_rtp``) only records the negotiated payload type and waits to be
-    stopped. ``send`` writes each packet of the publisher's stream as this stream's:
-    the sequence number and timestamp moved by a fixed offset chosen at the first packet
-    (so the publisher's losses stay gaps the subscriber can NACK), this sender's SSRC,
-    payload type and mid; abs-send-time stamped once per frame (one header serialised
-    per frame, patched per packet); the payload as it came."""
-
-    def __init__(self, sender: RTCRtpSender, on_ready: Callable[[], None]) -> None:
-        self._sender: Any = sender
-        self._on_ready = on_ready
-        self._history: dict[int, bytes] = {}  # plain RTP, for NACKs: seq % RTP_HISTORY_SIZE
-        self._fast: _FastPath | None = None
-        self._payload_type = 0
-        self._mid: str | None = None
-        self._extensions: Any = None
-        self._seq_offset: int | None = None
-        self._ts_offset = random32()
-        self._header = bytearray()
-        self._header_ts: int | None = None
-        sender._run_rtp = self._run  # type: ignore[method-assign]
-        sender._retransmit = self._retransmit  # type: ignore[method-assign]
-
-    @property
-    def ready(self) -> bool:
-        return self._fast is not None and self._sender._enabled
-
-    def send(self, packet: RtpPacket) -> bool:
-        fast = self._fast
-        if fast is None:
-            return True
-        sender = self._sender
-        if self._seq_offset is None:
-            self._seq_offset = (random_sequence_number() - packet.sequence_number) & 0xFFFF
-        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
-        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        header = self._header
-        if timestamp != self._header_ts:  # a new frame
-            fresh = RtpPacket(
-                payload_type=self._payload_type, timestamp=timestamp, ssrc=sender._ssrc
-            )
-            now = clock.current_ntp_time()
-            fresh.extensions.abs_send_time = (now >> 14) & 0x00FFFFFF
-            fresh.extensions.mid = self._mid
-            header = self._header = bytearray(fresh.serialize(self._extensions))
-            self._header_ts = timestamp
-            sender._RTCRtpSender__ntp_timestamp = now
-            sender._RTCRtpSender__rtp_timestamp = timestamp
-        header[1] = (0x80 if packet.marker else 0) | self._payload_type
-        header[2] = seq >> 8
-        header[3] = seq & 0xFF
-        plain = bytes(header) + packet.payload
-        if not fast.send_now(plain):
-            return False
-        self._history[seq % RTP_HISTORY_SIZE] = plain
-        sender._RTCRtpSender__octet_count += len(packet.payload)
-        sender._RTCRtpSender__packet_count += 1
-        return True
-
-    async def _run(self, codec: RTCRtpCodecParameters) -> None:
-        sender = self._sender
-        sender._RTCRtpSender__rtp_started.set()
-        assert codec.payloadType is not None
-        self._payload_type = codec.payloadType
-        self._mid = sender._RTCRtpSender__mid
-        self._extensions = sender._RTCRtpSender__rtp_header_extensions_map
-        _FastPath.install(sender.transport)
-        self._fast = _FastPath.of(sender.transport)
-        self._on_ready()
-        try:
-            await asyncio.Event().wait()  # until aiortc stops the sender (cancels this)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._fast = None
-            track = sender._RTCRtpSender__track
-            if track is not None:
-                track.stop()
-                sender._RTCRtpSender__track = None
-            sender._RTCRtpSender__rtp_exited.set()
-
-    async def _retransmit(self, sequence_number: int) -> None:
-        """aiortc's ``_retransmit``: the packet again, wrapped in RTX if negotiated."""
-        sender = self._sender
-        plain = self._history.get(sequence_number % RTP_HISTORY_SIZE)
-        if plain is None or int.from_bytes(plain[2:4], "big") != sequence_number:
-            return
-        rtx_payload_type = sender._RTCRtpSender__rtx_payload_type
-        if rtx_payload_type is not None:
-            extensions = sender._RTCRtpSender__rtp_header_extensions_map
-            rtx = wrap_rtx(
-                RtpPacket.parse(plain, extensions),
-                payload_type=rtx_payload_type,
-                sequence_number=sender._RTCRtpSender__rtx_sequence_number,
-                ssrc=sender._rtx_ssrc,
-            )
-            sender._RTCRtpSender__rtx_sequence_number = (rtx.sequence_number + 1) & 0xFFFF
-            plain = rtx.serialize(extensions)
-        await sender.transport._send_rtp(plain)
 
 
 # Bytes a participant's socket may hold unsent before its packets are dropped: asyncio

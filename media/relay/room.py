@@ -35,7 +35,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from hub.clock import Clock
-from media.relay import guard, passthrough
+from media.relay import guard, passthrough, sending
 from media.relay.fanout import ForwardedTrack, Publication, RelayCounters
 from media.relay.frames import KeyframeThrottle
 
@@ -219,7 +219,7 @@ class Room:
             on_end=lambda: self._lost(person),
             heard=self._clock.monotonic,
         )
-        passthrough.install(receiver, publication.forward)
+        passthrough.install(receiver, publication.forward, publication.route)
         person.publications[track.kind] = publication
 
     def _state_changed(self, person: Participant) -> None:
@@ -255,7 +255,9 @@ class Room:
             _prefer(transceiver, kind)
             _relay_keyframe_requests(transceiver.sender, track)
             # Once it can send, it waits for a key frame: ask for one (throttled).
-            track.outlet = passthrough.install_sender(transceiver.sender, publication.want_keyframe)
+            track.outlet = sending.install_sender(
+                transceiver.sender, track.core, publication.want_keyframe
+            )
             viewer.incoming[(publisher.id, kind)] = transceiver
             added = True
         return added

@@ -19,7 +19,7 @@ import aiortc.rtcrtpsender
 import pytest
 
 from hub.clock import SystemClock
-from media.relay import passthrough
+from media.relay import passthrough, sending
 from media.relay.room import Participant
 from media.relay.unit import ForwardingUnit
 from tests.media.relay_clients import Client, Peers
@@ -206,25 +206,35 @@ def test_the_passthrough_notices_a_sender_that_lost_what_it_replaces(
 
 
 async def test_forwarded_media_takes_the_relays_short_path(peers: Peers) -> None:
-    """The relay's own receive and send paths (media/relay/passthrough.py) carry the
-    media, not aiortc's generic ones: every relay connection took SRTP packets the
-    short way, and every relay sender forwards packet by packet."""
+    """The relay's own receive and send paths carry the media, not aiortc's generic
+    ones: every relay connection took SRTP packets the short way — once a stream is
+    steady, in C (media/relay/_fastpath.c), which then carries most of them — and every
+    relay sender forwards packet by packet, writing to its connection's own socket."""
     _, _, people = await two_talking(peers)
     paths = []
     for person in people:
         transceivers = person.pc.getTransceivers()
-        fast = passthrough._FastPath.of(transceivers[0].receiver.transport)
+        fast = passthrough.FastPath.of(transceivers[0].receiver.transport)
         assert fast is not None
         paths.append(fast)
         senders = [t.sender for t in transceivers if t.sender.track is not None]
         assert senders
-        assert all(isinstance(s._run_rtp.__self__, passthrough.PacketSender) for s in senders)
+        assert all(isinstance(s._run_rtp.__self__, sending.PacketSender) for s in senders)
+
     # Packets keep arriving on their own schedule (a loaded machine may have
     # decoded five frames from fewer than twenty packets): wait, bounded.
-    await until(
-        lambda: all(p.packets_in > 20 for p in paths),
-        lambda: [p.packets_in for p in paths],
-    )
+    def taken_in_c() -> list[int]:
+        return [p.inlet.taken if p.inlet is not None else 0 for p in paths]
+
+    await until(lambda: all(n > 20 for n in taken_in_c()), taken_in_c)
+    assert all(p.inlet is not None and p.inlet.taken > p.packets_in for p in paths), [
+        (p.packets_in, taken_in_c()) for p in paths
+    ]
+    for person in people:
+        for transceiver in person.pc.getTransceivers():
+            sender = transceiver.sender._run_rtp.__self__
+            if isinstance(sender, sending.PacketSender):
+                assert sender.core.fd >= 0  # its own socket, not Python's send path
 
 
 async def test_a_participant_whose_media_stops_is_lost_in_seconds_not_at_consent_expiry() -> None:
