@@ -585,10 +585,11 @@ static int route_fan_out(Route *r, const uint8_t *payload, Py_ssize_t n, uint16_
                          uint32_t ts, int marker) {
     long long forwarded = 0, frames = 0, slow = 0;
     int want = 0;
-    Py_ssize_t count = PyList_GET_SIZE(r->outlets);
-    for (Py_ssize_t i = 0; i < count; i++) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(r->outlets); i++) {
         Outlet *o = (Outlet *)PyList_GET_ITEM(r->outlets, i);
+        Py_INCREF(o);
         int sent = outlet_send(o, payload, n, seq, ts, marker);
+        Py_DECREF(o);
         if (sent < 0) return -1;
         if (!sent) {
             o->dropped += 1;
@@ -1016,7 +1017,9 @@ static PyObject *Reader_read_ready(Reader *self, PyObject *unused) {
         ssize_t n = recvfrom(self->fd, self->buffer, PACKET_MAX, MSG_DONTWAIT,
                              (struct sockaddr *)&from, &from_len);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+            /* EBADF: the transport closed the socket meanwhile; nothing more to read */
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == EBADF)
+                break;
             PyObject *res = PyObject_CallFunction(self->on_error, "i", errno);
             if (res == NULL) return NULL;
             Py_DECREF(res);

@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from media.relay import srtp
-from media.relay._fastpath import Inlet, Outlet, Route, build_header
+from media.relay._fastpath import Inlet, Outlet, Reader, Route, build_header
 from media.relay.fanout import RelayCounters
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -337,3 +337,49 @@ def test_the_statistics_kept_in_c_match_aiortcs(start: int, count: int) -> None:
         assert rig.subscribers[0].sender._RTCRtpSender__packet_count == count
     finally:
         _close(rig)
+
+
+def test_the_reader_takes_the_peers_media_and_hands_everything_else_over(rig: _Rig) -> None:
+    """The nominated pair's socket read in C: media from the nominated peer goes
+    through the Inlet; STUN, an empty datagram and anything from another address reach
+    the socket's protocol as asyncio would have delivered them (the guard decides)."""
+    subscriber = rig.subscribe()
+    rig.bind(100)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    stranger.bind(("127.0.0.1", 0))
+    delivered: list[tuple[bytes, tuple[Any, ...]]] = []
+    plain: list[bytes] = []
+    reader = Reader(
+        inlet=rig.inlet,
+        fd=rig.relay_socket.fileno(),
+        host="127.0.0.1",
+        port=peer.getsockname()[1],
+        on_datagram=lambda data, addr: delivered.append((data, addr)),
+        on_plain=plain.append,
+        on_error=lambda number: None,
+    )
+    relay = rig.relay_socket.getsockname()
+    ports = peer.getsockname()[1], stranger.getsockname()[1]
+    stun = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + bytes(12)
+    try:
+        peer.sendto(rig.packet(101), relay)  # steady media: forwarded in C
+        peer.sendto(rig.packet(103), relay)  # a gap: back to Python, decrypted
+        peer.sendto(stun, relay)
+        peer.sendto(b"", relay)
+        stranger.sendto(rig.packet(104), relay)
+        reader.read_ready()
+    finally:
+        peer.close()
+        stranger.close()
+    assert reader.datagrams == 5 and rig.inlet.taken == 1
+    assert [p.sequence_number for p in subscriber.received()] == [1000]
+    assert [RtpPacket.parse(p).sequence_number for p in plain] == [103]
+    assert [d for d, _ in delivered][:2] == [stun, b""]
+    # the stranger's media is the guard's to refuse, never decrypted here
+    assert [addr for _, addr in delivered] == [
+        ("127.0.0.1", ports[0]),
+        ("127.0.0.1", ports[0]),
+        ("127.0.0.1", ports[1]),
+    ]
