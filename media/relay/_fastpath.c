@@ -384,6 +384,7 @@ static int outlet_send(Outlet *o, const uint8_t *payload, Py_ssize_t payload_len
         int sent = PyObject_IsTrue(r);
         Py_DECREF(r);
         if (sent <= 0) { entry->len = 0; return sent; }
+        if (!o->configured) return 1; /* stopped meanwhile: nothing more to count */
     } else {
         int protected_len = len;
         if (o->protect(o->ctx, buf, &protected_len) != 0) { entry->len = 0; return 1; }

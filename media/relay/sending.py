@@ -57,6 +57,7 @@ class PacketSender:
         self._core = core
         self._on_ready = on_ready
         self._fast: FastPath | None = None
+        self._python_sends = False  # the C path cannot write to this pair's address
         self._payload_type = 0
         sender._run_rtp = self._run  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
@@ -71,7 +72,7 @@ class PacketSender:
 
     def send(self, packet: RtpPacket) -> bool:
         core = self._core
-        if core.fd < 0 and self._fast is not None:
+        if core.fd < 0 and self._fast is not None and not self._python_sends:
             self._configure(self._fast)  # the connection may be up by now
         return bool(
             core.send(packet.payload, packet.sequence_number, packet.timestamp, packet.marker)
@@ -91,6 +92,8 @@ class PacketSender:
         if transport._state is State.CONNECTED and pair is not None and udp is not None:
             fd = udp.get_extra_info("socket").fileno()
             host, port = pair.remote_addr[0], pair.remote_addr[1]
+        elif self._core.configured:
+            return  # still no plain socket to write to (not connected, or TURN)
         ids = extension_ids(sender._RTCRtpSender__rtp_header_extensions_map)
         mid = sender._RTCRtpSender__mid
         settings: dict[str, Any] = {
@@ -110,6 +113,7 @@ class PacketSender:
             self._core.configure(fd=fd, host=host, port=port, **settings)
         except ValueError:  # an address the C path cannot write to (a scoped IPv6 one)
             self._core.configure(fd=-1, host=None, port=0, **settings)
+            self._python_sends = True
 
     async def _run(self, codec: RTCRtpCodecParameters) -> None:
         sender = self._sender

@@ -14,7 +14,11 @@ packet and latency added, against a bare asyncio UDP forwarder measured in the s
   (every packet of every frame sent in the window, to each of the two other
   participants) against those that reached them in frames that arrived whole. The
   figure is the most calls with under 1 % lost. CPU per forwarded packet is the relay
-  process's CPU time over the window ÷ the RTP packets it sent.
+  process's CPU time over the window ÷ the RTP packets it sent; the window's CPU leaves
+  out the bench's own readings of the relay's counters (relay_unit.figures).
+- Per core: the baseline's CPU a packet against the relay's, at the top rates each
+  reached, and at the same rate (the baseline interpolated between its steps: an event
+  loop woken for every datagram costs more a packet at low rates).
 - Latency: every frame carries its send time (CLOCK_MONOTONIC, one clock for every
   process here) inside its opaque part; the receiving peer reads it when the frame has
   been reassembled. p50/p99 through the relay at one call and at the capacity step, and

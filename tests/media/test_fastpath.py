@@ -383,3 +383,37 @@ def test_the_reader_takes_the_peers_media_and_hands_everything_else_over(rig: _R
         ("127.0.0.1", ports[0]),
         ("127.0.0.1", ports[1]),
     ]
+
+
+def test_without_a_plain_socket_the_outlet_hands_python_the_plain_packet(rig: _Rig) -> None:
+    """Before the connection is up, or through a TURN allocation, the outlet writes the
+    packet as the subscriber's stream and hands it to Python's send path, which says
+    whether it went (a full send buffer drops it, and it is not kept for NACKs)."""
+    subscriber = rig.subscribe(fd=False)
+    handed: list[bytes] = []
+    answers = iter([True, False])
+    outbound = _session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    subscriber.outlet.configure(
+        sender=subscriber.sender,
+        dtls=subscriber.transport,
+        session=outbound,
+        ctx=srtp.context(outbound),
+        protect=srtp.PROTECT,
+        ssrc=0xBEEF,
+        payload_type=97,
+        mid=b"1",
+        mid_id=1,
+        abs_id=3,
+        fd=-1,
+        host=None,
+        port=0,
+        fallback=lambda plain: handed.append(plain) or next(answers),
+    )
+    assert subscriber.outlet.send(b"\x10\x00\x9d" + bytes(20), 500, 9000, 1) is True
+    assert subscriber.outlet.send(b"\x10\x00\x9d" + bytes(20), 501, 12000, 1) is False
+    first, second = (RtpPacket.parse(p, _extensions(1, 3)) for p in handed)
+    assert (first.ssrc, first.payload_type, first.extensions.mid) == (0xBEEF, 97, "1")
+    assert second.sequence_number == (first.sequence_number + 1) & 0xFFFF
+    assert subscriber.outlet.history(first.sequence_number) == handed[0]
+    assert subscriber.outlet.history(second.sequence_number) is None
+    assert subscriber.sender._RTCRtpSender__packet_count == 1
