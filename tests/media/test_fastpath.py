@@ -20,7 +20,7 @@ from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from media.relay import srtp
@@ -417,3 +417,39 @@ def test_without_a_plain_socket_the_outlet_hands_python_the_plain_packet(rig: _R
     assert subscriber.outlet.history(first.sequence_number) == handed[0]
     assert subscriber.outlet.history(second.sequence_number) is None
     assert subscriber.sender._RTCRtpSender__packet_count == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.integers(0x80, 0xBF),
+    # the route's payload type (96), with and without the marker, or anything else
+    second=st.one_of(
+        st.sampled_from([96, 0x80 | 96]), st.integers(0, 0xFF).filter(lambda b: not 192 <= b <= 208)
+    ),
+    body=st.binary(min_size=10, max_size=300),
+)
+def test_whatever_a_participant_sends_the_c_path_survives(
+    first: int, second: int, body: bytes
+) -> None:
+    """A participant's client can put anything in the RTP header of a packet it
+    protects with its own key (CSRC counts, extension lengths, padding): the C path
+    forwards it, hands it back to Python or drops it, and never reads past it."""
+    rig = _make_rig()
+    try:
+        subscriber = rig.subscribe()
+        rig.bind(0x3412)  # the fuzzed packet's sequence number: bytes 2-3 of the header
+        plain = bytes([first, second, 0x34, 0x13]) + body[:4] + bytes([0, 0, 0x12, 0x34]) + body[4:]
+        try:
+            data = rig.publisher.protect(plain)
+        except pylibsrtp.Error:
+            return  # libsrtp would not protect it, so no participant can send it either
+        taken = rig.inlet.take(data)
+        assert (
+            taken is True
+            or taken == plain
+            or (isinstance(taken, bytes) and len(taken) == len(plain))
+        )
+        for packet in subscriber.received():
+            assert packet.ssrc >= 0xAAAA0000
+    finally:
+        _close(rig)
