@@ -439,7 +439,6 @@ static PyObject *Outlet_get_configured(Outlet *self, void *closure) {
 }
 
 static PyMemberDef Outlet_members[] = {
-    {"video", T_BOOL, offsetof(Outlet, video), READONLY, "a video stream"},
     {"need_key", T_INT, offsetof(Outlet, need_key), 0, "waits for a key frame"},
     {"forwarded", T_LONGLONG, offsetof(Outlet, forwarded), 0, "frames sent"},
     {"dropped", T_LONGLONG, offsetof(Outlet, dropped), 0, "packets dropped"},
@@ -623,7 +622,6 @@ static PyMemberDef Route_members[] = {
     {"ended", T_INT, offsetof(Route, ended), 0, "the publication ended: forward nothing"},
     {"outlets", T_OBJECT_EX, offsetof(Route, outlets), READONLY, "subscribers' outlets"},
     {"packets", T_LONGLONG, offsetof(Route, packets), READONLY, "packets taken in C"},
-    {"bound", T_BOOL, offsetof(Route, bound), READONLY, "bound to its receiver's stream"},
     {NULL},
 };
 
@@ -947,7 +945,6 @@ typedef struct {
     PyObject *on_plain;           /* (plain): an RTP packet for Python's path */
     PyObject *on_error;           /* (errno): a socket error, as asyncio reports it */
     uint8_t *buffer;
-    long long reads;              /* readiness callbacks */
     long long datagrams;
 } Reader;
 
@@ -1011,7 +1008,6 @@ static int Reader_init(Reader *self, PyObject *args, PyObject *kwargs) {
  * the nominated peer goes through Inlet's take; anything else (STUN, DTLS, SRTCP, other
  * addresses, empty datagrams) to on_datagram, as asyncio would have handed it over. */
 static PyObject *Reader_read_ready(Reader *self, PyObject *unused) {
-    self->reads += 1;
     for (int i = 0; i < READS_PER_CALLBACK; i++) {
         struct sockaddr_storage from;
         socklen_t from_len = sizeof(from);
@@ -1052,7 +1048,6 @@ static PyObject *Reader_read_ready(Reader *self, PyObject *unused) {
 
 static PyMemberDef Reader_members[] = {
     {"fd", T_INT, offsetof(Reader, fd), READONLY, "the socket read"},
-    {"reads", T_LONGLONG, offsetof(Reader, reads), READONLY, "readiness callbacks"},
     {"datagrams", T_LONGLONG, offsetof(Reader, datagrams), READONLY, "datagrams read"},
     {NULL},
 };
@@ -1080,7 +1075,6 @@ static PyTypeObject ReaderType = {
 
 static PyMemberDef Inlet_members[] = {
     {"taken", T_LONGLONG, offsetof(Inlet, taken), READONLY, "packets forwarded in C"},
-    {"routes", T_OBJECT_EX, offsetof(Inlet, routes), READONLY, "ssrc -> Route"},
     {NULL},
 };
 

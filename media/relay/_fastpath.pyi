@@ -6,7 +6,6 @@ from typing import Any, Literal
 class Outlet:
     """One subscriber's RTP stream of one forwarded track."""
 
-    video: bool
     need_key: int
     forwarded: int
     dropped: int
@@ -47,7 +46,6 @@ class Route:
     ended: int
     outlets: list[Outlet]
     packets: int
-    bound: bool
     def __init__(self, video: bool, counters: Any, want_keyframe: Callable[[], None]) -> None: ...
     def bind(
         self,
@@ -67,7 +65,6 @@ class Inlet:
     """The receive side of one publisher's DTLS transport."""
 
     taken: int
-    routes: dict[int, Route]
     def __init__(
         self, *, transport: Any, connected: Any, session: Any, ctx: int, unprotect: int
     ) -> None: ...
@@ -89,7 +86,6 @@ class Reader:
     """Reads the nominated pair's socket: media through an Inlet, the rest to Python."""
 
     fd: int
-    reads: int
     datagrams: int
     def __init__(
         self,

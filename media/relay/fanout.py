@@ -89,14 +89,6 @@ class ForwardedTrack(MediaStreamTrack):
         self._stopped = asyncio.Event()
 
     @property
-    def _need_key(self) -> bool:
-        return bool(self.core.need_key)
-
-    @_need_key.setter
-    def _need_key(self, value: bool) -> None:
-        self.core.need_key = value
-
-    @property
     def forwarded(self) -> int:
         """Frames whose last packet was sent."""
         return int(self.core.forwarded)
@@ -111,9 +103,9 @@ class ForwardedTrack(MediaStreamTrack):
         video = self.kind == "video"
         outlet = self.outlet
         if outlet is None or not outlet.ready:
-            self._need_key = video  # once it can send, it starts at a key frame
+            self.core.need_key = video  # once it can send, it starts at a key frame
             return
-        if self._need_key and not key:
+        if self.core.need_key and not key:
             # Keep asking (throttled): the first request may have gone out before this
             # subscriber could send, or been lost.
             self.core.dropped += 1
@@ -121,12 +113,12 @@ class ForwardedTrack(MediaStreamTrack):
                 counters.frames_waiting_for_keyframe += 1
             self.publication.want_keyframe()
             return
-        self._need_key = False
+        self.core.need_key = False
         if not outlet.send(packet):
             self.core.dropped += 1
             counters.packets_dropped_slow_subscriber += 1
             if video:  # what follows needs the packet lost: skip to the next key frame
-                self._need_key = True
+                self.core.need_key = True
                 self.publication.want_keyframe()
             return
         counters.packets_forwarded += 1

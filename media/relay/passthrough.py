@@ -457,11 +457,6 @@ class FastPath:
             self._tasks.start(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
 
     @property
-    def packets_taken(self) -> int:
-        """SRTP packets taken the short way, in Python or C (for tests)."""
-        return self.packets_in + (self._inlet.taken if self._inlet is not None else 0)
-
-    @property
     def transport(self) -> Any:
         return self._transport
 
@@ -475,7 +470,7 @@ class FastPath:
         False if it was dropped because that socket's send buffer is full (a subscriber
         that cannot keep up); a packet before the connection is up is let go (True)."""
         transport = self._transport
-        pair = self._connection._nominated.get(1)
+        pair = self.nominated
         if transport._state is not State.CONNECTED or pair is None:
             return True
         udp = getattr(pair.protocol, "transport", None)
@@ -498,7 +493,7 @@ class FastPath:
             data = transport._tx_srtp.protect_rtcp(data)
         else:
             data = transport._tx_srtp.protect(data)
-        pair = self._connection._nominated.get(1)
+        pair = self.nominated
         if pair is None:
             raise ConnectionError("Cannot send data, not connected")
         await pair.protocol.send_data(data, pair.remote_addr)

@@ -16,6 +16,7 @@ from typing import Any
 import aiortc
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
+import pylibsrtp
 import pytest
 
 from hub.clock import SystemClock
@@ -202,6 +203,20 @@ def test_the_passthrough_notices_a_sender_that_lost_what_it_replaces(
 ) -> None:
     monkeypatch.delattr(aiortc.rtcrtpsender.RTCRtpSender, "_retransmit")
     with pytest.raises(passthrough.PassthroughBroken, match="_retransmit"):
+        passthrough.check_internals()
+
+
+def test_the_passthrough_notices_what_the_c_path_relies_on_moving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The C path keeps 128 packets for NACKs as aiortc does and calls libsrtp on the
+    context a pylibsrtp session keeps in ``_srtp`` (media/relay/srtp.py)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(aiortc.rtp, "RTP_HISTORY_SIZE", 256)
+        with pytest.raises(passthrough.PassthroughBroken, match="RTP_HISTORY_SIZE"):
+            passthrough.check_internals()
+    monkeypatch.setattr(pylibsrtp.Session, "__init__", lambda self, policy=None: None)
+    with pytest.raises(passthrough.PassthroughBroken, match="_srtp"):
         passthrough.check_internals()
 
 
